@@ -1,0 +1,21 @@
+# Brook — the user's verbs. Each concern lives in mk/<concern>.mk; everything installed goes under .brook/.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+BROOK_HOME ?= $(CURDIR)/.brook
+export BROOK_HOME
+VENV := $(BROOK_HOME)/venv
+UV := $(VENV)/uv/bin/uv
+PY := $(VENV)/app/bin/python
+AIRFLOW_PY := $(VENV)/airflow/bin/python
+BIN := $(BROOK_HOME)/bin
+say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
+
+include mk/python.mk
+include $(sort $(filter-out mk/python.mk,$(wildcard mk/*.mk)))
+
+.PHONY: help
+help: ## list the verbs
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'

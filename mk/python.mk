@@ -1,0 +1,30 @@
+# Python environments: uv (bootstrap), app (jobs + PyFlink + tests), airflow (separate: conflicting pins).
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+export UV_CACHE_DIR ?= $(HOME)/.cache/brook/uv
+
+$(UV):
+	$(call say,bootstrapping uv $(UV_VERSION) into $(VENV)/uv)
+	$(PYTHON) -m venv $(VENV)/uv
+	$(VENV)/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/app/.installed: requirements/app.lock pyproject.toml | $(UV)
+	$(call say,syncing $(VENV)/app from requirements/app.lock)
+	[ -x $(PY) ] || $(UV) venv --quiet --python $(PYTHON) $(VENV)/app
+	VIRTUAL_ENV=$(VENV)/app $(UV) pip sync --quiet requirements/app.lock
+	VIRTUAL_ENV=$(VENV)/app $(UV) pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/airflow/.installed: requirements/airflow.lock | $(UV)
+	$(call say,syncing $(VENV)/airflow from requirements/airflow.lock)
+	[ -x $(AIRFLOW_PY) ] || $(UV) venv --quiet --python $(PYTHON) $(VENV)/airflow
+	VIRTUAL_ENV=$(VENV)/airflow $(UV) pip sync --quiet requirements/airflow.lock
+	VIRTUAL_ENV=$(VENV)/airflow $(UV) pip install --quiet --no-deps -e .
+	touch $@
+
+.PHONY: python lock
+python: $(VENV)/app/.installed $(VENV)/airflow/.installed ## create/sync the Python venvs from the lock files
+
+lock: | $(UV) ## re-resolve requirements/*.in into the pinned requirements/*.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements/app.in -o requirements/app.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements/airflow.in -o requirements/airflow.lock
