@@ -43,7 +43,9 @@ def _parse(raw: str, kind: type, var: str, help_text: str) -> Any:
         try:
             return kind(raw)
         except ValueError:
-            raise ConfigError(f"{var}={raw!r} is not a{'n integer' if kind is int else ' number'}. {help_text}".strip()) from None
+            raise ConfigError(
+                f"{var}={raw!r} is not a{'n integer' if kind is int else ' number'}. {help_text}".strip()
+            ) from None
     raise TypeError(f"unsupported settings type {kind!r} for {var}")
 
 
@@ -83,7 +85,7 @@ def describe(cls: type) -> list[tuple[str, str, str]]:
     return rows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KafkaSettings:
     bootstrap: str = setting("KAFKA_BOOTSTRAP", help="Kafka bootstrap servers, host:port[,host:port].")
     security_protocol: str = setting(
@@ -123,7 +125,7 @@ class KafkaSettings:
         return opts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PostgresSettings:
     host: str = setting("PG_HOST", help="Postgres host (CNPG: the <cluster>-rw Service).")
     port: int = setting("PG_PORT", 5432, help="Postgres port.")
@@ -131,7 +133,10 @@ class PostgresSettings:
     user: str = setting("PG_USER", help="Postgres user (CNPG app secret key 'username').")
     password: str = setting("PG_PASSWORD", "", help="Postgres password (CNPG app secret key 'password').")
     sslmode: str = setting(
-        "PG_SSLMODE", "prefer", help="libpq sslmode.", choices=("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+        "PG_SSLMODE",
+        "prefer",
+        help="libpq sslmode.",
+        choices=("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
     )
 
     def dsn(self) -> str:
@@ -151,7 +156,7 @@ class PostgresSettings:
         return f"jdbc:postgresql://{self.host}:{self.port}/{self.database}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class S3Settings:
     endpoint: str = setting("S3_ENDPOINT", help="S3 endpoint URL, e.g. http://minio:9000.")
     access_key: str = setting("S3_ACCESS_KEY", help="S3 access key (from the MinIO Secret).")
