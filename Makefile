@@ -13,8 +13,11 @@ AIRFLOW_PY := $(VENV)/airflow/bin/python
 BIN := $(BROOK_HOME)/bin
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
+# Targets defined by the concern files, so verbs can depend on optional concerns only where they exist.
+AVAILABLE_TARGETS := $(shell sed -n 's/^\([a-z-][a-z-]*\):.*/\1/p' $(wildcard mk/*.mk))
 include mk/python.mk
-include $(sort $(filter-out mk/python.mk,$(wildcard mk/*.mk)))
+include $(sort $(filter-out mk/python.mk mk/verbs.mk,$(wildcard mk/*.mk)))
+include mk/verbs.mk
 
 .PHONY: help
 help: ## list the verbs

@@ -16,7 +16,7 @@ postgres-server: ## PostgreSQL server binaries from Debian, if missing
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
 	fi
 
-services-up: $(VENV)/app/.installed kafka-jars postgres-server tools ## start Kafka, Postgres, MinIO on 127.0.0.1
+services-up: $(VENV)/app/.installed kafka-jars postgres-server $(filter tools,$(AVAILABLE_TARGETS)) ## start Kafka, Postgres, MinIO on 127.0.0.1
 	$(PY) -m jobs.local.services up
 
 services-down: ## stop the local services (data kept under .brook/data)
