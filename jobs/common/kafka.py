@@ -1,0 +1,37 @@
+"""Kafka helpers shared by every kafka-python job: topic creation and header encoding."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
+
+from jobs.common.settings import KafkaSettings
+
+
+def ensure_topics(kafka: KafkaSettings, topics: dict[str, int], replication: int = 1) -> list[str]:
+    """Create the missing topics (name → partitions); return the names created.
+
+    Local mode needs this; in Kubernetes Strimzi's KafkaTopic resources own the topics and a workload's KafkaUser
+    has no create ACL, so "not authorised" means "managed elsewhere" and is not an error.
+    """
+    admin = KafkaAdminClient(client_id="brook-admin", **kafka.client_options())
+    try:
+        existing = set(admin.list_topics())
+        wanted = [NewTopic(name, partitions, replication) for name, partitions in topics.items() if name not in existing]
+        if not wanted:
+            return []
+        try:
+            admin.create_topics(wanted)
+        except TopicAlreadyExistsError:
+            pass
+        except TopicAuthorizationFailedError:
+            return []
+        return [t.name for t in wanted]
+    finally:
+        admin.close()
+
+
+def headers(**values: object) -> list[tuple[str, bytes]]:
+    """Kafka record headers from keyword values (``brook.`` prefix, UTF-8)."""
+    return [(f"brook.{key.replace('_', '.')}", str(value).encode()) for key, value in values.items()]

@@ -1,0 +1,141 @@
+"""Apply Brook's versioned SQL migrations (``jobs/contract/sql/NNN_name.sql``) exactly once, in order.
+
+``python -m jobs.contract.migrate [--status]`` — run by ``make demo``, the tests and the chart's migration Job.
+Safe to run concurrently (a Postgres advisory lock serialises runners) and repeatedly (applied versions are
+recorded in ``schema_migrations``). An applied file whose text later changed is refused: migrations are
+append-only, a fix is a new file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+
+from jobs.common.settings import ConfigError, PostgresSettings, load
+
+SQL_DIR = Path(__file__).with_name("sql")
+_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+LOCK_KEY = 0x62726F6F6B  # "brook": one advisory lock id shared by every migration runner
+
+
+class MigrationError(RuntimeError):
+    """The database's migration history disagrees with the files in this release."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
+    """The migration files in version order; a misnamed or duplicate-version file is an error."""
+    found: dict[int, Migration] = {}
+    for path in sorted(sql_dir.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named NNN_lower_snake.sql")
+        version = int(match.group(1))
+        if version in found:
+            raise MigrationError(f"{path.name}: version {version} already used by {found[version].name}")
+        found[version] = Migration(version, match.group(2), path.read_text())
+    return [found[v] for v in sorted(found)]
+
+
+_HISTORY = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     integer     PRIMARY KEY,
+    name        text        NOT NULL,
+    checksum    text        NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+def migrate(dsn: str, sql_dir: Path = SQL_DIR) -> list[Migration]:
+    """Apply pending migrations; return the ones applied by this call."""
+    pending = migrations(sql_dir)
+    applied_now: list[Migration] = []
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        conn.commit()
+        with conn, conn.cursor() as cur:
+            cur.execute(_HISTORY)
+        with conn.cursor() as cur:
+            cur.execute("SELECT version, name, checksum FROM schema_migrations")
+            history = {v: (n, c) for v, n, c in cur.fetchall()}
+        conn.commit()
+        for mig in pending:
+            if mig.version in history:
+                name, checksum = history[mig.version]
+                if checksum != mig.checksum:
+                    raise MigrationError(
+                        f"migration {mig.version:03d}_{name} was applied with different text; migrations are "
+                        "append-only: revert the edit and add a new NNN_*.sql file instead"
+                    )
+                continue
+            with conn, conn.cursor() as cur:
+                cur.execute(mig.sql)
+                cur.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    (mig.version, mig.name, mig.checksum),
+                )
+            applied_now.append(mig)
+    finally:
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+            conn.commit()
+        finally:
+            conn.close()
+    return applied_now
+
+
+def status(dsn: str) -> list[tuple[int, str, str]]:
+    """(version, name, 'applied'|'pending') for every migration file."""
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        exists = cur.fetchone()[0]
+        applied: set[int] = set()
+        if exists:
+            cur.execute("SELECT version FROM schema_migrations")
+            applied = {row[0] for row in cur.fetchall()}
+    return [(m.version, m.name, "applied" if m.version in applied else "pending") for m in migrations()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.contract.migrate", description=__doc__.splitlines()[0])
+    parser.add_argument("--status", action="store_true", help="list migrations and whether they are applied")
+    args = parser.parse_args(argv)
+    try:
+        dsn = load(PostgresSettings).dsn()
+        if args.status:
+            for version, name, state in status(dsn):
+                print(f"{version:03d}_{name}: {state}")
+            return 0
+        applied = migrate(dsn)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    except (MigrationError, psycopg2.Error) as err:
+        print(f"migration failed: {err}", file=sys.stderr)
+        return 1
+    print(f"schema up to date ({len(applied)} applied now: {', '.join(f'{m.version:03d}_{m.name}' for m in applied)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
