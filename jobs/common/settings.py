@@ -138,6 +138,19 @@ class PostgresSettings:
         help="libpq sslmode.",
         choices=("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
     )
+    schema: str = setting(
+        "PG_SCHEMA", "public", help="Schema holding Brook's tables (tests and side-by-side runs use their own)."
+    )
+
+    def validate(self) -> None:
+        if (
+            not self.schema.replace("_", "").isalnum()
+            or not self.schema[0].isalpha()
+            or self.schema != self.schema.lower()
+        ):
+            raise ConfigError(
+                f"BROOK_PG_SCHEMA={self.schema!r}: use a lower-case identifier such as public or brook_test."
+            )
 
     def dsn(self) -> str:
         """libpq keyword DSN for psycopg2."""
@@ -148,12 +161,14 @@ class PostgresSettings:
             "user": self.user,
             "password": self.password,
             "sslmode": self.sslmode,
+            "options": "" if self.schema == "public" else f"-c search_path={self.schema}",
         }
         return " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
 
     def jdbc_url(self) -> str:
         """JDBC URL for Flink's JDBC connector (credentials are passed separately)."""
-        return f"jdbc:postgresql://{self.host}:{self.port}/{self.database}"
+        url = f"jdbc:postgresql://{self.host}:{self.port}/{self.database}"
+        return url if self.schema == "public" else f"{url}?currentSchema={self.schema}"
 
 
 @dataclass(frozen=True, kw_only=True)
