@@ -18,7 +18,9 @@ def ensure_topics(kafka: KafkaSettings, topics: dict[str, int], replication: int
     admin = KafkaAdminClient(client_id="brook-admin", **kafka.client_options())
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(name, partitions, replication) for name, partitions in topics.items() if name not in existing]
+        wanted = [
+            NewTopic(name, partitions, replication) for name, partitions in topics.items() if name not in existing
+        ]
         if not wanted:
             return []
         try:

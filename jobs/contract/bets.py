@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+BETS_PARTITIONS = 3  # topic bets: ≥ 3 so consumers and Flink sources can scale out (chart enforces the same)
 STATUSES = ("placed", "won", "lost", "cancelled")
 REQUIRED = ("bet_id", "user_id", "game", "amount", "currency", "odds", "status", "event_time")
 MIN_ODDS = Decimal("1.01")
@@ -73,7 +74,9 @@ def _text(event: dict[str, Any], name: str) -> str:
     return value
 
 
-def _decimal(event: dict[str, Any], name: str, places: int, floor: Decimal, floor_allowed: bool, cap: Decimal) -> Decimal:
+def _decimal(
+    event: dict[str, Any], name: str, places: int, floor: Decimal, floor_allowed: bool, cap: Decimal
+) -> Decimal:
     value = event[name]
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise InvalidEvent("wrong_type", name, f"must be a JSON number, got {type(value).__name__}")
@@ -133,10 +136,11 @@ def parse_bet(raw: bytes | str | None) -> Bet:
 
 def encode_bet(event: dict[str, Any]) -> bytes:
     """Serialise an event dict as the producer sends it (compact UTF-8 JSON; Decimals as JSON numbers)."""
-    return json.dumps(event, separators=(",", ":"), default=_json_default).encode()
+    return json.dumps(event, separators=(",", ":"), default=json_default).encode()
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON for values the contract produces: Decimal as a JSON number, datetime as ISO-8601."""
     if isinstance(value, Decimal):
         return float(value) if value != value.to_integral_value() else int(value)
     if isinstance(value, datetime):

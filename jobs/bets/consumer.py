@@ -1,0 +1,205 @@
+"""Bet consumer: topic ``bets`` → validated rows in Postgres ``bets``; invalid messages → ``bets.dlq``.
+
+``python -m jobs.bets.consumer [--exit-when-idle SECONDS]``
+
+Order per batch, which is what makes it lossless and exactly-once in rows: (1) invalid messages are sent to the
+DLQ and acknowledged, (2) valid rows are inserted idempotently and the transaction commits, (3) only then are
+the Kafka offsets committed. A crash anywhere replays the batch: rows collapse on ``bet_id``; a DLQ message may
+appear twice, and its headers (source partition + offset) identify the copy. Bad input never stops the loop;
+a database outage is retried with backoff, then the process exits non-zero without committing offsets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg2
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
+
+from jobs.bets.store import insert_bets
+from jobs.common.kafka import ensure_topics, headers
+from jobs.common.lifecycle import Stop
+from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
+from jobs.contract.bets import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerSettings:
+    group: str = setting("CONSUMER_GROUP", "brook-consumer", help="Kafka consumer group (offsets live there).")
+    batch_rows: int = setting("CONSUMER_BATCH_ROWS", 5000, help="Max messages per database transaction.")
+    batch_ms: int = setting("CONSUMER_BATCH_MS", 500, help="Max time a batch waits to fill (ms).")
+    db_retries: int = setting("CONSUMER_DB_RETRIES", 5, help="Attempts per batch when Postgres fails.")
+    progress_seconds: float = setting("CONSUMER_PROGRESS_SECONDS", 10.0, help="Progress line interval (0 = off).")
+
+    def validate(self) -> None:
+        if self.batch_rows < 1 or self.batch_ms < 1 or self.db_retries < 1:
+            raise ConfigError(
+                "BROOK_CONSUMER_BATCH_ROWS, BROOK_CONSUMER_BATCH_MS and BROOK_CONSUMER_DB_RETRIES must be >= 1."
+            )
+
+
+@dataclass
+class Counts:
+    consumed: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        secs = max(time.monotonic() - self.started, 1e-9)
+        return (
+            f"consumed={self.consumed} stored={self.stored} duplicates={self.duplicates} "
+            f"dlq={self.dead_lettered} batches={self.batches} seconds={secs:.2f} msgs/s={self.consumed / secs:.0f}"
+        )
+
+
+class BetConsumer:
+    """One consumer-group member with its own DLQ producer and database connection."""
+
+    def __init__(self, kafka: KafkaSettings, pg: PostgresSettings, settings: ConsumerSettings) -> None:
+        self.kafka, self.pg, self.settings = kafka, pg, settings
+        self.counts = Counts()
+        self.consumer = KafkaConsumer(
+            kafka.topic_bets,
+            group_id=settings.group,
+            client_id="brook-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=settings.batch_rows,
+            **kafka.client_options(),
+        )
+        self.dlq = KafkaProducer(
+            client_id="brook-consumer-dlq", acks="all", enable_idempotence=True, linger_ms=5, **kafka.client_options()
+        )
+        self.conn = psycopg2.connect(pg.dsn())
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)
+        self.dlq.close(timeout=30)
+        self.conn.close()
+
+    def _dead_letter(self, record: ConsumerRecord, error: InvalidEvent) -> None:
+        self.dlq.send(
+            self.kafka.topic_bets_dlq,
+            key=record.key,
+            value=record.value,
+            headers=headers(
+                error_code=error.code,
+                error=str(error),
+                source_topic=record.topic,
+                source_partition=record.partition,
+                source_offset=record.offset,
+            ),
+        )
+
+    def _store(self, bets: list[Bet]) -> int:
+        """Insert and commit, reconnecting with backoff on connection-level failures."""
+        for attempt in range(1, self.settings.db_retries + 1):
+            try:
+                with self.conn:
+                    return insert_bets(self.conn, bets)
+            except psycopg2.OperationalError as err:
+                if attempt == self.settings.db_retries:
+                    raise
+                delay = min(2**attempt, 30)
+                print(f"[consumer] postgres error ({err.__class__.__name__}: {err}); retry in {delay}s", flush=True)
+                time.sleep(delay)
+                try:
+                    self.conn.close()
+                    self.conn = psycopg2.connect(self.pg.dsn())
+                except psycopg2.OperationalError:
+                    continue
+        raise AssertionError("unreachable")
+
+    def process(self, records: list[ConsumerRecord]) -> None:
+        """Handle one batch end to end: DLQ, database commit, then offsets."""
+        valid: list[Bet] = []
+        bad = 0
+        for record in records:
+            try:
+                valid.append(parse_bet(record.value))
+            except InvalidEvent as error:
+                self._dead_letter(record, error)
+                bad += 1
+        if bad:
+            self.dlq.flush()  # raises if the DLQ write failed: offsets stay uncommitted, the batch replays
+        inserted = self._store(valid)
+        self.consumer.commit()
+        self.counts.consumed += len(records)
+        self.counts.stored += inserted
+        self.counts.duplicates += len(valid) - inserted
+        self.counts.dead_lettered += bad
+        self.counts.batches += 1
+
+    def run(self, stop: Stop, idle_exit: float = 0.0, on_batch: Callable[[Counts], None] | None = None) -> Counts:
+        """Consume until stopped (or idle for ``idle_exit`` seconds); the last batch is always finished."""
+        batch: list[ConsumerRecord] = []
+        batch_started = last_record = time.monotonic()
+        next_progress = time.monotonic() + self.settings.progress_seconds
+        while True:
+            polled = self.consumer.poll(
+                timeout_ms=self.settings.batch_ms, max_records=self.settings.batch_rows - len(batch)
+            )
+            now = time.monotonic()
+            for records in polled.values():
+                if not batch:
+                    batch_started = now
+                batch.extend(records)
+                last_record = now
+            due = len(batch) >= self.settings.batch_rows or (
+                batch and now - batch_started >= self.settings.batch_ms / 1e3
+            )
+            if batch and (due or stop.requested):
+                self.process(batch)
+                batch = []
+                if on_batch is not None:
+                    on_batch(self.counts)
+            if self.settings.progress_seconds > 0 and now >= next_progress:
+                print(f"[consumer] {self.counts.line()}", flush=True)
+                next_progress = now + self.settings.progress_seconds
+            if not batch and (stop.requested or (idle_exit > 0 and now - last_record >= idle_exit)):
+                return self.counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.bets.consumer", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--exit-when-idle", type=float, default=0.0, metavar="SECONDS", help="exit after SECONDS without messages"
+    )
+    args = parser.parse_args(argv)
+    try:
+        kafka, pg, settings = load(KafkaSettings), load(PostgresSettings), load(ConsumerSettings)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    stop = Stop()
+    try:
+        ensure_topics(kafka, {kafka.topic_bets: BETS_PARTITIONS, kafka.topic_bets_dlq: 1})
+        consumer = BetConsumer(kafka, pg, settings)
+    except KafkaError as err:
+        print(f"consumer: cannot reach Kafka at {kafka.bootstrap} ({err}); is the broker up?", file=sys.stderr)
+        return 1
+    except psycopg2.OperationalError as err:
+        print(f"consumer: cannot reach Postgres at {pg.host}:{pg.port} ({err})".strip(), file=sys.stderr)
+        return 1
+    try:
+        counts = consumer.run(stop, idle_exit=args.exit_when_idle)
+    except (psycopg2.Error, KafkaError) as err:
+        print(f"consumer: stopping without committing the current batch: {err}", file=sys.stderr)
+        return 1
+    finally:
+        consumer.close()
+    print(f"[consumer] done: {counts.line()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
