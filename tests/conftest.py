@@ -69,12 +69,3 @@ def bets_topics(kafka_settings: KafkaSettings, request: pytest.FixtureRequest) -
     suffix = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40] + "-" + secrets.token_hex(3)
     return dataclasses.replace(kafka_settings, topic_bets=f"bets-{suffix}", topic_bets_dlq=f"bets-{suffix}.dlq")
 
-
-def settings_env(*groups: object) -> dict[str, str]:
-    """BROOK_* variables reproducing settings objects, to run a job's CLI as a subprocess."""
-    env: dict[str, str] = {}
-    for group in groups:
-        for f in dataclasses.fields(group):  # type: ignore[arg-type]
-            value = getattr(group, f.name)
-            env[f.metadata["env"]] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env

@@ -85,6 +85,16 @@ def describe(cls: type) -> list[tuple[str, str, str]]:
     return rows
 
 
+def to_env(*groups: object) -> dict[str, str]:
+    """The ``BROOK_*`` variables that :func:`load` turns back into these settings (to configure a subprocess)."""
+    env: dict[str, str] = {}
+    for group in groups:
+        for f in dataclasses.fields(group):  # type: ignore[arg-type]
+            value = getattr(group, f.name)
+            env[f.metadata["env"]] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
 @dataclass(frozen=True, kw_only=True)
 class KafkaSettings:
     bootstrap: str = setting("KAFKA_BOOTSTRAP", help="Kafka bootstrap servers, host:port[,host:port].")
