@@ -68,4 +68,3 @@ def bets_topics(kafka_settings: KafkaSettings, request: pytest.FixtureRequest) -
     """Kafka settings whose bets/DLQ topics are unique to this test (topics are created by the code under test)."""
     suffix = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40] + "-" + secrets.token_hex(3)
     return dataclasses.replace(kafka_settings, topic_bets=f"bets-{suffix}", topic_bets_dlq=f"bets-{suffix}.dlq")
-

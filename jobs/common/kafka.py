@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
@@ -37,3 +37,25 @@ def ensure_topics(kafka: KafkaSettings, topics: dict[str, int], replication: int
 def headers(**values: object) -> list[tuple[str, bytes]]:
     """Kafka record headers from keyword values (``brook.`` prefix, UTF-8)."""
     return [(f"brook.{key.replace('_', '.')}", str(value).encode()) for key, value in values.items()]
+
+
+def committed_offsets(kafka: KafkaSettings, group: str) -> dict[TopicPartition, int]:
+    """The offsets a consumer group has committed (partitions it never committed are absent)."""
+    admin = KafkaAdminClient(client_id="brook-admin", **kafka.client_options())
+    try:
+        return {tp: meta.offset for tp, meta in admin.list_group_offsets({group: None})[group].items()}
+    finally:
+        admin.close()
+
+
+def offset_range(kafka: KafkaSettings, topic: str) -> dict[TopicPartition, tuple[int, int]]:
+    """(earliest, end) offset of every partition of ``topic``; end - earliest = messages currently retained."""
+    consumer = KafkaConsumer(client_id="brook-admin", **kafka.client_options())
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return {}
+        starts, ends = consumer.beginning_offsets(partitions), consumer.end_offsets(partitions)
+        return {tp: (starts[tp], ends[tp]) for tp in partitions}
+    finally:
+        consumer.close()

@@ -109,6 +109,9 @@ class KafkaSettings:
     )
     username: str = setting("KAFKA_USERNAME", "", help="SASL user (the KafkaUser name in Kubernetes).")
     password: str = setting("KAFKA_PASSWORD", "", help="SASL password (from the KafkaUser's Secret).")
+    connect_timeout_ms: int = setting(
+        "KAFKA_CONNECT_TIMEOUT_MS", 15000, help="How long a client waits for the first broker before failing."
+    )
     topic_bets: str = setting("TOPIC_BETS", "bets", help="Topic of bet events.")
     topic_bets_dlq: str = setting("TOPIC_BETS_DLQ", "bets.dlq", help="Dead-letter topic for invalid bet events.")
     topic_telecom: str = setting("TOPIC_TELECOM", "telecom_events", help="Topic of telecom events.")
@@ -125,6 +128,7 @@ class KafkaSettings:
         opts: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap.split(","),
             "security_protocol": self.security_protocol,
+            "bootstrap_timeout_ms": self.connect_timeout_ms,
         }
         if self.security_protocol.startswith("SASL"):
             opts.update(

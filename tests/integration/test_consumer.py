@@ -1,0 +1,144 @@
+"""The consumer on real Kafka + Postgres: duplicates, malformed and invalid input, DLQ reasons, offsets."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import psycopg2
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from jobs.bets.consumer import BetConsumer, ConsumerSettings
+from jobs.common.kafka import committed_offsets, ensure_topics, offset_range
+from jobs.common.lifecycle import Stop
+from jobs.common.settings import KafkaSettings, PostgresSettings
+from jobs.contract.bets import BETS_PARTITIONS
+
+pytestmark = pytest.mark.integration
+
+
+def event(n: int, **changes: object) -> dict:
+    base = {
+        "bet_id": f"00000000-0000-4000-8000-{n:012d}",
+        "user_id": f"user-{n % 3}",
+        "game": "roulette",
+        "amount": 10 + n,
+        "currency": "EUR",
+        "odds": 2.5,
+        "status": "placed",
+        "event_time": "2026-11-25T10:00:00+00:00",
+    }
+    base.update(changes)
+    return base
+
+
+VALID = [event(n) for n in range(1, 21)]
+BAD = [
+    (b"{broken json", "invalid_json"),
+    (json.dumps(event(100, amount="12")).encode(), "wrong_type"),
+    (json.dumps({k: v for k, v in event(101).items() if k != "game"}).encode(), "missing_field"),
+    (json.dumps(event(102, amount=-5)).encode(), "bad_value"),
+    (json.dumps(event(103, status="pending")).encode(), "bad_value"),
+]
+
+
+def send_all(kafka: KafkaSettings, values: list[bytes]) -> None:
+    ensure_topics(kafka, {kafka.topic_bets: BETS_PARTITIONS, kafka.topic_bets_dlq: 1})
+    producer = KafkaProducer(**kafka.client_options())
+    for value in values:
+        producer.send(kafka.topic_bets, value=value, key=b"k" + value[:8])
+    producer.flush()
+    producer.close()
+
+
+def run_consumer(kafka: KafkaSettings, pg: PostgresSettings, group: str, batch_rows: int = 7) -> BetConsumer:
+    consumer = BetConsumer(kafka, pg, ConsumerSettings(group=group, batch_rows=batch_rows, batch_ms=200))
+    stop = Stop()
+    consumer.run(stop, idle_exit=3.0)
+    consumer.close()
+    return consumer
+
+
+def dlq_messages(kafka: KafkaSettings) -> list:
+    reader = KafkaConsumer(
+        kafka.topic_bets_dlq, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_options()
+    )
+    messages = list(reader)
+    reader.close()
+    return messages
+
+
+def test_duplicates_and_bad_input(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
+    values = [json.dumps(e).encode() for e in VALID]
+    values += [json.dumps(e).encode() for e in VALID[:5]]  # the same five events delivered twice
+    values += [raw for raw, _ in BAD]
+    send_all(bets_topics, values)
+
+    consumer = run_consumer(bets_topics, pg_schema, group=bets_topics.topic_bets)
+
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT bet_id::text, amount, user_id FROM bets ORDER BY bet_id")
+        rows = cur.fetchall()
+    assert [r[0] for r in rows] == [e["bet_id"] for e in VALID]
+    assert [int(r[1]) for r in rows] == [e["amount"] for e in VALID]
+    counts = consumer.counts
+    assert (counts.consumed, counts.stored, counts.duplicates, counts.dead_lettered) == (30, 20, 5, 5)
+
+    dead = dlq_messages(bets_topics)
+    assert sorted(m.value for m in dead) == sorted(raw for raw, _ in BAD)
+    by_value = {m.value: dict(m.headers) for m in dead}
+    for raw, code in BAD:
+        hdrs = by_value[raw]
+        assert hdrs["brook.error.code"].decode() == code
+        assert hdrs["brook.error"]
+        assert hdrs["brook.source.topic"].decode() == bets_topics.topic_bets
+        source = (int(hdrs["brook.source.partition"]), int(hdrs["brook.source.offset"]))
+        assert 0 <= source[0] < BETS_PARTITIONS and source[1] >= 0
+
+    # Offsets: the group committed exactly the end of every partition.
+    committed = committed_offsets(bets_topics, bets_topics.topic_bets)
+    ends = {tp: end for tp, (_, end) in offset_range(bets_topics, bets_topics.topic_bets).items()}
+    assert len(ends) == BETS_PARTITIONS
+    assert {tp: committed.get(tp, 0) for tp in ends} == ends
+
+
+def test_replay_from_scratch_changes_nothing(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
+    send_all(bets_topics, [json.dumps(e).encode() for e in VALID])
+    run_consumer(bets_topics, pg_schema, group="first-" + bets_topics.topic_bets)
+    again = run_consumer(bets_topics, pg_schema, group="second-" + bets_topics.topic_bets)  # a new group rereads all
+    assert (again.counts.consumed, again.counts.stored, again.counts.duplicates) == (20, 0, 20)
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM bets")
+        assert cur.fetchone()[0] == 20
+
+
+def test_offsets_not_committed_when_the_database_fails(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
+    send_all(bets_topics, [json.dumps(e).encode() for e in VALID[:3]])
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE bets RENAME TO bets_gone")  # every insert now fails
+    consumer = BetConsumer(bets_topics, pg_schema, ConsumerSettings(group=bets_topics.topic_bets, batch_ms=200))
+    with pytest.raises(psycopg2.errors.UndefinedTable):
+        consumer.run(Stop(), idle_exit=3.0)
+    consumer.close()
+    committed = committed_offsets(bets_topics, bets_topics.topic_bets)
+    assert all(offset <= 0 for offset in committed.values()), committed
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE bets_gone RENAME TO bets")
+    assert run_consumer(bets_topics, pg_schema, group=bets_topics.topic_bets).counts.stored == 3
+
+
+def test_sigterm_drains_and_exits(bets_topics: KafkaSettings, pg_schema: PostgresSettings, tmp_path: Path) -> None:
+    send_all(bets_topics, [json.dumps(e).encode() for e in VALID])
+    consumer = BetConsumer(bets_topics, pg_schema, ConsumerSettings(group=bets_topics.topic_bets, batch_ms=200))
+    stop = Stop()
+    seen = threading.Event()
+
+    def after_batch(counts: object) -> None:
+        seen.set()
+        stop.requested = True  # what the SIGTERM handler does
+
+    counts = consumer.run(stop, on_batch=after_batch)
+    consumer.close()
+    assert seen.is_set() and counts.consumed == counts.stored > 0
