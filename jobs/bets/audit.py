@@ -1,0 +1,163 @@
+"""Conservation audit (DESIGN §2.4): does every stage of the bets pipeline account for every event?
+
+``python -m jobs.bets.audit [--produced N] [--expect-exported]`` — against any deployment reachable with the
+``BROOK_*`` settings. Counts are independent recounts, not the jobs' own counters: the ``bets`` topic is re-read
+and re-validated with the contract, the DLQ is counted by distinct source offset (a replayed batch may dead-letter
+a message twice), Flink's windows are summed from their tables, and the Parquet objects are read back. Run it on
+a quiesced pipeline (producer stopped, consumer and Flink caught up); exits 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import psycopg2
+import pyarrow.parquet as pq
+from kafka import KafkaConsumer, TopicPartition
+
+from jobs.bets.export_naming import PREFIX as RAW_PREFIX
+from jobs.common.kafka import offset_range
+from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, S3Settings, load
+from jobs.contract.bets import InvalidEvent, parse_bet
+
+
+@dataclass(frozen=True)
+class Check:
+    stage: str
+    count: int
+    expected: int | None = None
+    rule: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.expected is None or self.count == self.expected
+
+
+def read_topic(kafka: KafkaSettings, topic: str) -> Iterator[tuple[int, int, bytes | None, dict[str, bytes]]]:
+    """Every retained message of ``topic`` up to its end offsets at call time: (partition, offset, value, headers)."""
+    ranges = {tp: r for tp, r in offset_range(kafka, topic).items() if r[1] > r[0]}
+    if not ranges:
+        return
+    reader = KafkaConsumer(client_id="brook-audit", enable_auto_commit=False, **kafka.client_options())
+    try:
+        reader.assign(list(ranges))
+        for tp, (start, _) in ranges.items():
+            reader.seek(tp, start)
+        remaining = dict(ranges)
+        while remaining:
+            for tp, records in reader.poll(timeout_ms=1000, max_records=10_000).items():
+                end = ranges[tp][1]
+                for record in records:
+                    if record.offset < end:
+                        yield tp.partition, record.offset, record.value, dict(record.headers or [])
+                if reader.position(tp) >= end:
+                    remaining.pop(tp, None)
+                    reader.pause(TopicPartition(tp.topic, tp.partition))
+    finally:
+        reader.close()
+
+
+def kafka_counts(kafka: KafkaSettings) -> tuple[int, int, int, int]:
+    """(messages, invalid messages, distinct valid bet_ids) in ``bets`` and distinct sources in the DLQ."""
+    messages = invalid = 0
+    valid_ids: set[str] = set()
+    for _, _, value, _ in read_topic(kafka, kafka.topic_bets):
+        messages += 1
+        try:
+            valid_ids.add(parse_bet(value).bet_id)
+        except InvalidEvent:
+            invalid += 1
+    sources = {
+        (headers.get("brook.source.partition"), headers.get("brook.source.offset"))
+        for _, _, _, headers in read_topic(kafka, kafka.topic_bets_dlq)
+    }
+    return messages, invalid, len(valid_ids), len(sources)
+
+
+def postgres_counts(pg: PostgresSettings) -> dict[str, int]:
+    queries = {
+        "stored": "SELECT count(*) FROM bets",
+        "exported": "SELECT count(*) FROM bets WHERE exported",
+        "bet_status": "SELECT coalesce(sum(bets), 0) FROM bet_status",
+        "top_games": "SELECT coalesce(sum(bets), 0) FROM top_games",
+        "avg_bet": "SELECT coalesce(sum(bets), 0) FROM avg_bet",
+    }
+    with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
+        counts = {}
+        for name, sql in queries.items():
+            cur.execute(sql)
+            counts[name] = int(cur.fetchone()[0])
+    return counts
+
+
+def parquet_counts(s3: S3Settings) -> tuple[int, int, int]:
+    """(objects, rows, distinct bet_ids) over every exported Parquet object."""
+    client = s3.client()
+    objects = rows = 0
+    ids: set[str] = set()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3.bucket, Prefix=RAW_PREFIX + "/"):
+        for item in page.get("Contents", []):
+            body = client.get_object(Bucket=s3.bucket, Key=item["Key"])["Body"].read()
+            column = pq.read_table(io.BytesIO(body), columns=["bet_id"]).column("bet_id").to_pylist()
+            objects += 1
+            rows += len(column)
+            ids.update(str(value) for value in column)
+    return objects, rows, len(ids)
+
+
+def audit(
+    kafka: KafkaSettings, pg: PostgresSettings, s3: S3Settings, produced: int | None, expect_exported: bool
+) -> list[Check]:
+    messages, invalid, valid_distinct, dlq_sources = kafka_counts(kafka)
+    db = postgres_counts(pg)
+    objects, parquet_rows, parquet_ids = parquet_counts(s3)
+    stored = db["stored"]
+    return [
+        Check("produced", produced if produced is not None else messages),
+        Check("in Kafka (bets)", messages, produced, "= produced"),
+        Check("  valid, distinct bet_id", valid_distinct),
+        Check("  invalid", invalid),
+        Check("stored in Postgres (bets)", stored, valid_distinct, "= valid distinct"),
+        Check("in DLQ (distinct source offsets)", dlq_sources, invalid, "= invalid"),
+        Check("counted by Flink (sum bet_status.bets)", db["bet_status"], stored, "= stored"),
+        Check("counted by Flink (sum top_games.bets)", db["top_games"], stored, "= stored"),
+        Check("counted by Flink (sum avg_bet.bets)", db["avg_bet"], stored, "= stored"),
+        Check("marked exported", db["exported"], stored if expect_exported else None, "= stored"),
+        Check(f"rows in Parquet ({objects} objects)", parquet_rows, db["exported"], "= marked exported"),
+        Check("  distinct bet_id in Parquet", parquet_ids, parquet_rows, "= rows (no duplicates)"),
+    ]
+
+
+def render(checks: list[Check], out: Callable[[str], None] = print) -> None:
+    width = max(len(c.stage) for c in checks)
+    out(f"{'stage':<{width}}  {'count':>10}  {'expected':>10}  check")
+    out(f"{'-' * width}  {'-' * 10}  {'-' * 10}  -----")
+    for c in checks:
+        expected = "" if c.expected is None else str(c.expected)
+        verdict = "" if c.expected is None else ("ok" if c.ok else f"MISMATCH ({c.rule})")
+        out(f"{c.stage:<{width}}  {c.count:>10}  {expected:>10}  {verdict}")
+    failed = [c for c in checks if not c.ok]
+    out("AUDIT PASSED: every event is accounted for" if not failed else f"AUDIT FAILED: {len(failed)} mismatches")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.bets.audit", description=__doc__.splitlines()[0])
+    parser.add_argument("--produced", type=int, help="events the producer reported (checked against Kafka)")
+    parser.add_argument("--expect-exported", action="store_true", help="require every stored row to be exported")
+    args = parser.parse_args(argv)
+    try:
+        kafka, pg, s3 = load(KafkaSettings), load(PostgresSettings), load(S3Settings)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    checks = audit(kafka, pg, s3, args.produced, args.expect_exported)
+    render(checks)
+    return 0 if all(c.ok for c in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

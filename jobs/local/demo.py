@@ -1,0 +1,192 @@
+"""``make demo``: the whole bets pipeline on local services, ending with the conservation audit.
+
+Starts Kafka, Postgres and MinIO (if not running), gives this run its own topics, a fresh ``demo`` schema and an
+emptied ``brook-demo`` bucket, then: consumer (streaming, while the producer runs) → producer (N events) → wait
+until the consumer group has committed every offset → the four Flink aggregations as one bounded Flink job (a
+bounded read ends with a final watermark, so every window closes and can be audited; in Kubernetes the same jobs
+run unbounded) → exporter → audit. Prints events/s per stage. Everything it started is stopped on exit or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg2
+
+from jobs.bets.audit import audit, render
+from jobs.common.kafka import committed_offsets, offset_range
+from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load, to_env
+from jobs.contract.migrate import migrate
+from jobs.local.services import LocalServices, Paths, ServiceError
+
+DEMO_SCHEMA = "demo"
+DEMO_BUCKET = "brook-demo"
+
+
+class Demo:
+    def __init__(self, events: int, rate: float, seed: int, home: Paths) -> None:
+        self.events, self.rate, self.seed, self.paths = events, rate, seed, home
+        self.children: list[subprocess.Popen] = []
+        self.timings: list[tuple[str, int, float]] = []
+
+    # --- processes -------------------------------------------------------------------------------------------
+    def spawn(self, name: str, module: str, env: dict[str, str], *args: str) -> subprocess.Popen:
+        log = self.paths.log(f"demo-{name}")
+        print(f"[demo] starting {name}: python -m {module} {' '.join(args)}  (log: {log})", flush=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            env={**os.environ, **env},
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the demo only; it stops children in order
+        )
+        self.children.append(proc)
+        return proc
+
+    def finish(self, name: str, proc: subprocess.Popen, timeout: float) -> str:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            log = self.paths.log(f"demo-{name}")
+            raise RuntimeError(f"{name} did not finish within {timeout:.0f}s; see {log}") from None
+        output = self.paths.log(f"demo-{name}").read_text(errors="replace")
+        if proc.returncode != 0:
+            tail = "\n".join(output.splitlines()[-30:])
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+        return output
+
+    def stop_children(self) -> None:
+        for proc in reversed(self.children):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.children:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    # --- state ------------------------------------------------------------------------------------------------
+    def fresh_state(self, pg: PostgresSettings, s3: S3Settings) -> None:
+        with psycopg2.connect(dataclasses.replace(pg, schema="public").dsn()) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {DEMO_SCHEMA} CASCADE; CREATE SCHEMA {DEMO_SCHEMA}")
+        migrate(pg.dsn())
+        client = s3.client()
+        existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+        if s3.bucket in existing:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3.bucket):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=s3.bucket, Delete={"Objects": keys})
+
+    def wait_drained(self, kafka: KafkaSettings, group: str, consumer: subprocess.Popen, timeout: float) -> None:
+        ends = {tp: end for tp, (_, end) in offset_range(kafka, kafka.topic_bets).items()}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if consumer.poll() is not None:
+                self.finish("consumer", consumer, 0)
+            done = committed_offsets(kafka, group)
+            if all(done.get(tp, 0) >= end for tp, end in ends.items()):
+                return
+            time.sleep(0.2)
+        log = self.paths.log("demo-consumer")
+        raise RuntimeError(f"the consumer did not catch up within {timeout:.0f}s; see {log}")
+
+    # --- the run ----------------------------------------------------------------------------------------------
+    def run(self, base_env: dict[str, str]) -> int:
+        run_id = time.strftime("%Y%m%d%H%M%S")
+        kafka = dataclasses.replace(
+            load(KafkaSettings, base_env), topic_bets=f"demo-{run_id}.bets", topic_bets_dlq=f"demo-{run_id}.bets.dlq"
+        )
+        pg = dataclasses.replace(load(PostgresSettings, base_env), schema=DEMO_SCHEMA)
+        s3 = dataclasses.replace(load(S3Settings, base_env), bucket=DEMO_BUCKET)
+        group = f"demo-{run_id}-consumer"
+        env = {
+            **base_env,
+            **to_env(kafka, pg, s3),
+            "BROOK_CONSUMER_GROUP": group,
+            "BROOK_FLINK_BOUNDED": "true",
+            "BROOK_FLINK_CHECKPOINT_DIR": (self.paths.home / "flink" / "checkpoints" / f"demo-{run_id}").as_uri(),
+        }
+        print(f"[demo] run {run_id}: topics {kafka.topic_bets}, schema {pg.schema}, bucket {s3.bucket}", flush=True)
+        self.fresh_state(pg, s3)
+
+        consumer = self.spawn("consumer", "jobs.bets.consumer", env)
+        started = time.monotonic()
+        producer_args = ["--count", str(self.events), "--seed", str(self.seed), "--rate", str(self.rate)]
+        output = self.finish("producer", self.spawn("producer", "jobs.bets.producer", env, *producer_args), 3600)
+        produced = int(re.search(r"done: sent=(\d+)", output).group(1))
+        self.timings.append(("producer → Kafka", produced, time.monotonic() - started))
+        self.wait_drained(kafka, group, consumer, timeout=600)
+        self.timings.append(("Kafka → consumer → Postgres (incl. producer time)", produced, time.monotonic() - started))
+        consumer.send_signal(signal.SIGTERM)
+        self.finish("consumer", consumer, 60)
+
+        began = time.monotonic()
+        self.finish("flink", self.spawn("flink", "jobs.bets.flink.all", env), 1800)
+        self.timings.append(("Flink, 4 aggregations (bounded job incl. startup)", produced, time.monotonic() - began))
+
+        began = time.monotonic()
+        self.finish("exporter", self.spawn("exporter", "jobs.bets.exporter", env), 1800)
+        stored = self._stored(pg)
+        self.timings.append(("exporter Postgres → Parquet → MinIO", stored, time.monotonic() - began))
+
+        print("\n[demo] throughput (this machine, rough; `make bench` measures properly)")
+        for stage, count, seconds in self.timings:
+            print(f"  {stage:<52} {count:>8} in {seconds:6.1f}s = {count / max(seconds, 1e-9):>9.0f}/s")
+        print("\n[demo] conservation audit")
+        checks = audit(kafka, pg, s3, produced, expect_exported=True)
+        render(checks)
+        return 0 if all(c.ok for c in checks) else 1
+
+    @staticmethod
+    def _stored(pg: PostgresSettings) -> int:
+        with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM bets")
+            return int(cur.fetchone()[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.local.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000, help="events to produce (default 50000)")
+    parser.add_argument("--rate", type=float, default=0.0, help="producer events/s (0 = as fast as possible)")
+    parser.add_argument("--seed", type=int, default=2026, help="generator seed")
+    parser.add_argument("--keep-services", action="store_true", help="leave Kafka/Postgres/MinIO running")
+    args = parser.parse_args(argv)
+
+    services = LocalServices()
+    already = services.status()
+    try:
+        env = services.up()
+    except ServiceError as err:
+        print(f"[demo] local services failed to start:\n{err}", file=sys.stderr)
+        return 1
+    demo = Demo(args.events, args.rate, args.seed, services.paths)
+
+    def on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        return demo.run(env)
+    except KeyboardInterrupt:
+        print("\n[demo] interrupted: stopping everything it started", file=sys.stderr)
+        return 130
+    except RuntimeError as err:
+        print(f"[demo] failed: {err}", file=sys.stderr)
+        return 1
+    finally:
+        demo.stop_children()
+        started_here = [name for name, ok in already.items() if not ok]
+        if started_here and not args.keep_services:
+            services.down(started_here)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
