@@ -1,0 +1,29 @@
+"""`make demo` with a small N: the whole bets pipeline on real services ends with every audit count equal."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_passes_its_own_audit(local_env: dict[str, str]) -> None:
+    events = 3000
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobs.local.demo", "--events", str(events), "--seed", "7"],
+        env={**os.environ, **local_env},
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    assert "AUDIT PASSED" in output
+    counts = dict(re.findall(r"^(produced|stored in Postgres \(bets\))\s+(\d+)", output, flags=re.M))
+    assert counts == {"produced": str(events), "stored in Postgres (bets)": str(events)}, output[-3000:]
+    assert not re.search(r"MISMATCH", output)
