@@ -1,0 +1,222 @@
+"""Export unexported bets from Postgres to the bucket as Parquet, exactly once per bet (DESIGN §2.3).
+
+``python -m jobs.bets.exporter [--max-rows N] [--chunk-rows N]`` — run by the Airflow DAG ``bets_export`` as a
+KubernetesPodOperator pod, or by hand in local mode. Each batch: claim rows of one UTC date (Postgres, short
+transaction) → write ``raw/YYYY-MM-DD/part-<batch>-<fingerprint>.parquet`` → mark the rows exported (one
+transaction). Batches a crashed run left pending are re-exported first, to the same key. Exit codes: 0 done,
+1 failure (the next run resumes where this one stopped), 2 configuration error. See docs/exporter.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg2
+from botocore.exceptions import BotoCoreError, ClientError
+
+from jobs.bets import export_ledger as ledger
+from jobs.bets.export_ledger import Batch
+from jobs.bets.export_parquet import read_batch, to_parquet
+from jobs.common.lifecycle import Stop
+from jobs.common.settings import ConfigError, PostgresSettings, S3Settings, load, setting
+
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportSettings:
+    chunk_rows: int = setting(
+        "EXPORT_CHUNK_ROWS",
+        50_000,
+        help="Rows per batch, i.e. per Parquet object; peak memory is about 0.5 KB per row of one batch.",
+    )
+    max_rows: int = setting(
+        "EXPORT_MAX_ROWS", 0, help="Stop a run after about this many rows (0: until nothing is left to export)."
+    )
+    lease_seconds: int = setting(
+        "EXPORT_LEASE_SECONDS",
+        300,
+        help="A batch left pending this long by a run that died is re-exported by the next run; keep it well "
+        "above the time one batch takes.",
+    )
+
+    def validate(self) -> None:
+        if self.chunk_rows < 1:
+            raise ConfigError(f"BROOK_EXPORT_CHUNK_ROWS={self.chunk_rows}: must be at least 1.")
+        if self.max_rows < 0:
+            raise ConfigError(f"BROOK_EXPORT_MAX_ROWS={self.max_rows}: must be 0 (no limit) or more.")
+        if self.lease_seconds < 0:
+            raise ConfigError(f"BROOK_EXPORT_LEASE_SECONDS={self.lease_seconds}: must be 0 or more.")
+
+
+class StopFlag(Protocol):
+    requested: bool
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    objects: int = 0
+    bytes: int = 0
+    recovered: int = 0  # batches re-exported for a run that died
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"rows={self.rows} objects={self.objects} bytes={self.bytes} recovered={self.recovered} "
+            f"seconds={self.seconds:.2f} rows/s={rate:.0f}"
+        )
+
+
+def ensure_bucket(client: Any, bucket: str, region: str) -> bool:
+    """Create the bucket if it does not exist; True if this call created it."""
+    try:
+        client.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    options: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":
+        options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        client.create_bucket(**options)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            return False  # a concurrent run created it
+        raise
+    return True
+
+
+class Exporter:
+    """One export run: recover expired batches, then claim and export new ones until done or ``max_rows``."""
+
+    def __init__(self, pg: PostgresSettings, s3: S3Settings, cfg: ExportSettings) -> None:
+        self.s3 = s3
+        self.cfg = cfg
+        self.client = s3.client()  # created here, not in a thread: boto3's default session is not thread-safe
+        self.conn = psycopg2.connect(pg.dsn())
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def run(self, after_upload: Callable[[Batch], None] | None = None, stop: StopFlag | None = None) -> Summary:
+        """Export until nothing is left, ``max_rows`` is reached or ``stop.requested``.
+
+        ``after_upload`` is called between writing a batch's object and marking its rows (tests inject crashes
+        there).
+        """
+        started = time.monotonic()
+        summary = Summary()
+        if ensure_bucket(self.client, self.s3.bucket, self.s3.region):
+            print(f"[exporter] created bucket {self.s3.bucket}", flush=True)
+        while not (stop and stop.requested):
+            left = self.cfg.max_rows - summary.rows if self.cfg.max_rows else self.cfg.chunk_rows
+            if left <= 0:
+                break
+            batch = ledger.take_expired(self.conn, self.cfg.lease_seconds) or ledger.claim(
+                self.conn, min(left, self.cfg.chunk_rows)
+            )
+            if batch is None:
+                break
+            try:
+                size = self._export(batch, after_upload)
+            except Exception:
+                self._release(batch)
+                raise
+            if size is not None:
+                summary.rows += batch.row_count
+                summary.objects += 1
+                summary.bytes += size
+                summary.recovered += batch.recovered
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _release(self, batch: Batch) -> None:
+        """Best effort: if Postgres is gone too, the lease simply expires."""
+        try:
+            self.conn.rollback()
+            ledger.release(self.conn, batch)
+        except psycopg2.Error:
+            pass
+
+    def _export(self, batch: Batch, after_upload: Callable[[Batch], None] | None) -> int | None:
+        """Write one batch's object, then mark its rows; the object size, or None if another run completed it."""
+        table = read_batch(self.conn, batch.batch_id)
+        self.conn.commit()
+        if table.num_rows == 0:
+            return None  # completed by another run between our lease and our read
+        if table.num_rows != batch.row_count:
+            raise ledger.LedgerError(
+                f"batch {batch.batch_id}: {table.num_rows} rows in bets, the ledger says {batch.row_count}"
+            )
+        data = to_parquet(table)
+        del table
+        # put_object returns only once the store has the whole object (boto3 also sends a CRC32 the server
+        # checks), so the rows are marked below only after their object is durably written.
+        self.client.put_object(
+            Bucket=self.s3.bucket,
+            Key=batch.object_key,
+            Body=data,
+            ContentType=PARQUET_CONTENT_TYPE,
+            Metadata={"brook-batch": str(batch.batch_id), "brook-rows": str(batch.row_count)},
+        )
+        if after_upload is not None:
+            after_upload(batch)
+        if not ledger.complete(self.conn, batch, len(data)):
+            return None
+        note = " (recovered)" if batch.recovered else ""
+        print(f"[exporter] {batch.object_key} rows={batch.row_count} bytes={len(data)}{note}", flush=True)
+        return len(data)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.bets.exporter", description=__doc__.splitlines()[0])
+    parser.add_argument("--max-rows", type=_count, help="stop after about N rows (0: no limit; BROOK_EXPORT_MAX_ROWS)")
+    parser.add_argument("--chunk-rows", type=_count, help="rows per batch/object (BROOK_EXPORT_CHUNK_ROWS)")
+    args = parser.parse_args(argv)
+    try:
+        pg, s3, cfg = load(PostgresSettings), load(S3Settings), load(ExportSettings)
+        overrides = {"max_rows": args.max_rows, "chunk_rows": args.chunk_rows}
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+        cfg.validate()
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+
+    try:
+        exporter = Exporter(pg, s3, cfg)
+    except psycopg2.OperationalError as err:
+        print(f"exporter: cannot reach Postgres at {pg.host}:{pg.port} ({err})".strip(), file=sys.stderr)
+        return 1
+    try:
+        summary = exporter.run(stop=Stop())
+    except (psycopg2.Error, BotoCoreError, ClientError, ledger.LedgerError) as err:
+        print(f"exporter: failed, the next run resumes ({err.__class__.__name__}: {err})".strip(), file=sys.stderr)
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+    finally:
+        exporter.close()
+    print(f"[exporter] done: {summary.line()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""The exporter on real Postgres + MinIO: partitions, exact round trip, crashes, overlapping runs, CLI.
+
+Each test has its own migrated schema (``pg_schema``) and its own bucket, so it shares nothing with other tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.bets import export_ledger
+from jobs.bets.export_ledger import Batch
+from jobs.bets.export_parquet import SCHEMA, read_batch, to_parquet
+from jobs.bets.exporter import Exporter, ExportSettings, Summary
+from jobs.bets.store import insert_bets
+from jobs.common.settings import PostgresSettings, S3Settings, to_env
+from jobs.contract.bets import Bet
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+MINUS_2 = timezone(timedelta(hours=-2))
+COLUMNS = "bet_id::text, user_id, game, amount, currency, odds, status, event_time, payload, ingested_at"
+
+
+@pytest.fixture
+def s3(s3_settings: S3Settings) -> Iterator[S3Settings]:
+    """S3 settings with a bucket of this test's own, which does not exist yet; emptied and removed afterwards."""
+    settings = dataclasses.replace(s3_settings, bucket=f"t-export-{secrets.token_hex(6)}")
+    yield settings
+    client = settings.client()
+    try:
+        for key in keys(settings):
+            client.delete_object(Bucket=settings.bucket, Key=key)
+        client.delete_bucket(Bucket=settings.bucket)
+    except client.exceptions.NoSuchBucket:
+        pass
+
+
+def bet(n: int, event_time: datetime, **changes: object) -> Bet:
+    base = Bet(
+        bet_id=str(uuid.UUID(int=n)),
+        user_id=f"user-{n % 7}",
+        game="roulette",
+        amount=Decimal("10.50") + n,
+        currency="EUR",
+        odds=Decimal("2.5000"),
+        status="placed",
+        event_time=event_time,
+        payload=None,
+    )
+    return base._replace(**changes)
+
+
+def insert(pg: PostgresSettings, bets: list[Bet]) -> None:
+    with psycopg2.connect(pg.dsn()) as conn:
+        assert insert_bets(conn, bets) == len(bets)
+
+
+def spread(count: int, start: datetime, first: int = 1) -> list[Bet]:
+    """``count`` bets one second apart from ``start``."""
+    return [bet(first + i, start + timedelta(seconds=i)) for i in range(count)]
+
+
+def keys(s3: S3Settings) -> list[str]:
+    pages = s3.client().get_paginator("list_objects_v2").paginate(Bucket=s3.bucket)
+    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+
+def read_object(s3: S3Settings, key: str) -> pa.Table:
+    body = s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    return pq.read_table(io.BytesIO(body))
+
+
+def exported_ids(s3: S3Settings) -> Counter[str]:
+    """How many times each bet_id appears across every object in the bucket."""
+    ids: Counter[str] = Counter()
+    for key in keys(s3):
+        ids.update(read_object(s3, key).column("bet_id").to_pylist())
+    return ids
+
+
+def query(pg: PostgresSettings, sql: str, *args: object) -> list[tuple]:
+    with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def run(pg: PostgresSettings, s3: S3Settings, **cfg: int) -> Summary:
+    exporter = Exporter(pg, s3, ExportSettings(**cfg))
+    try:
+        return exporter.run()
+    finally:
+        exporter.close()
+
+
+def test_two_utc_dates_exact_round_trip(pg_schema: PostgresSettings, s3: S3Settings) -> None:
+    day1 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    bets = spread(5, day1)
+    bets += [
+        # 23:30 at UTC-2 is 01:30 the next UTC day; microseconds must survive.
+        bet(100, datetime(2026, 3, 1, 23, 30, 0, 123456, tzinfo=MINUS_2), amount=Decimal("0.01"), odds=Decimal("1.01")),
+        bet(
+            101,
+            datetime(2026, 3, 2, 0, 0, tzinfo=UTC),
+            amount=Decimal("9999999999.99"),
+            odds=Decimal("99999999.9999"),
+            user_id="tab\there \\ back",
+            game='football:"ARS", CHE\nsecond line ✓',
+            status="won",
+            currency="GBP",
+            payload={"note": 'a,"b"\n', "n": 1.5, "nested": {"k": [1, 2, None]}, "empty": ""},
+        ),
+        bet(102, datetime(2026, 3, 2, 23, 59, 59, 999999, tzinfo=UTC), status="cancelled", payload={}),
+    ]
+    insert(pg_schema, bets)
+
+    summary = run(pg_schema, s3, chunk_rows=3)
+
+    assert (summary.rows, summary.objects, summary.recovered) == (8, 3, 0)  # 2026-03-01: 3+2 rows, 03-02: 3 rows
+    found = keys(s3)
+    assert len(found) == 3
+    assert {k.rsplit("/", 1)[0] for k in found} == {"raw/2026-03-01", "raw/2026-03-02"}
+    assert summary.bytes == sum(s3.client().head_object(Bucket=s3.bucket, Key=k)["ContentLength"] for k in found)
+
+    exported: dict[str, dict] = {}
+    for key in found:
+        table = read_object(s3, key)
+        assert table.schema.equals(SCHEMA), table.schema  # exact types: decimal128(12,2/4), timestamp[us, UTC]
+        meta = pq.ParquetFile(io.BytesIO(s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read())).metadata
+        assert meta.row_group(0).column(0).compression == "ZSTD"
+        day = date.fromisoformat(key.split("/")[1])
+        for row in table.to_pylist():
+            assert row["event_time"].astimezone(UTC).date() == day, (key, row)
+            exported[row["bet_id"]] = row
+    assert len(exported) == len(bets)
+
+    for db in query(pg_schema, f"SELECT {COLUMNS} FROM bets"):
+        row = exported[db[0]]
+        assert (row["user_id"], row["game"], row["currency"], row["status"]) == (db[1], db[2], db[4], db[6])
+        assert row["amount"] == db[3] and row["amount"].as_tuple().exponent == -2
+        assert row["odds"] == db[5] and row["odds"].as_tuple().exponent == -4
+        assert row["event_time"] == db[7] and row["ingested_at"] == db[9]
+        assert (json.loads(row["payload"]) if row["payload"] is not None else None) == db[8]
+    assert exported[str(uuid.UUID(int=100))]["event_time"] == datetime(2026, 3, 2, 1, 30, 0, 123456, tzinfo=UTC)
+    assert exported[str(uuid.UUID(int=101))]["amount"] == Decimal("9999999999.99")
+    assert exported[str(uuid.UUID(int=1))]["payload"] is None
+
+    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported OR exported_at IS NULL") == [(0,)]
+    again = run(pg_schema, s3, chunk_rows=3)
+    assert (again.rows, again.objects) == (0, 0)
+    assert keys(s3) == found
+
+
+def crash_on(batch_number: int) -> tuple[list[Batch], object]:
+    """An after_upload hook that raises on the n-th batch (the object is written, the rows are not marked)."""
+    seen: list[Batch] = []
+
+    def hook(batch: Batch) -> None:
+        seen.append(batch)
+        if len(seen) == batch_number:
+            raise RuntimeError("injected crash between upload and commit")
+
+    return seen, hook
+
+
+def test_crash_after_upload_then_rerun_exports_each_row_once(pg_schema: PostgresSettings, s3: S3Settings) -> None:
+    insert(pg_schema, spread(25, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
+    seen, hook = crash_on(2)
+    exporter = Exporter(pg_schema, s3, ExportSettings(chunk_rows=10))
+    with pytest.raises(RuntimeError, match="injected crash"):
+        exporter.run(after_upload=hook)
+    exporter.close()
+
+    crashed = seen[1]
+    assert crashed.object_key in keys(s3)  # durably written ...
+    assert query(pg_schema, "SELECT count(*) FROM bets WHERE export_batch = %s AND NOT exported", crashed.batch_id) == [
+        (10,)
+    ]  # ... but not marked
+    assert query(pg_schema, "SELECT count(*) FROM bets WHERE exported") == [(10,)]
+
+    summary = run(pg_schema, s3, chunk_rows=10)  # the failed run released its lease: the retry resumes at once
+    assert (summary.rows, summary.objects, summary.recovered) == (15, 2, 1)
+    ids = exported_ids(s3)
+    assert len(ids) == 25 and set(ids.values()) == {1}
+    assert len(keys(s3)) == 3
+    assert query(pg_schema, "SELECT attempts FROM export_batches WHERE batch_id = %s", crashed.batch_id) == [(2,)]
+    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported") == [(0,)]
+
+
+HARD_CRASH = """
+import os
+from jobs.bets.exporter import Exporter, ExportSettings
+from jobs.common.settings import PostgresSettings, S3Settings, load
+exporter = Exporter(load(PostgresSettings), load(S3Settings), load(ExportSettings))
+exporter.run(after_upload=lambda batch: os._exit(17))  # the process dies: no rollback, no lease release
+"""
+
+
+def test_hard_crash_is_recovered_once_the_lease_expires(pg_schema: PostgresSettings, s3: S3Settings) -> None:
+    insert(pg_schema, spread(25, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
+    env = {"PATH": os.environ["PATH"], **to_env(pg_schema, s3), "BROOK_EXPORT_CHUNK_ROWS": "10"}
+    died = subprocess.run([sys.executable, "-c", HARD_CRASH], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert died.returncode == 17, died.stderr
+    [(pending, key)] = query(pg_schema, "SELECT batch_id, object_key FROM export_batches WHERE exported_at IS NULL")
+    assert keys(s3) == [key]
+
+    live = run(pg_schema, s3, chunk_rows=10)  # lease still valid: the batch may belong to a live, slow run
+    assert (live.rows, live.recovered) == (15, 0)
+    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported") == [(10,)]
+
+    expired = run(pg_schema, s3, chunk_rows=10, lease_seconds=0)  # as if the lease ran out
+    assert (expired.rows, expired.objects, expired.recovered) == (10, 1, 1)
+    ids = exported_ids(s3)
+    assert len(ids) == 25 and set(ids.values()) == {1}
+    assert key in keys(s3) and len(keys(s3)) == 3
+    assert query(pg_schema, "SELECT exported_at IS NOT NULL FROM export_batches WHERE batch_id = %s", pending) == [
+        (True,)
+    ]
+
+
+def run_together(exporters: list[Exporter]) -> tuple[list[Summary | BaseException], list[Batch]]:
+    """Run the exporters in threads that all hold an uploaded, unmarked batch at the same moment.
+
+    Returns each run's summary (or error) and the batch each run held at that moment.
+    """
+    barrier = threading.Barrier(len(exporters), timeout=120)
+    results: list[Summary | BaseException] = [RuntimeError("did not finish")] * len(exporters)
+    held: list[Batch] = []
+
+    def work(i: int) -> None:
+        first = True
+
+        def meet(batch: Batch) -> None:
+            nonlocal first
+            if first:
+                first = False
+                held.append(batch)
+                barrier.wait()
+
+        try:
+            results[i] = exporters[i].run(after_upload=meet)
+        except BaseException as err:
+            barrier.abort()
+            results[i] = err
+        finally:
+            exporters[i].close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(exporters))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, held
+
+
+def test_overlapping_runs_export_each_row_once(pg_schema: PostgresSettings, s3: S3Settings) -> None:
+    total = 2000
+    insert(pg_schema, spread(total, datetime(2026, 3, 1, 23, 50, tzinfo=UTC)))  # crosses midnight UTC
+    exporters = [Exporter(pg_schema, s3, ExportSettings(chunk_rows=50)) for _ in range(2)]
+    results, held = run_together(exporters)
+
+    assert all(isinstance(r, Summary) for r in results), results
+    a, b = results
+    assert a.rows > 0 and b.rows > 0  # both really worked, on different batches
+    assert len({batch.batch_id for batch in held}) == 2
+    assert a.rows + b.rows == total and a.recovered == b.recovered == 0
+    ids = exported_ids(s3)
+    assert len(ids) == total and set(ids.values()) == {1}
+    assert len(keys(s3)) == a.objects + b.objects
+    assert query(pg_schema, "SELECT count(*), sum(row_count) FROM export_batches WHERE exported_at IS NOT NULL") == [
+        (a.objects + b.objects, total)
+    ]
+
+
+def test_stalled_and_recovering_runs_writing_one_batch_leave_one_object(
+    pg_schema: PostgresSettings, s3: S3Settings
+) -> None:
+    insert(pg_schema, spread(30, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
+    conn = psycopg2.connect(pg_schema.dsn())
+    try:
+        batch = export_ledger.claim(conn, 100)  # a run that claimed and died
+        assert batch is not None and batch.row_count == 30
+        expected = to_parquet(read_batch(conn, batch.batch_id))
+        assert to_parquet(read_batch(conn, batch.batch_id)) == expected  # same batch, same bytes
+    finally:
+        conn.close()
+
+    # Lease 0 everywhere: as if every lease ran out. A takes the batch and stalls after uploading; B takes it over,
+    # uploads it again and completes it; then A wakes up and tries to complete it too.
+    uploaded, resume = threading.Event(), threading.Event()
+    stalled: list[Batch] = []
+
+    def stall(held: Batch) -> None:
+        stalled.append(held)
+        uploaded.set()
+        assert resume.wait(60), "the test never resumed the stalled run"
+
+    slow = Exporter(pg_schema, s3, ExportSettings(lease_seconds=0))
+    result: list[Summary | BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(slow.run(after_upload=stall))
+        except BaseException as err:
+            result.append(err)
+            uploaded.set()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        assert uploaded.wait(60) and not result, f"the stalled run never uploaded: {result}"
+        taken = run(pg_schema, s3, lease_seconds=0)
+    finally:
+        resume.set()
+        thread.join()
+        slow.close()
+
+    assert [b.batch_id for b in stalled] == [batch.batch_id]
+    assert (taken.rows, taken.recovered) == (30, 1)
+    assert len(result) == 1 and isinstance(result[0], Summary), result
+    assert (result[0].rows, result[0].objects) == (0, 0)  # found the batch already done
+    assert keys(s3) == [batch.object_key]
+    assert s3.client().get_object(Bucket=s3.bucket, Key=batch.object_key)["Body"].read() == expected
+    assert query(pg_schema, "SELECT count(*) FROM bets WHERE exported") == [(30,)]
+    assert query(pg_schema, "SELECT attempts FROM export_batches") == [(3,)]  # claim + two takeovers
+
+
+def exporter_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.bets.exporter", *args],
+        env={"PATH": os.environ["PATH"], **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_cli_creates_the_bucket_and_stops_at_max_rows(pg_schema: PostgresSettings, s3: S3Settings) -> None:
+    insert(pg_schema, spread(30, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
+    client = s3.client()
+    with pytest.raises(client.exceptions.ClientError):
+        client.head_bucket(Bucket=s3.bucket)
+
+    done = exporter_cli(to_env(pg_schema, s3), "--max-rows", "25", "--chunk-rows", "10")
+    assert done.returncode == 0, done.stderr
+    assert f"created bucket {s3.bucket}" in done.stdout
+    summary = done.stdout.strip().splitlines()[-1]
+    assert summary.startswith("[exporter] done: rows=25 objects=3 bytes=")
+    assert "rows/s=" in summary and "seconds=" in summary
+    client.head_bucket(Bucket=s3.bucket)
+    assert [len(read_object(s3, k)) for k in keys(s3)] == [10, 10, 5]
+    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported") == [(5,)]
+
+
+def test_cli_missing_endpoint_is_a_config_error(pg_schema: PostgresSettings, s3: S3Settings) -> None:
+    env = to_env(pg_schema, s3)
+    del env["BROOK_S3_ENDPOINT"]
+    failed = exporter_cli(env)
+    assert failed.returncode == 2
+    assert "BROOK_S3_ENDPOINT" in failed.stderr
+    assert query(pg_schema, "SELECT count(*) FROM export_batches") == [(0,)]
