@@ -43,15 +43,17 @@ SELECT event_time FROM bets WHERE export_batch IS NULL AND NOT exported
 ORDER BY event_time LIMIT 1
 FOR UPDATE SKIP LOCKED
 """
+# The rows are locked (FOR UPDATE) from the pick to the update, so their ctid cannot change in between; updating
+# by ctid is a TID scan, where a join on bet_id made the planner hash the whole table (measured 2.6x slower).
 _NEXT_ID = "SELECT nextval(pg_get_serial_sequence('export_batches', 'batch_id'))"
 _CLAIM = """
 WITH picked AS (
-    SELECT bet_id FROM bets
+    SELECT ctid FROM bets
     WHERE export_batch IS NULL AND NOT exported AND event_time >= %(start)s AND event_time < %(end)s
     ORDER BY event_time LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
-    UPDATE bets SET export_batch = %(batch)s FROM picked WHERE bets.bet_id = picked.bet_id RETURNING bets.bet_id
+    UPDATE bets SET export_batch = %(batch)s WHERE ctid = ANY (ARRAY(SELECT ctid FROM picked)) RETURNING bet_id
 )
 SELECT count(*), left(md5(string_agg(bet_id::text, ',' ORDER BY bet_id)), 8) FROM claimed
 """
