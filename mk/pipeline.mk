@@ -11,3 +11,9 @@ demo: $(DEMO_PREREQS) ## bets pipeline end to end on local services + conservati
 
 audit: $(VENV)/app/.installed ## conservation audit of a running deployment (BROOK_* settings; local: services env)
 	set -a; [ -f $(BROOK_HOME)/run/endpoints.env ] && . $(BROOK_HOME)/run/endpoints.env; set +a; $(PY) -m jobs.bets.audit
+
+.PHONY: bench
+BENCH_ARGS ?=
+bench: $(DEMO_PREREQS) ## benchmarks: each stage vs its raw baseline, results in bench/results/ (BENCH_ARGS=--quick)
+	$(call say,benchmarks $(BENCH_ARGS))
+	$(PY) -m bench.run $(BENCH_ARGS)

@@ -1,0 +1,155 @@
+"""``make bench``: every stage of the bets pipeline against its raw baseline, in one run, on the same data.
+
+``python -m bench.run [--quick] [--repeat N] [--events N] [--stages a,b]`` — for each stage: one warm-up trial
+of each variant (discarded), then ``repeat`` trials alternating brook/baseline so drift on a noisy machine hits
+both; the table shows the median with the min–max spread, the ratio brook/baseline of the medians and the peak
+RSS. The Markdown table goes to ``bench/results/<UTC date>-<mode>.md`` with the machine and the exact settings.
+``--quick`` (CI) only proves the benchmark runs: tiny sizes, one trial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.local.services import LocalServices
+
+RESULTS = Path(__file__).with_name("results")
+STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
+    "producer": ("events", 200_000, "plain kafka-python loop, library defaults"),
+    "consumer": ("rows", 200_000, "raw COPY of the same rows from memory"),
+    "exporter": ("rows", 300_000, "COPY TO STDOUT → pyarrow → one PUT"),
+}
+TARGETS = {"producer": 25_000, "consumer": 40_000, "exporter": 300_000}
+
+
+@dataclass
+class Series:
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+    def rates(self) -> list[float]:
+        return [t["count"] / t["seconds"] for t in self.trials]
+
+    def median(self) -> float:
+        return statistics.median(self.rates())
+
+    def spread(self) -> str:
+        rates = self.rates()
+        return f"{min(rates):,.0f}–{max(rates):,.0f}"
+
+    def mb_per_s(self) -> float:
+        return statistics.median(t["bytes"] / t["seconds"] / 1e6 for t in self.trials)
+
+    def peak_mb(self) -> float:
+        return max(t["maxrss_kb"] for t in self.trials) / 1024
+
+
+def trial(env: dict[str, str], *args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.stages", *args], env=env, capture_output=True, text=True, timeout=1800
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"bench trial {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_stage(stage: str, events: int, repeat: int, env: dict[str, str], warmup: bool) -> dict[str, Series]:
+    extra: list[str] = []
+    if stage == "consumer":
+        source = f"bench-source-{int(time.time())}"
+        print(f"[bench] filling {source} with {events} events", flush=True)
+        trial_env = dict(env)
+        subprocess.run(
+            [sys.executable, "-m", "bench.stages", "fill", "brook", "--events", str(events), "--source", source],
+            env=trial_env,
+            check=True,
+        )
+        extra = ["--source", source]
+    series = {"brook": Series(), "baseline": Series()}
+    if warmup:
+        for variant in series:
+            trial(env, stage, variant, "--events", str(max(events // 10, 1000)), *extra)
+    for i in range(repeat):
+        for variant in series:
+            result = trial(env, stage, variant, "--events", str(events), *extra)
+            series[variant].trials.append(result)
+            rate = result["count"] / result["seconds"]
+            print(f"[bench] {stage:<9} {variant:<8} trial {i + 1}/{repeat}: {rate:>10,.0f} {STAGES[stage][0]}/s")
+    return series
+
+
+def machine() -> str:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
+    return (
+        f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.1f} GiB RAM, {platform.platform()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def report(results: dict[str, dict[str, Series]], mode: str, events: dict[str, int], repeat: int) -> str:
+    lines = [
+        f"# Brook benchmark — {mode} mode, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+        f"Machine: {machine()}. Trials per variant: {repeat} (after one discarded warm-up); figures are medians,",
+        "spread is min–max over the trials, ratio = Brook median / baseline median.",
+        "",
+        "| stage | events | Brook (median, spread) | baseline (median, spread) | ratio | Brook MB/s "
+        "| peak RSS Brook / baseline | target | baseline is |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for stage, series in results.items():
+        unit, _, what = STAGES[stage]
+        brook, base = series["brook"], series["baseline"]
+        target = TARGETS.get(stage)
+        verdict = "" if target is None else f"≥ {target:,} {unit}/s: {'met' if brook.median() >= target else 'missed'}"
+        lines.append(
+            f"| {stage} | {events[stage]:,} | {brook.median():,.0f} {unit}/s ({brook.spread()}) | "
+            f"{base.median():,.0f} {unit}/s ({base.spread()}) | {brook.median() / base.median():.2f} | "
+            f"{brook.mb_per_s():.1f} | {brook.peak_mb():.0f} / {base.peak_mb():.0f} MB | {verdict} | {what} |"
+        )
+    lines += ["", "## Settings", ""]
+    for stage, series in results.items():
+        for variant, s in series.items():
+            lines.append(f"- {stage} / {variant}: `{json.dumps(s.trials[-1]['settings'], default=str)}`")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one trial: proves the bench runs (CI)")
+    parser.add_argument("--repeat", type=int, default=3, help="trials per variant (full mode)")
+    parser.add_argument("--events", type=int, default=0, help="override every stage's size")
+    parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated subset of " + ",".join(STAGES))
+    args = parser.parse_args(argv)
+    stages = [s for s in args.stages.split(",") if s]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stages: {', '.join(sorted(unknown))}")
+    services = LocalServices()
+    env = {**os.environ, **services.up()}
+    repeat = 1 if args.quick else args.repeat
+    sizes = {s: args.events or (2_000 if args.quick else STAGES[s][1]) for s in stages}
+    results = {s: run_stage(s, sizes[s], repeat, env, warmup=not args.quick) for s in stages}
+    text = report(results, "quick" if args.quick else "full", sizes, repeat)
+    print("\n" + text)
+    # Full runs are kept in the repo (before/after history); quick runs only prove the bench works.
+    folder = services.paths.home / "bench" if args.quick else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{time.strftime('%Y-%m-%d-%H%M', time.gmtime())}-{'quick' if args.quick else 'full'}.md"
+    out.write_text(text)
+    print(f"[bench] wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

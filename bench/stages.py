@@ -1,0 +1,182 @@
+"""One benchmark trial per process: ``python -m bench.stages <stage> <variant> [--events N] [--source NAME]``.
+
+Each trial runs in its own process so its peak RSS is its own, and prints one JSON line: count, seconds, bytes,
+maxrss_kb and the settings it ran with. Data preparation (generating events, filling a topic or a table) happens
+before the clock starts; only the measured operation is timed. ``brook`` is the shipped code path with its
+shipped settings; ``baseline`` is the raw thing on the same data (library defaults, a plain COPY, one PUT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import itertools
+import json
+import resource
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg2
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from kafka import KafkaProducer
+
+from jobs.bets.consumer import BetConsumer, ConsumerSettings
+from jobs.bets.export_parquet import COMPRESSION
+from jobs.bets.exporter import Exporter, ExportSettings, ensure_bucket
+from jobs.bets.generator import BetGenerator
+from jobs.bets.producer import ProducerSettings, produce, producer_options
+from jobs.bets.store import COLUMNS, copy_text
+from jobs.common.kafka import ensure_topics
+from jobs.common.lifecycle import Stop
+from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
+from jobs.contract.bets import BETS_PARTITIONS, encode_bet, parse_bet
+from jobs.contract.migrate import migrate
+
+SEED = 2026
+START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def events(n: int) -> list[tuple[bytes, bytes]]:
+    """The benchmark's fixed data set: (key, value) of n seeded events at 1000 events/s of event time."""
+    stream = itertools.islice(BetGenerator(seed=SEED, start=START, rate=1000), n)
+    return [(e["user_id"].encode(), encode_bet(e)) for e in stream]
+
+
+def fresh_schema(pg: PostgresSettings, name: str) -> PostgresSettings:
+    with psycopg2.connect(dataclasses.replace(pg, schema="public").dsn()) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}")
+    scoped = dataclasses.replace(pg, schema=name)
+    migrate(scoped.dsn())
+    return scoped
+
+
+# --- producer → Kafka -----------------------------------------------------------------------------------------
+def producer_trial(variant: str, n: int, kafka: KafkaSettings) -> dict[str, Any]:
+    data = events(n)
+    topic = f"bench-producer-{secrets.token_hex(4)}"
+    ensure_topics(kafka, {topic: BETS_PARTITIONS})
+    settings = producer_options(load(ProducerSettings)) if variant == "brook" else {}
+    client = KafkaProducer(**kafka.client_options(), **settings)
+    started = time.perf_counter()
+    if variant == "brook":
+        produce(client, topic, data)
+    else:
+        for key, value in data:
+            client.send(topic, key=key, value=value)
+        client.flush()
+    seconds = time.perf_counter() - started
+    client.close()
+    return {"count": n, "seconds": seconds, "bytes": sum(len(v) for _, v in data), "settings": settings}
+
+
+# --- consumer → Postgres --------------------------------------------------------------------------------------
+def consumer_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings, source: str) -> dict[str, Any]:
+    scoped = fresh_schema(pg, f"bench_consumer_{variant}")
+    if variant == "baseline":
+        bets = [parse_bet(value) for _, value in events(n)]  # same rows, already in memory
+        text = copy_text(bets).getvalue()
+        conn = psycopg2.connect(scoped.dsn())
+        started = time.perf_counter()
+        with conn, conn.cursor() as cur:
+            cur.copy_expert(f"COPY bets ({', '.join(COLUMNS)}) FROM STDIN", io.StringIO(text))
+        seconds = time.perf_counter() - started
+        conn.close()
+        return {"count": n, "seconds": seconds, "bytes": len(text), "settings": {"COPY": "one statement"}}
+    settings = dataclasses.replace(load(ConsumerSettings), group=f"bench-{secrets.token_hex(4)}", progress_seconds=0)
+    source_kafka = dataclasses.replace(kafka, topic_bets=source)
+    stop = Stop()
+    started = time.perf_counter()
+    consumer = BetConsumer(source_kafka, scoped, settings)
+
+    def until_all(counts: Any) -> None:
+        stop.requested = counts.consumed >= n
+
+    counts = consumer.run(stop, on_batch=until_all)
+    seconds = time.perf_counter() - started
+    consumer.close()
+    if counts.stored != n:
+        raise SystemExit(f"consumer stored {counts.stored} of {n} rows")
+    return {"count": n, "seconds": seconds, "bytes": 0, "settings": dataclasses.asdict(settings)}
+
+
+# --- exporter → MinIO -----------------------------------------------------------------------------------------
+def exporter_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -> dict[str, Any]:
+    scoped = fresh_schema(pg, f"bench_exporter_{variant}")
+    bets = [parse_bet(value) for _, value in events(n)]
+    with psycopg2.connect(scoped.dsn()) as conn, conn.cursor() as cur:
+        cur.copy_expert(f"COPY bets ({', '.join(COLUMNS)}) FROM STDIN", copy_text(bets))
+        cur.execute("ANALYZE bets")
+    bucket = f"bench-{variant}-{secrets.token_hex(3)}"
+    store = dataclasses.replace(s3, bucket=bucket)
+    client = store.client()
+    ensure_bucket(client, bucket, store.region)
+    if variant == "brook":
+        settings = load(ExportSettings)
+        exporter = Exporter(scoped, store, settings)
+        started = time.perf_counter()
+        summary = exporter.run()
+        seconds = time.perf_counter() - started
+        exporter.close()
+        if summary.rows != n:
+            raise SystemExit(f"exporter exported {summary.rows} of {n} rows")
+        size, details = summary.bytes, dataclasses.asdict(settings)
+    else:
+        conn = psycopg2.connect(scoped.dsn())
+        started = time.perf_counter()
+        raw = io.BytesIO()
+        with conn.cursor() as cur:
+            cur.copy_expert(f"COPY (SELECT {', '.join(COLUMNS)} FROM bets) TO STDOUT (FORMAT csv, HEADER)", raw)
+        raw.seek(0)
+        table = pacsv.read_csv(raw)
+        out = io.BytesIO()
+        pq.write_table(table, out, compression=COMPRESSION)
+        client.put_object(Bucket=bucket, Key="raw/baseline.parquet", Body=out.getvalue())
+        seconds = time.perf_counter() - started
+        conn.close()
+        size, details = out.tell(), {"COPY": "TO STDOUT csv", "parquet": COMPRESSION, "objects": 1}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=bucket)
+    return {"count": n, "seconds": seconds, "bytes": size, "settings": details}
+
+
+def fill_topic(kafka: KafkaSettings, topic: str, n: int) -> None:
+    """Put the benchmark data set into ``topic`` (setup for the consumer and Flink stages; not timed)."""
+    ensure_topics(kafka, {topic: BETS_PARTITIONS})
+    client = KafkaProducer(**kafka.client_options(), **producer_options(load(ProducerSettings)))
+    produce(client, topic, events(n))
+    client.close()
+
+
+TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
+    "producer": lambda v, a: producer_trial(v, a.events, load(KafkaSettings)),
+    "consumer": lambda v, a: consumer_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
+    "exporter": lambda v, a: exporter_trial(v, a.events, load(PostgresSettings), load(S3Settings)),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=[*TRIALS, "fill"])
+    parser.add_argument("variant", choices=["brook", "baseline"])
+    parser.add_argument("--events", type=int, required=True)
+    parser.add_argument("--source", default="", help="pre-filled topic (consumer stage)")
+    args = parser.parse_args(argv)
+    if args.stage == "fill":
+        fill_topic(load(KafkaSettings), args.source, args.events)
+        return 0
+    result = TRIALS[args.stage](args.variant, args)
+    result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""`make bench` in --quick mode: proves every stage and its baseline run and report numbers (no timing asserts)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bench.run import STAGES
+
+pytestmark = pytest.mark.e2e
+
+
+def test_quick_bench_reports_every_stage(local_env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick"],
+        env={**os.environ, **local_env},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for stage in STAGES:
+        row = re.search(
+            rf"^\| {stage} \| [\d,]+ \| ([\d,]+) \w+/s .*\| ([\d,]+) \w+/s .*\| ([\d.]+) \|", proc.stdout, re.M
+        )
+        assert row, f"no result row for {stage}:\n{proc.stdout[-3000:]}"
+        assert all(float(v.replace(",", "")) > 0 for v in row.groups())
