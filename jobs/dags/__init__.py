@@ -1,0 +1,1 @@
+"""Brook's Airflow DAGs (this folder is Airflow's DAG folder); their knobs live in :mod:`jobs.dags.settings`."""

@@ -1,0 +1,26 @@
+# Airflow smoke check: parse Brook's DAG folder (jobs/dags) the way the dag processor does, with the pinned Airflow
+# from .brook/venv/airflow and a throwaway SQLite metadata DB of its own (never the shared Postgres).
+AIRFLOW_CHECK_HOME ?= $(BROOK_HOME)/airflow
+AIRFLOW_DAGS := $(CURDIR)/jobs/dags
+AIRFLOW_CLI := $(VENV)/airflow/bin/airflow
+AIRFLOW_CHECK_ENV = AIRFLOW_HOME=$(AIRFLOW_CHECK_HOME) AIRFLOW__CORE__DAGS_FOLDER=$(AIRFLOW_DAGS) \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(AIRFLOW_CHECK_HOME)/airflow.db
+
+LOG_NOISE := '^[0-9T:.-]*Z \[\|graphviz'
+
+.PHONY: airflow-check
+airflow-check: $(VENV)/airflow/.installed ## Airflow: db migrate (own SQLite), parse jobs/dags: no import errors, bets_export listed
+	$(call say,airflow db migrate + dags reserialize ($(AIRFLOW_DAGS)) in $(AIRFLOW_CHECK_HOME))
+	@mkdir -p $(AIRFLOW_CHECK_HOME)
+	@$(AIRFLOW_CHECK_ENV) $(AIRFLOW_CLI) db migrate >$(AIRFLOW_CHECK_HOME)/check.log 2>&1 \
+		|| { tail -20 $(AIRFLOW_CHECK_HOME)/check.log; exit 1; }
+	@$(AIRFLOW_CHECK_ENV) $(AIRFLOW_CLI) dags reserialize >>$(AIRFLOW_CHECK_HOME)/check.log 2>&1 \
+		|| { tail -20 $(AIRFLOW_CHECK_HOME)/check.log; exit 1; }
+	$(call say,airflow dags list-import-errors)
+	@rc=0; $(AIRFLOW_CHECK_ENV) $(AIRFLOW_CLI) dags list-import-errors -o plain >$(AIRFLOW_CHECK_HOME)/errors.txt 2>/dev/null \
+		|| rc=$$?; grep -v $(LOG_NOISE) $(AIRFLOW_CHECK_HOME)/errors.txt || true; \
+		[ $$rc -eq 0 ] || { echo "airflow-check: import errors in $(AIRFLOW_DAGS) (above)" >&2; exit 1; }
+	$(call say,airflow dags list)
+	@$(AIRFLOW_CHECK_ENV) $(AIRFLOW_CLI) dags list -o plain --columns dag_id,fileloc 2>/dev/null \
+		| grep -v $(LOG_NOISE) | tee $(AIRFLOW_CHECK_HOME)/dags.txt
+	@grep -q '^bets_export ' $(AIRFLOW_CHECK_HOME)/dags.txt || { echo "airflow-check: bets_export is not listed" >&2; exit 1; }
