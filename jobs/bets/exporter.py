@@ -32,6 +32,8 @@ PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 
 @dataclass(frozen=True, kw_only=True)
 class ExportSettings:
+    """Batch size, run length and crash takeover of the exporter (docs/exporter.md)."""
+
     chunk_rows: int = setting(
         "EXPORT_CHUNK_ROWS",
         100_000,
