@@ -100,9 +100,9 @@ def consumer_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSetti
     counts = consumer.run(stop, on_batch=until_all)
     seconds = time.perf_counter() - started
     consumer.close()
-    if counts.stored != n:
-        raise SystemExit(f"consumer stored {counts.stored} of {n} rows")
-    return {"count": n, "seconds": seconds, "bytes": 0, "settings": dataclasses.asdict(settings)}
+    if counts.stored != counts.consumed or counts.consumed < n:
+        raise SystemExit(f"consumer stored {counts.stored} of {counts.consumed} consumed rows (wanted {n})")
+    return {"count": counts.consumed, "seconds": seconds, "bytes": 0, "settings": dataclasses.asdict(settings)}
 
 
 # --- exporter → MinIO -----------------------------------------------------------------------------------------

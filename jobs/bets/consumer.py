@@ -15,12 +15,13 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg2
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import CommitFailedError, KafkaError
 
 from jobs.bets.store import insert_bets
 from jobs.common.kafka import ensure_topics, headers
@@ -42,6 +43,17 @@ class ConsumerSettings:
             raise ConfigError(
                 "BROOK_CONSUMER_BATCH_ROWS, BROOK_CONSUMER_BATCH_MS and BROOK_CONSUMER_DB_RETRIES must be >= 1."
             )
+
+
+@dataclass
+class InFlight:
+    """A validated batch on its way to Postgres, with the offsets to commit once it is there."""
+
+    offsets: dict[TopicPartition, int]
+    consumed: int
+    valid: int
+    bad: int
+    bets: list[Bet]
 
 
 @dataclass
@@ -119,11 +131,13 @@ class BetConsumer:
                     continue
         raise AssertionError("unreachable")
 
-    def process(self, records: list[ConsumerRecord]) -> None:
-        """Handle one batch end to end: DLQ, database commit, then offsets."""
+    def prepare(self, records: list[ConsumerRecord]) -> InFlight:
+        """Validate a batch and dead-letter its invalid messages (acknowledged before anything is committed)."""
         valid: list[Bet] = []
         bad = 0
+        offsets: dict[TopicPartition, int] = {}
         for record in records:
+            offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
             try:
                 valid.append(parse_bet(record.value))
             except InvalidEvent as error:
@@ -131,42 +145,76 @@ class BetConsumer:
                 bad += 1
         if bad:
             self.dlq.flush()  # raises if the DLQ write failed: offsets stay uncommitted, the batch replays
-        inserted = self._store(valid)
-        self.consumer.commit()
-        self.counts.consumed += len(records)
+        return InFlight(offsets=offsets, consumed=len(records), valid=len(valid), bad=bad, bets=valid)
+
+    def finish(self, batch: InFlight, inserted: int) -> None:
+        """After the database commit: commit exactly this batch's offsets, then count it."""
+        commit = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.offsets.items()}
+        try:
+            self.consumer.commit(offsets=commit)
+        except CommitFailedError as err:  # partitions moved to another member: it replays them, rows collapse
+            print(f"[consumer] offsets not committed after a rebalance ({err}); the new owner replays", flush=True)
+        self.counts.consumed += batch.consumed
         self.counts.stored += inserted
-        self.counts.duplicates += len(valid) - inserted
-        self.counts.dead_lettered += bad
+        self.counts.duplicates += batch.valid - inserted
+        self.counts.dead_lettered += batch.bad
         self.counts.batches += 1
 
     def run(self, stop: Stop, idle_exit: float = 0.0, on_batch: Callable[[Counts], None] | None = None) -> Counts:
-        """Consume until stopped (or idle for ``idle_exit`` seconds); the last batch is always finished."""
+        """Consume until stopped (or idle for ``idle_exit`` seconds); the last batch is always finished.
+
+        One batch is written to Postgres on a worker thread while the next is polled and validated (the database
+        round trip and Kafka fetching overlap); its offsets are committed from this thread, by explicit offset,
+        only once its transaction has committed. At most one batch is in flight.
+        """
         batch: list[ConsumerRecord] = []
         batch_started = last_record = time.monotonic()
         next_progress = time.monotonic() + self.settings.progress_seconds
-        while True:
-            polled = self.consumer.poll(
-                timeout_ms=self.settings.batch_ms, max_records=self.settings.batch_rows - len(batch)
-            )
-            now = time.monotonic()
-            for records in polled.values():
-                if not batch:
-                    batch_started = now
-                batch.extend(records)
-                last_record = now
-            due = len(batch) >= self.settings.batch_rows or (
-                batch and now - batch_started >= self.settings.batch_ms / 1e3
-            )
-            if batch and (due or stop.requested):
-                self.process(batch)
-                batch = []
+        pending: tuple[InFlight, Future[int]] | None = None
+
+        def settle() -> None:
+            nonlocal pending
+            if pending is not None:
+                done, future = pending
+                pending = None
+                self.finish(done, future.result())  # re-raises a database failure: nothing committed
                 if on_batch is not None:
                     on_batch(self.counts)
-            if self.settings.progress_seconds > 0 and now >= next_progress:
-                print(f"[consumer] {self.counts.line()}", flush=True)
-                next_progress = now + self.settings.progress_seconds
-            if not batch and (stop.requested or (idle_exit > 0 and now - last_record >= idle_exit)):
-                return self.counts
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="brook-db") as writer:
+            try:
+                while True:
+                    polled = self.consumer.poll(
+                        timeout_ms=self.settings.batch_ms, max_records=self.settings.batch_rows - len(batch)
+                    )
+                    now = time.monotonic()
+                    for records in polled.values():
+                        if not batch:
+                            batch_started = now
+                        batch.extend(records)
+                        last_record = now
+                    due = len(batch) >= self.settings.batch_rows or (
+                        batch and now - batch_started >= self.settings.batch_ms / 1e3
+                    )
+                    if pending is not None and (pending[1].done() or not batch):
+                        settle()
+                    if batch and (due or stop.requested):
+                        ready = self.prepare(batch)
+                        batch = []
+                        settle()
+                        pending = (ready, writer.submit(self._store, ready.bets))
+                    if self.settings.progress_seconds > 0 and now >= next_progress:
+                        print(f"[consumer] {self.counts.line()}", flush=True)
+                        next_progress = now + self.settings.progress_seconds
+                    if (
+                        not batch
+                        and pending is None
+                        and (stop.requested or (idle_exit > 0 and now - last_record >= idle_exit))
+                    ):
+                        return self.counts
+            finally:
+                if pending is not None:
+                    pending[1].cancel()
 
 
 def main(argv: list[str] | None = None) -> int:
