@@ -12,6 +12,9 @@ a database outage is retried with backoff, then the process exits non-zero witho
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -33,15 +36,22 @@ from jobs.contract.bets import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
 @dataclass(frozen=True, kw_only=True)
 class ConsumerSettings:
     group: str = setting("CONSUMER_GROUP", "brook-consumer", help="Kafka consumer group (offsets live there).")
+    workers: int = setting(
+        "CONSUMER_WORKERS",
+        1,
+        help="Group members run as separate processes by one command (Python is CPU-bound per process; "
+        "use up to the topic's partition count). In Kubernetes prefer replicas.",
+    )
     batch_rows: int = setting("CONSUMER_BATCH_ROWS", 5000, help="Max messages per database transaction.")
     batch_ms: int = setting("CONSUMER_BATCH_MS", 500, help="Max time a batch waits to fill (ms).")
     db_retries: int = setting("CONSUMER_DB_RETRIES", 5, help="Attempts per batch when Postgres fails.")
     progress_seconds: float = setting("CONSUMER_PROGRESS_SECONDS", 10.0, help="Progress line interval (0 = off).")
 
     def validate(self) -> None:
-        if self.batch_rows < 1 or self.batch_ms < 1 or self.db_retries < 1:
+        if self.batch_rows < 1 or self.batch_ms < 1 or self.db_retries < 1 or self.workers < 1:
             raise ConfigError(
-                "BROOK_CONSUMER_BATCH_ROWS, BROOK_CONSUMER_BATCH_MS and BROOK_CONSUMER_DB_RETRIES must be >= 1."
+                "BROOK_CONSUMER_BATCH_ROWS, BROOK_CONSUMER_BATCH_MS, BROOK_CONSUMER_DB_RETRIES and "
+                "BROOK_CONSUMER_WORKERS must be >= 1."
             )
 
 
@@ -217,6 +227,23 @@ class BetConsumer:
                     pending[1].cancel()
 
 
+def run_workers(workers: int, idle_exit: float) -> int:
+    """Run ``workers`` single-process members of the group; SIGTERM/SIGINT are passed on, each drains its batch."""
+    env = {**os.environ, "BROOK_CONSUMER_WORKERS": "1"}
+    command = [sys.executable, "-m", "jobs.bets.consumer", "--exit-when-idle", str(idle_exit)]
+    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    return max(codes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.bets.consumer", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -228,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
+    if settings.workers > 1:
+        return run_workers(settings.workers, args.exit_when_idle)
     stop = Stop()
     try:
         ensure_topics(kafka, {kafka.topic_bets: BETS_PARTITIONS, kafka.topic_bets_dlq: 1})

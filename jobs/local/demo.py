@@ -111,6 +111,7 @@ class Demo:
             **base_env,
             **to_env(kafka, pg, s3),
             "BROOK_CONSUMER_GROUP": group,
+            "BROOK_CONSUMER_WORKERS": str(min(2, os.cpu_count() or 1)),
             "BROOK_FLINK_BOUNDED": "true",
             "BROOK_FLINK_CHECKPOINT_DIR": (self.paths.home / "flink" / "checkpoints" / f"demo-{run_id}").as_uri(),
         }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from jobs.bets.consumer import BetConsumer, ConsumerSettings
 from jobs.common.kafka import committed_offsets, ensure_topics, offset_range
 from jobs.common.lifecycle import Stop
-from jobs.common.settings import KafkaSettings, PostgresSettings
+from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 from jobs.contract.bets import BETS_PARTITIONS
 
 pytestmark = pytest.mark.integration
@@ -142,3 +145,24 @@ def test_sigterm_drains_and_exits(bets_topics: KafkaSettings, pg_schema: Postgre
     counts = consumer.run(stop, on_batch=after_batch)
     consumer.close()
     assert seen.is_set() and counts.consumed == counts.stored > 0
+
+
+def test_two_worker_processes_share_the_partitions(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
+    values = [json.dumps(event(n, user_id=f"user-{n}")).encode() for n in range(1, 601)]
+    send_all(bets_topics, values)
+    env = {
+        **os.environ,
+        **to_env(bets_topics, pg_schema),
+        "BROOK_CONSUMER_GROUP": bets_topics.topic_bets,
+        "BROOK_CONSUMER_WORKERS": "2",
+        "BROOK_CONSUMER_BATCH_ROWS": "50",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobs.bets.consumer", "--exit-when-idle", "5"], env=env, capture_output=True, timeout=180
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    done = [line for line in proc.stdout.decode().splitlines() if line.startswith("[consumer] done:")]
+    assert len(done) == 2, proc.stdout.decode()
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT bet_id) FROM bets")
+        assert cur.fetchone() == (600, 600)
