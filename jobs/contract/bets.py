@@ -23,8 +23,13 @@ MAX_ODDS = Decimal("99999999.9999")  # numeric(12,4)
 AMOUNT_PLACES = 2
 ODDS_PLACES = 4
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+# ISO-8601 with a mandatory offset, the one shape both Python and Flink SQL parse identically.
+EVENT_TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+_EVENT_TIME = re.compile(EVENT_TIME_PATTERN)
+_UUID = re.compile(UUID_PATTERN)
+_CURRENCY = re.compile(CURRENCY_PATTERN)
 
 
 class InvalidEvent(ValueError):
@@ -92,6 +97,8 @@ def _decimal(
 
 def _event_time(event: dict[str, Any]) -> datetime:
     value = _text(event, "event_time")
+    if not _EVENT_TIME.match(value):
+        raise InvalidEvent("bad_value", "event_time", f"not ISO-8601 yyyy-mm-ddThh:mm:ss[.ffffff]+hh:mm|Z: {value!r}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

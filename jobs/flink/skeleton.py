@@ -1,0 +1,88 @@
+"""The shared skeleton of Brook's bet aggregations: one source, window dedup, one window aggregation per table.
+
+Every job reads the ``bets`` topic through the contract's source (``jobs/contract/flink_sql.py``), keeps only
+valid events, assigns them to tumbling event-time windows and keeps one row per (window, bet_id) — a replayed
+event is counted once (window deduplication keeps the first by event time). A job module only supplies the
+SELECT that aggregates the deduplicated ``bets_windowed`` view for its table; ``run(["top_games", ...])`` runs one
+or several of them as a single Flink job reading the topic once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load
+from jobs.contract import flink_sql
+from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_options, table_environment, with_clause
+from jobs.flink.settings import FlinkSettings
+
+if TYPE_CHECKING:
+    from pyflink.table import StatementSet
+
+AGGREGATIONS: dict[str, str] = {
+    "top_games": "SELECT window_start, window_end, game, COUNT(*) AS bets, CAST(SUM(amount) AS DECIMAL(18, 2)) "
+    "FROM bets_windowed GROUP BY window_start, window_end, game",
+    "avg_bet": "SELECT window_start, window_end, game, COUNT(*) AS bets, CAST(AVG(amount) AS DECIMAL(14, 4)) "
+    "FROM bets_windowed GROUP BY window_start, window_end, game",
+    "bet_status": "SELECT window_start, window_end, status, COUNT(*) AS bets "
+    "FROM bets_windowed GROUP BY window_start, window_end, status",
+    "active_users": "SELECT window_start, window_end, COUNT(DISTINCT user_id) AS users "
+    "FROM bets_windowed GROUP BY window_start, window_end",
+}
+
+
+def build(
+    tables: list[str], kafka: KafkaSettings, pg: PostgresSettings, settings: FlinkSettings, name: str
+) -> StatementSet:
+    """The statement set writing ``tables`` (a TableEnvironment is created with ``name`` as the job name)."""
+    t_env = table_environment(settings, name)
+    t_env.get_config().set("table.local-time-zone", "UTC")  # window_start/end are UTC wall-clock times
+    group = "brook-flink-" + "-".join(tables) if len(tables) < len(AGGREGATIONS) else "brook-flink-all"
+    source = with_clause(kafka_source_options(kafka, kafka.topic_bets, group, settings))
+    t_env.execute_sql(flink_sql.source_ddl("bets_source", source, settings.watermark_delay_seconds))
+    t_env.create_temporary_view("bets_valid", t_env.sql_query(flink_sql.valid_bets_view("bets_source")))
+    window = f"INTERVAL '{settings.window_seconds}' SECOND"
+    # Window deduplication keeps the first row per (window, bet_id); its window_time (a rowtime, = window end −
+    # 1 ms) feeds a second, identical TUMBLE, so the aggregations below are window aggregations: results are
+    # emitted once when the watermark closes the window and their state is dropped, instead of an unbounded
+    # updating GROUP BY.
+    t_env.create_temporary_view(
+        "bets_deduplicated",
+        t_env.sql_query(
+            "SELECT bet_id, user_id, game, amount, status, window_time AS closed_at FROM (SELECT *, ROW_NUMBER() OVER "
+            "(PARTITION BY window_start, window_end, bet_id ORDER BY ts ASC) AS rn FROM TABLE(TUMBLE("
+            f"TABLE bets_valid, DESCRIPTOR(ts), {window}))) WHERE rn = 1"
+        ),
+    )
+    t_env.create_temporary_view(
+        "bets_windowed",
+        t_env.sql_query(f"SELECT * FROM TABLE(TUMBLE(TABLE bets_deduplicated, DESCRIPTOR(closed_at), {window}))"),
+    )
+    statements = t_env.create_statement_set()
+    for table in tables:
+        t_env.execute_sql(flink_sql.sink_ddl(table, with_clause(jdbc_sink_options(pg, table, settings))))
+        statements.add_insert_sql(f"INSERT INTO sink_{table} {AGGREGATIONS[table]}")
+    return statements
+
+
+def main(tables: list[str], argv: list[str] | None = None) -> int:
+    """Entry point of a job module: ``python -m jobs.bets.flink.<job>`` (also PythonDriver ``-pym`` in the image)."""
+    name = "brook-bets-" + ("all" if len(tables) > 1 else tables[0])
+    parser = argparse.ArgumentParser(prog=f"python -m jobs.bets.flink.{name[len('brook-bets-') :]}")
+    parser.add_argument("--explain", action="store_true", help="print the optimised plan and exit")
+    args = parser.parse_args(argv)
+    try:
+        kafka, pg, settings = load(KafkaSettings), load(PostgresSettings), load(FlinkSettings)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    statements = build(tables, kafka, pg, settings, name)
+    if args.explain:
+        print(statements.explain())
+        return 0
+    print(f"[{name}] submitting ({'bounded' if settings.bounded else 'unbounded'})", flush=True)
+    execute(statements, wait=True)
+    print(f"[{name}] finished", flush=True)
+    return 0
