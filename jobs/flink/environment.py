@@ -45,6 +45,11 @@ def table_environment(settings: FlinkSettings, job_name: str) -> TableEnvironmen
     conf.set("execution.checkpointing.mode", "EXACTLY_ONCE")
     if settings.checkpoint_dir:
         conf.set("execution.checkpointing.dir", settings.checkpoint_dir)
+    if settings.bounded:
+        # A bounded run (tests, demo, bench) must fail with its cause, not restart forever.
+        conf.set("restart-strategy.type", "fixed-delay")
+        conf.set("restart-strategy.fixed-delay.attempts", "2")
+        conf.set("restart-strategy.fixed-delay.delay", "1 s")
     if settings.idle_timeout_seconds:
         conf.set("table.exec.source.idle-timeout", f"{settings.idle_timeout_seconds} s")
     return t_env

@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 from kafka import KafkaProducer
 
+from jobs.bets.producer import ProducerSettings, producer_options
 from jobs.common.kafka import ensure_topics
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 
@@ -81,7 +82,8 @@ def table_rows(pg: PostgresSettings, table: str) -> set[tuple]:
 @pytest.fixture
 def filled_topic(bets_topics: KafkaSettings) -> KafkaSettings:
     ensure_topics(bets_topics, {bets_topics.topic_bets: 1})
-    producer = KafkaProducer(**bets_topics.client_options())
+    # The shipped producer settings (zstd batches): the Flink source must decode what Brook's producer writes.
+    producer = KafkaProducer(**bets_topics.client_options(), **producer_options(ProducerSettings()))
     for line in EVENTS.read_bytes().splitlines():
         producer.send(bets_topics.topic_bets, value=line)
     producer.flush()
