@@ -28,8 +28,9 @@ STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
     "producer": ("events", 200_000, "plain kafka-python loop, library defaults"),
     "consumer": ("rows", 200_000, "raw COPY of the same rows from memory"),
     "exporter": ("rows", 300_000, "COPY TO STDOUT → pyarrow → one PUT"),
+    "flink": ("events", 300_000, "Flink SQL pass-through: same source → blackhole"),
 }
-TARGETS = {"producer": 25_000, "consumer": 40_000, "exporter": 300_000}
+TARGETS = {"producer": 25_000, "consumer": 40_000, "exporter": 300_000, "flink": 20_000}
 
 
 @dataclass
@@ -64,7 +65,7 @@ def trial(env: dict[str, str], *args: str) -> dict[str, Any]:
 
 def run_stage(stage: str, events: int, repeat: int, env: dict[str, str], warmup: bool) -> dict[str, Series]:
     extra: list[str] = []
-    if stage == "consumer":
+    if stage in ("consumer", "flink"):
         source = f"bench-source-{int(time.time())}"
         print(f"[bench] filling {source} with {events} events", flush=True)
         trial_env = dict(env)

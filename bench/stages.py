@@ -147,6 +147,36 @@ def exporter_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -
     return {"count": n, "seconds": seconds, "bytes": size, "settings": details}
 
 
+# --- Flink ----------------------------------------------------------------------------------------------------
+def flink_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings, source: str) -> dict[str, Any]:
+    """The four aggregations as one bounded job vs a pass-through (same source → blackhole) on the same topic.
+
+    Seconds are Flink's net runtime of the job (from running to finished), so JVM start and planning, which a
+    long-running FlinkDeployment pays once, are excluded from both variants alike.
+    """
+    from jobs.contract import flink_sql
+    from jobs.flink.environment import kafka_source_options, table_environment, with_clause
+    from jobs.flink.settings import FlinkSettings
+    from jobs.flink.skeleton import AGGREGATIONS, build
+
+    settings = dataclasses.replace(load(FlinkSettings), bounded=True, startup_mode="earliest-offset")
+    source_kafka = dataclasses.replace(kafka, topic_bets=source)
+    if variant == "brook":
+        scoped = fresh_schema(pg, "bench_flink")
+        statements = build(list(AGGREGATIONS), source_kafka, scoped, settings, "bench-brook-all")
+    else:
+        t_env = table_environment(settings, "bench-passthrough")
+        options = with_clause(kafka_source_options(source_kafka, source, "bench-passthrough", settings))
+        t_env.execute_sql(flink_sql.source_ddl("bets_source", options, settings.watermark_delay_seconds))
+        t_env.execute_sql("CREATE TEMPORARY TABLE sink (bet_id STRING, amount STRING) WITH ('connector' = 'blackhole')")
+        statements = t_env.create_statement_set()
+        statements.add_insert_sql("INSERT INTO sink SELECT bet_id, amount FROM bets_source")
+    result = statements.execute()
+    job = result.get_job_client().get_job_execution_result().result()
+    seconds = job.get_net_runtime() / 1000
+    return {"count": n, "seconds": seconds, "bytes": 0, "settings": {**dataclasses.asdict(settings), "jars": "local"}}
+
+
 def fill_topic(kafka: KafkaSettings, topic: str, n: int) -> None:
     """Put the benchmark data set into ``topic`` (setup for the consumer and Flink stages; not timed)."""
     ensure_topics(kafka, {topic: BETS_PARTITIONS})
@@ -159,6 +189,7 @@ TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     "producer": lambda v, a: producer_trial(v, a.events, load(KafkaSettings)),
     "consumer": lambda v, a: consumer_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
     "exporter": lambda v, a: exporter_trial(v, a.events, load(PostgresSettings), load(S3Settings)),
+    "flink": lambda v, a: flink_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
 }
 
 
