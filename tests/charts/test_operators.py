@@ -1,0 +1,157 @@
+"""operators/: each values file renders with its pinned upstream chart and the result passes kubeconform.
+
+The upstream charts' sources come from `make upstream-charts` (.brook/charts/<chart>); a missing one fails here,
+naming the command, instead of being skipped. The versions are read from operators/versions.env, the one place
+`make operators` reads them too.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.charts
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARTS = ROOT / ".brook" / "charts"
+HELM = ROOT / ".brook" / "bin" / "helm"
+VALIDATE = ROOT / "dev" / "validate.py"
+NAMESPACE = "brook-operators"
+WATCHED = "brook"
+# versions.env prefix → (helm release name in mk/kind.mk, upstream chart directory)
+OPERATORS = {
+    "STRIMZI": ("strimzi", "strimzi-kafka-operator"),
+    "FLINK_OPERATOR": ("flink-operator", "flink-kubernetes-operator"),
+    "CNPG": ("cnpg", "cloudnative-pg"),
+}
+
+
+def versions() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in (ROOT / "operators" / "versions.env").read_text().splitlines())
+    return {k.strip(): v.strip() for k, v in (p for p in pairs if len(p) == 2 and not p[0].startswith("#"))}
+
+
+def chart_dir(chart: str) -> Path:
+    path = CHARTS / chart
+    if not (path / "Chart.yaml").is_file():
+        pytest.fail(f"upstream chart {chart} is not at {path}: run `make upstream-charts` (mk/tools.mk)")
+    return path
+
+
+def helm() -> str:
+    if not HELM.exists():
+        pytest.fail(f"helm not found at {HELM}: run `make tools`")
+    return str(HELM)
+
+
+def render(release: str, chart: str) -> str:
+    proc = subprocess.run(
+        [
+            helm(),
+            "template",
+            release,
+            str(chart_dir(chart)),
+            "--namespace",
+            NAMESPACE,
+            "--include-crds",
+            "-f",
+            str(ROOT / "operators" / f"values-{chart}.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def objects(rendered: str) -> list[dict]:
+    return [o for o in yaml.safe_load_all(rendered) if isinstance(o, dict)]
+
+
+def test_versions_file_pins_every_operator() -> None:
+    pins = versions()
+    for prefix, (_, chart) in OPERATORS.items():
+        assert pins[f"{prefix}_CHART"] == chart
+        assert re.fullmatch(r"\d+\.\d+\.\d+", pins[f"{prefix}_CHART_VERSION"])
+        assert pins[f"{prefix}_CHART_REPO"].startswith("https://")
+        assert (ROOT / "operators" / f"values-{chart}.yaml").is_file()
+    assert pins["STRIMZI_CHART_VERSION"] == "1.2.0"
+    assert pins["FLINK_OPERATOR_CHART_VERSION"] == "1.15.0"
+    assert pins["CNPG_APP_VERSION"] == "1.30.0"
+
+
+@pytest.mark.parametrize("prefix", OPERATORS)
+def test_upstream_chart_is_the_pinned_release(prefix: str) -> None:
+    pins = versions()
+    meta = yaml.safe_load((chart_dir(OPERATORS[prefix][1]) / "Chart.yaml").read_text())
+    assert str(meta["version"]) == pins[f"{prefix}_CHART_VERSION"]
+    assert str(meta["appVersion"]).lstrip("v") == pins[f"{prefix}_APP_VERSION"]
+
+
+def value_paths(values: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path of a values file, down to leaves (lists are leaves)."""
+    if isinstance(values, dict) and values:
+        return [p for k, v in values.items() for p in value_paths(v, (*prefix, str(k)))]
+    return [prefix]
+
+
+@pytest.mark.parametrize("prefix", OPERATORS)
+def test_every_value_we_set_is_read_by_the_chart(prefix: str) -> None:
+    """Helm ignores unknown keys silently: each path we set is read, itself or through a prefix used whole
+    (e.g. `toYaml .Values.resources`)."""
+    chart = chart_dir(OPERATORS[prefix][1])
+    templates = "\n".join(p.read_text(errors="replace") for p in (chart / "templates").rglob("*") if p.is_file())
+    ours = yaml.safe_load((ROOT / "operators" / f"values-{OPERATORS[prefix][1]}.yaml").read_text())
+    unused = []
+    for path in value_paths(ours):
+        if not any(
+            re.search(re.escape(".Values." + ".".join(path[:n])) + r"(?![\w.])", templates)
+            for n in range(len(path), 0, -1)
+        ):
+            unused.append(".".join(path))
+    assert not unused, f"{chart.name} templates never read: {unused}"
+
+
+@pytest.mark.parametrize("prefix", OPERATORS)
+def test_values_render_and_validate(prefix: str) -> None:
+    release, chart = OPERATORS[prefix]
+    rendered = render(release, chart)
+    assert objects(rendered), f"{chart} rendered nothing"
+    if not VALIDATE.exists():
+        pytest.fail(f"{VALIDATE} (the kubeconform wrapper) is missing")
+    proc = subprocess.run(
+        [sys.executable, str(VALIDATE), "-"], input=rendered, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_strimzi_watches_brook_with_restricted_operands() -> None:
+    objs = objects(render(*OPERATORS["STRIMZI"]))
+    bindings = [o for o in objs if o["kind"] == "RoleBinding" and o["metadata"].get("namespace") == WATCHED]
+    assert bindings, "no RoleBinding for the operator in namespace brook"
+    deployment = next(o for o in objs if o["kind"] == "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert WATCHED in env["STRIMZI_NAMESPACE"]
+    assert env["STRIMZI_POD_SECURITY_PROVIDER_CLASS"] == "restricted"
+
+
+def test_flink_operator_watches_brook_without_webhook() -> None:
+    objs = objects(render(*OPERATORS["FLINK_OPERATOR"]))
+    kinds = {o["kind"] for o in objs}
+    assert not kinds & {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "Certificate", "Issuer"}
+    accounts = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objs if o["kind"] == "ServiceAccount"}
+    assert (WATCHED, "flink") in accounts, "the FlinkDeployments' ServiceAccount `flink` is not created in brook"
+    config = "\n".join(str(o.get("data", "")) for o in objs if o["kind"] == "ConfigMap")
+    assert f"kubernetes.operator.watched.namespaces: {WATCHED}" in config
+
+
+def test_cnpg_watches_brook() -> None:
+    objs = objects(render(*OPERATORS["CNPG"]))
+    config = [o for o in objs if o["kind"] in ("ConfigMap", "Secret") and "WATCH_NAMESPACE" in (o.get("data") or {})]
+    assert config and config[0]["data"]["WATCH_NAMESPACE"] == WATCHED
