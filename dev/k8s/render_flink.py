@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "brook"
 VALUES = CHART / "values-kind.yaml"
 OUT = ROOT / "k8s" / "flink"
+KIND_CONFIG = ROOT / "k8s" / "kind-cluster.yaml"
 RELEASE = "brook"
 NAMESPACE = "brook"
 HEADER = (
@@ -43,9 +44,20 @@ def helm_template(helm: str, *args: str) -> str:
     return proc.stdout
 
 
-def render_chart(helm: str) -> str:
+def kube_version() -> str:
+    """The Kubernetes version of kind's node image (k8s/kind-cluster.yaml): what charts are rendered for."""
+    config = yaml.safe_load(KIND_CONFIG.read_text())
+    match = re.search(r":v(\d+\.\d+\.\d+)", config["nodes"][0]["image"])
+    if not match:
+        raise RuntimeError(f"no version in the node image of {KIND_CONFIG}")
+    return match.group(1)
+
+
+def render_chart(helm: str, *extra: str) -> str:
     """The brook release as `make up` deploys it on kind (values-kind.yaml, namespace brook)."""
-    return helm_template(helm, RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(VALUES))
+    return helm_template(
+        helm, RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", kube_version(), "-f", str(VALUES), *extra
+    )
 
 
 def documents(rendered: str) -> list[tuple[str, dict]]:

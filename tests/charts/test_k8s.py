@@ -58,16 +58,7 @@ def chart_render(*extra: str) -> str:
     if not (render_flink.CHART / "Chart.yaml").is_file():
         pytest.fail("charts/brook/Chart.yaml does not exist yet")
     try:
-        return render_flink.helm_template(
-            tool("helm", "make tools"),
-            render_flink.RELEASE,
-            str(render_flink.CHART),
-            "--namespace",
-            render_flink.NAMESPACE,
-            "-f",
-            str(render_flink.VALUES),
-            *extra,
-        )
+        return render_flink.render_chart(tool("helm", "make tools"), *extra)
     except RuntimeError as exc:
         pytest.fail(str(exc))
 
@@ -131,7 +122,7 @@ def test_every_manifest_in_k8s_passes_kubeconform() -> None:
 def test_namespaces_enforce_pod_security() -> None:
     docs = {d["metadata"]["name"]: d for d in yaml.safe_load_all((K8S / "namespace.yaml").read_text())}
     assert docs["brook"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    assert docs["brook-operators"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert docs["brook-operators"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_standalone_flink_manifests_equal_the_chart_render() -> None:
