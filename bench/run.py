@@ -29,7 +29,10 @@ STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
     "consumer": ("rows", 200_000, "raw COPY of the same rows from memory"),
     "exporter": ("rows", 300_000, "COPY TO STDOUT → pyarrow → one PUT"),
     "flink": ("events", 300_000, "Flink SQL pass-through: same source → blackhole"),
+    # size = seconds of production at LATENCY_RATE; no baseline (the table has none for this stage)
+    "latency": ("events", 60, "—"),
 }
+LATENCY_RATE = 2000  # events/s: about half of what the Flink job sustains here (see the flink stage)
 TARGETS = {"producer": 25_000, "consumer": 40_000, "exporter": 300_000, "flink": 20_000}
 
 
@@ -75,7 +78,10 @@ def run_stage(stage: str, events: int, repeat: int, env: dict[str, str], warmup:
             check=True,
         )
         extra = ["--source", source]
-    series = {"brook": Series(), "baseline": Series()}
+    if stage == "latency":
+        extra = ["--rate", str(LATENCY_RATE)]
+        warmup = False  # the trial has its own warm-up (job start before the clock)
+    series = {"brook": Series()} if stage == "latency" else {"brook": Series(), "baseline": Series()}
     if warmup:
         for variant in series:
             trial(env, stage, variant, "--events", str(max(events // 10, 1000)), *extra)
@@ -83,6 +89,11 @@ def run_stage(stage: str, events: int, repeat: int, env: dict[str, str], warmup:
         for variant in series:
             result = trial(env, stage, variant, "--events", str(events), *extra)
             series[variant].trials.append(result)
+            if stage == "latency":
+                print(
+                    f"[bench] latency   trial {i + 1}/{repeat}: p50 {result['p50_s']:.2f}s p99 {result['p99_s']:.2f}s"
+                )
+                continue
             rate = result["count"] / result["seconds"]
             print(f"[bench] {stage:<9} {variant:<8} trial {i + 1}/{repeat}: {rate:>10,.0f} {STAGES[stage][0]}/s")
     return series
@@ -110,6 +121,18 @@ def report(results: dict[str, dict[str, Series]], mode: str, events: dict[str, i
     ]
     for stage, series in results.items():
         unit, _, what = STAGES[stage]
+        if stage == "latency":
+            trials = series["brook"].trials
+            p50 = statistics.median(t["p50_s"] for t in trials)
+            p99 = statistics.median(t["p99_s"] for t in trials)
+            window = trials[0]["window_s"]
+            verdict = f"p99 ≤ window + 3 s = {window + 3} s: {'met' if p99 <= window + 3 else 'missed'}"
+            lines.append(
+                f"| end to end (event → bet_status row) | {trials[0]['count']:,} at {LATENCY_RATE}/s | "
+                f"p50 {p50:.2f} s, p99 {p99:.2f} s (window {window} s) | — | — | — | "
+                f"{series['brook'].peak_mb():.0f} MB | {verdict} | — |"
+            )
+            continue
         brook, base = series["brook"], series["baseline"]
         target = TARGETS.get(stage)
         verdict = "" if target is None else f"≥ {target:,} {unit}/s: {'met' if brook.median() >= target else 'missed'}"
@@ -139,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     services = LocalServices()
     env = {**os.environ, **services.up()}
     repeat = 1 if args.quick else args.repeat
-    sizes = {s: args.events or (2_000 if args.quick else STAGES[s][1]) for s in stages}
+    sizes = {s: args.events or ((20 if s == "latency" else 2_000) if args.quick else STAGES[s][1]) for s in stages}
     results = {s: run_stage(s, sizes[s], repeat, env, warmup=not args.quick) for s in stages}
     text = report(results, "quick" if args.quick else "full", sizes, repeat)
     print("\n" + text)

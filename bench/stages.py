@@ -177,6 +177,96 @@ def flink_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings
     return {"count": n, "seconds": seconds, "bytes": 0, "settings": {**dataclasses.asdict(settings), "jars": "local"}}
 
 
+# --- end to end latency ---------------------------------------------------------------------------------------
+def latency_trial(
+    variant: str, seconds: int, kafka: KafkaSettings, pg: PostgresSettings, rate: float
+) -> dict[str, Any]:
+    """Producer at ``rate`` → Kafka → unbounded Flink job → bet_status rows; latency of every event = when its
+    window's row shows all of the window's events in Postgres − when the event was sent. Shipped Flink settings
+    except the window size, shortened (BROOK_BENCH_WINDOW_SECONDS, default 10 s) so a run takes a minute."""
+    import os
+    import signal
+    import subprocess
+
+    from jobs.common.settings import to_env
+
+    window = int(os.environ.get("BROOK_BENCH_WINDOW_SECONDS", "10"))
+    topic = f"bench-latency-{secrets.token_hex(4)}"
+    scoped = fresh_schema(pg, "bench_latency")
+    ensure_topics(kafka, {topic: BETS_PARTITIONS})
+    env = {
+        **os.environ,
+        **to_env(dataclasses.replace(kafka, topic_bets=topic), scoped),
+        "BROOK_WINDOW_SECONDS": str(window),
+        "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
+        "BROOK_FLINK_CHECKPOINT_DIR": f"file:///tmp/{topic}",
+    }
+    flink = subprocess.Popen(
+        [sys.executable, "-m", "jobs.bets.flink.bet_status"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    client = KafkaProducer(**kafka.client_options(), **producer_options(load(ProducerSettings)))
+    conn = psycopg2.connect(scoped.dsn())
+    conn.autocommit = True
+    sent: dict[datetime, list[float]] = {}  # window start → send times of its events
+    visible: dict[datetime, float] = {}
+    try:
+        time.sleep(15)  # JVM start + job submission, before the clock starts
+        generator = iter(BetGenerator(seed=SEED, rate=rate))
+        started = time.time()
+        count = 0
+        while time.time() - started < seconds:
+            event = next(generator)
+            now = time.time()
+            client.send(topic, key=event["user_id"].encode(), value=encode_bet(event))
+            at = datetime.fromisoformat(event["event_time"]).timestamp()
+            start = datetime.fromtimestamp(at - at % window, tz=UTC)
+            sent.setdefault(start, []).append(now)
+            count += 1
+            ahead = count / rate - (time.time() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+            if count % 200 == 0:
+                _poll_visible(conn, sent, visible)
+        client.flush()
+        deadline = time.time() + window + 60
+        while time.time() < deadline and len(visible) < len(sent) - 1:
+            _poll_visible(conn, sent, visible)
+            time.sleep(0.1)
+    finally:
+        os.killpg(flink.pid, signal.SIGTERM)
+        flink.wait(timeout=60)
+        client.close()
+        conn.close()
+    # The last window never closes (no later event moves the watermark past it): it is not counted.
+    latencies = sorted(visible[w] - t for w, times in sent.items() if w in visible for t in times)
+    if not latencies:
+        raise SystemExit("no window became visible: is the Flink job failing? run jobs.bets.flink.bet_status by hand")
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    return {
+        "count": len(latencies),
+        "seconds": seconds,
+        "bytes": 0,
+        "p50_s": pick(0.50),
+        "p99_s": pick(0.99),
+        "window_s": window,
+        "settings": {"rate": rate, "window_seconds": window, "flink": "shipped defaults otherwise"},
+    }
+
+
+def _poll_visible(conn: Any, sent: dict[datetime, list[float]], visible: dict[datetime, float]) -> None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT window_start, sum(bets) FROM bet_status GROUP BY window_start")
+        now = time.time()
+        for start, total in cur.fetchall():
+            key = start.astimezone(UTC)
+            if key not in visible and key in sent and total >= len(sent[key]):
+                visible[key] = now
+
+
 def fill_topic(kafka: KafkaSettings, topic: str, n: int) -> None:
     """Put the benchmark data set into ``topic`` (setup for the consumer and Flink stages; not timed)."""
     ensure_topics(kafka, {topic: BETS_PARTITIONS})
@@ -190,6 +280,7 @@ TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     "consumer": lambda v, a: consumer_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
     "exporter": lambda v, a: exporter_trial(v, a.events, load(PostgresSettings), load(S3Settings)),
     "flink": lambda v, a: flink_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
+    "latency": lambda v, a: latency_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.rate),
 }
 
 
@@ -198,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stage", choices=[*TRIALS, "fill"])
     parser.add_argument("variant", choices=["brook", "baseline"])
     parser.add_argument("--events", type=int, required=True)
-    parser.add_argument("--source", default="", help="pre-filled topic (consumer stage)")
+    parser.add_argument("--source", default="", help="pre-filled topic (consumer and Flink stages)")
+    parser.add_argument("--rate", type=float, default=2000.0, help="events/s (latency stage)")
     args = parser.parse_args(argv)
     if args.stage == "fill":
         fill_topic(load(KafkaSettings), args.source, args.events)
