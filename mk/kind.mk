@@ -25,8 +25,8 @@ HELM_TOOL := $(filter tools,$(AVAILABLE_TARGETS))
 define k8s_require
 	@missing=""; for tool in $(1); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "make $@: not found on PATH:$$missing. Install it (versions: docs/kubernetes.md#prerequisites)." >&2; exit 1; fi
-	$(if $(filter docker,$(1)),@docker info >/dev/null 2>&1 || { echo "make $@: docker is installed but its daemon is not reachable (is Docker running?)" >&2; exit 1; })
+	  echo "make $(or $(MAKECMDGOALS),$@): not found on PATH:$$missing. Install it (versions: docs/kubernetes.md#prerequisites)." >&2; exit 1; fi
+	$(if $(filter docker,$(1)),@docker info >/dev/null 2>&1 || { echo "make $(or $(MAKECMDGOALS),$@): docker is installed but its daemon is not reachable (is Docker running?)" >&2; exit 1; })
 endef
 
 operator_helm = $(K8S_HELM) upgrade --install $(1) $($(2)_CHART) --repo $($(2)_CHART_REPO) --version $($(2)_CHART_VERSION) \
