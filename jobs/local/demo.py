@@ -17,8 +17,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg2
+from kafka import KafkaConsumer, TopicPartition
 
 from jobs.bets.audit import audit, render
 from jobs.common.kafka import committed_offsets, offset_range
@@ -30,9 +32,41 @@ DEMO_SCHEMA = "demo"
 DEMO_BUCKET = "brook-demo"
 
 
+# Not among them: a number sent as a JSON string ("amount": "12"), the one case Flink's JSON format cannot tell
+# apart (jobs/contract/flink_sql.py); the audit reports it as a Flink/Postgres mismatch, by design.
+BAD_EVENTS = (
+    b"{this is not json",
+    b'{"bet_id": "3f1e2c1a-1111-4111-8111-111111111111", "user_id": "u1", "game": "roulette", "amount": -5, '
+    b'"currency": "EUR", "odds": 2.0, "status": "placed", "event_time": "2026-11-25T10:00:00Z"}',
+    b'{"bet_id": "3f1e2c1a-2222-4111-8111-111111111111", "user_id": "u2", "amount": 10, "currency": "EUR", '
+    b'"odds": 2.0, "status": "placed", "event_time": "2026-11-25T10:00:00Z"}',
+    b'{"bet_id": "3f1e2c1a-3333-4111-8111-111111111111", "user_id": "u3", "game": "slots", "amount": 12.345, '
+    b'"currency": "EUR", "odds": 2.0, "status": "won", "event_time": "2026-11-25T10:00:00Z"}',
+    b'["a", "list"]',
+)
+
+
+def write_faults(kafka: KafkaSettings, path: Path, count: int) -> None:
+    """What real topics carry besides good events: ``count`` replays of events already sent (the same bytes) and
+    ``count`` invalid messages. They must end up as nothing new in ``bets`` and one DLQ message each."""
+    reader = KafkaConsumer(client_id="brook-demo", **kafka.client_options())
+    first = TopicPartition(kafka.topic_bets, 0)
+    reader.assign([first])
+    reader.seek_to_beginning(first)
+    replays: list[bytes] = []
+    while len(replays) < count:
+        batch = reader.poll(timeout_ms=2000, max_records=count - len(replays)).get(first, [])
+        if not batch:
+            break
+        replays += [record.value for record in batch]
+    reader.close()
+    bad = [BAD_EVENTS[i % len(BAD_EVENTS)] for i in range(count)]
+    path.write_bytes(b"\n".join(replays + bad) + b"\n")
+
+
 class Demo:
-    def __init__(self, events: int, rate: float, seed: int, home: Paths) -> None:
-        self.events, self.rate, self.seed, self.paths = events, rate, seed, home
+    def __init__(self, events: int, rate: float, seed: int, home: Paths, faults: int = 0) -> None:
+        self.events, self.rate, self.seed, self.paths, self.faults = events, rate, seed, home, faults
         self.children: list[subprocess.Popen] = []
         self.timings: list[tuple[str, int, float]] = []
 
@@ -124,6 +158,11 @@ class Demo:
         output = self.finish("producer", self.spawn("producer", "jobs.bets.producer", env, *producer_args), 3600)
         produced = int(re.search(r"done: sent=(\d+)", output).group(1))
         self.timings.append(("producer → Kafka", produced, time.monotonic() - started))
+        if self.faults:
+            faults = self.paths.run / "demo-faults.jsonl"
+            write_faults(kafka, faults, self.faults)
+            output = self.finish("faults", self.spawn("faults", "jobs.bets.producer", env, "--input", str(faults)), 600)
+            produced += int(re.search(r"done: sent=(\d+)", output).group(1))
         self.wait_drained(kafka, group, consumer, timeout=600)
         self.timings.append(("Kafka → consumer → Postgres (incl. producer time)", produced, time.monotonic() - started))
         consumer.send_signal(signal.SIGTERM)
@@ -158,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=50_000, help="events to produce (default 50000)")
     parser.add_argument("--rate", type=float, default=0.0, help="producer events/s (0 = as fast as possible)")
     parser.add_argument("--seed", type=int, default=2026, help="generator seed")
+    parser.add_argument(
+        "--faults", type=int, default=None, help="replayed + invalid events to add (default: 0.2%% of --events)"
+    )
     parser.add_argument("--keep-services", action="store_true", help="leave Kafka/Postgres/MinIO running")
     args = parser.parse_args(argv)
 
@@ -168,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     except ServiceError as err:
         print(f"[demo] local services failed to start:\n{err}", file=sys.stderr)
         return 1
-    demo = Demo(args.events, args.rate, args.seed, services.paths)
+    faults = args.faults if args.faults is not None else max(5, args.events // 500)
+    demo = Demo(args.events, args.rate, args.seed, services.paths, faults)
 
     def on_signal(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_demo_passes_its_own_audit(local_env: dict[str, str]) -> None:
-    events = 3000
+    events, faults = 3000, 6  # faults: 6 replayed events + 6 invalid ones
     proc = subprocess.run(
-        [sys.executable, "-m", "jobs.local.demo", "--events", str(events), "--seed", "7"],
+        [sys.executable, "-m", "jobs.local.demo", "--events", str(events), "--seed", "7", "--faults", str(faults)],
         env={**os.environ, **local_env},
         capture_output=True,
         text=True,
@@ -24,6 +24,10 @@ def test_demo_passes_its_own_audit(local_env: dict[str, str]) -> None:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
     assert "AUDIT PASSED" in output
-    counts = dict(re.findall(r"^(produced|stored in Postgres \(bets\))\s+(\d+)", output, flags=re.M))
-    assert counts == {"produced": str(events), "stored in Postgres (bets)": str(events)}, output[-3000:]
+    counts = dict(re.findall(r"^(produced|stored in Postgres \(bets\)|in DLQ[^\d]*?)\s+(\d+)", output, flags=re.M))
+    assert counts == {
+        "produced": str(events + 2 * faults),
+        "stored in Postgres (bets)": str(events),
+        "in DLQ (distinct source offsets)": str(faults),
+    }, output[-3000:]
     assert not re.search(r"MISMATCH", output)
