@@ -63,7 +63,10 @@ def trial(env: dict[str, str], *args: str) -> dict[str, Any]:
     )
     if proc.returncode != 0:
         raise SystemExit(f"bench trial {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    marked = [line for line in proc.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+    if not marked:
+        raise SystemExit(f"bench trial {' '.join(args)} printed no result:\n{proc.stdout[-2000:]}")
+    return json.loads(marked[-1].removeprefix("BENCH_RESULT "))
 
 
 def run_stage(stage: str, events: int, repeat: int, env: dict[str, str], warmup: bool) -> dict[str, Series]:

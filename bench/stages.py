@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = TRIALS[args.stage](args.variant, args)
     result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(result, default=str))
+    print("BENCH_RESULT " + json.dumps(result, default=str), flush=True)
     return 0
 
 
