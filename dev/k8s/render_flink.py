@@ -79,8 +79,19 @@ def flink_manifests(rendered: str) -> dict[str, str]:
         name = f"{obj['metadata']['name']}.yaml"
         if name in files:
             raise RuntimeError(f"two FlinkDeployments render as {name}")
-        files[name] = HEADER + "---\n" + text + "\n"
+        files[name] = HEADER + "---\n" + with_namespace(text, obj) + "\n"
     return files
+
+
+def with_namespace(text: str, obj: dict) -> str:
+    """Add ``metadata.namespace`` (helm leaves it to the release), so `kubectl apply -f` lands in brook without -n."""
+    if obj["metadata"].get("namespace"):
+        return text
+    line = f"  name: {obj['metadata']['name']}\n"
+    head, sep, tail = text.partition("\nmetadata:\n")
+    if not sep or not tail.startswith(line):
+        raise RuntimeError(f"FlinkDeployment {obj['metadata']['name']}: metadata does not start with its name")
+    return head + sep + line + f"  namespace: {NAMESPACE}\n" + tail[len(line) :]
 
 
 def write(files: dict[str, str], out: Path = OUT) -> list[str]:

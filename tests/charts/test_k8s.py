@@ -145,7 +145,7 @@ def test_one_flink_deployment_per_job() -> None:
         assert job["jarURI"].startswith("local:///opt/flink/opt/flink-python-")
         assert job["entryClass"] == "org.apache.flink.client.python.PythonDriver"
         assert job["args"][0] == "-pym" and job["args"][1].startswith("jobs."), job["args"]
-        assert docs[0]["spec"]["serviceAccount"] == "flink"
+        assert docs[0]["spec"]["serviceAccount"] == "brook-flink", "the chart's ServiceAccount, not the operator's"
 
 
 # --- the chart's pods vs the namespace's Pod Security level --------------------------------------------------------
@@ -183,7 +183,7 @@ def test_skaffold_reads_the_config(profile: str, tmp_path: Path) -> None:
     proc = skaffold("diagnose", "--yaml-only", *(["-p", profile] if profile else []), home=tmp_path)
     assert proc.returncode == 0, proc.stderr
     config = yaml.safe_load(proc.stdout)
-    release = config["deploy"]["helm"]["releases"][0]
+    release = config["manifests"]["helm"]["releases"][0]
     values = "values-prod.yaml" if profile == "prod" else "values-kind.yaml"
     assert release["valuesFiles"] == [str(ROOT / "charts" / "brook" / values)] or release["valuesFiles"] == [
         f"charts/brook/{values}"
@@ -195,7 +195,7 @@ def test_skaffold_reads_the_config(profile: str, tmp_path: Path) -> None:
 def test_skaffold_injects_its_images_into_every_chart_image_value() -> None:
     """The setValueTemplates keys exist in the chart: setting them replaces every brook/* image in the render."""
     config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
-    keys = config["deploy"]["helm"]["releases"][0]["setValueTemplates"]
+    keys = config["manifests"]["helm"]["releases"][0]["setValueTemplates"]
     assert set(keys) == {f"images.{name}.{field}" for name in SENTINELS for field in ("repository", "tag")}
     sets = [f"images.{n}.repository={repo},images.{n}.tag={tag}" for n, (repo, tag) in SENTINELS.items()]
     rendered = chart_render("--set", ",".join(sets))
@@ -219,6 +219,11 @@ def test_every_brook_image_the_chart_uses_is_built_by_skaffold() -> None:
     brook = {image for image in used if image.startswith("brook/")}
     assert brook, "the chart deploys no brook/* image"
     assert brook <= built, f"deployed but never built: {brook - built}"
+
+
+def test_skaffold_renders_for_the_kind_node_version() -> None:
+    flags = yaml.safe_load((ROOT / "skaffold.yaml").read_text())["manifests"]["helm"]["flags"]["template"]
+    assert flags == ["--kube-version", render_flink.kube_version()]
 
 
 @pytest.mark.parametrize("profile", ["", "prod"])

@@ -179,8 +179,10 @@ def test_flink_operator_watches_brook_without_webhook() -> None:
     objs = objects(render(*OPERATORS["FLINK_OPERATOR"]))
     kinds = {o["kind"] for o in objs}
     assert not kinds & {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "Certificate", "Issuer"}
-    accounts = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objs if o["kind"] == "ServiceAccount"}
-    assert (WATCHED, "flink") in accounts, "the FlinkDeployments' ServiceAccount `flink` is not created in brook"
+    in_brook = {(o["kind"], o["metadata"]["name"]) for o in objs if o["metadata"].get("namespace") == WATCHED}
+    assert ("RoleBinding", "flink-operator-role-binding") in in_brook, "the operator cannot manage namespace brook"
+    # Brook's chart owns the Flink pods' ServiceAccount/Role (brook-flink); the operator must not add its own.
+    assert not {kind for kind, _ in in_brook} & {"ServiceAccount"}, in_brook
     config = "\n".join(str(o.get("data", "")) for o in objs if o["kind"] == "ConfigMap")
     assert f"kubernetes.operator.watched.namespaces: {WATCHED}" in config
 
