@@ -11,7 +11,7 @@ import pytest
 from tests.charts.conftest import CHART, PROFILES, ROOT, helm, render, render_text
 
 sys.path.insert(0, str(ROOT / "dev"))
-from validate import validate  # noqa: E402
+from validate import validate
 
 pytestmark = pytest.mark.charts
 TELECOM = ("pipelines.telecom.enabled=true",)
