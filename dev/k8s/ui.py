@@ -21,35 +21,57 @@ from typing import Any
 
 @dataclass(frozen=True)
 class UI:
-    """A web UI: the Service serving it (name pattern, port), where to expose it, and its credential Secret."""
+    """A web UI: the Service serving it (name pattern, port), where to expose it, and where its login lives."""
 
     title: str
     service: str  # regex on the Service name
-    ports: tuple[int | str, ...]  # the Service port to forward: first of these the Service has (number or name)
+    ports: tuple[int | str, ...]  # the Service port to forward: first of these the Service has (name or number)
     local_port: int
-    secret: str = ""  # regex on the Secret name; "" = no login
-    path: str = "/"
+    secret: str = ""  # the Secret holding the login ("" = no login)
+    keys: tuple[str, ...] = ()  # its keys: user, password
     note: str = ""
 
 
+# Names as charts/brook renders them (tests/charts/test_k8s.py checks), Flink's `<FlinkDeployment>-rest` Services as
+# the Flink operator creates them, Airflow's as the official chart names them in release `airflow`.
 UIS = (
-    UI("Flink UI", r"-rest$", (8081, "rest"), 8081, note="one per FlinkDeployment; no login (reachable only here)"),
+    UI("Flink UI", r"-rest$", ("rest", 8081), 8081, note="one per FlinkDeployment; no login, reachable only here"),
     UI(
         "Airflow UI",
-        r"(api-server|webserver)$",
-        (8080, "airflow-ui", "api-server"),
+        r"^airflow-api-server$",
+        ("api-server", 8080),
         8080,
-        secret=r"airflow.*(admin|user)",
+        secret="airflow-admin",
+        keys=("username", "password"),
     ),
-    UI("MinIO console", r"minio(-console)?$", ("console", 9001), 9001, secret=r"minio"),
-    UI("Kafka UI", r"kafka-ui$", (8080, 80, "http"), 8088, note="no login (reachable only here)"),
-    UI("pgAdmin", r"pgadmin$", (80, "http", 5050), 5050, secret=r"pgadmin"),
+    UI(
+        "MinIO console",
+        r"^brook-minio$",
+        ("console", 9001),
+        9001,
+        secret="brook-minio",
+        keys=("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"),
+    ),
+    UI(
+        "Kafka UI",
+        r"^brook-kafka-ui$",
+        ("http", 8080),
+        8088,
+        secret="brook-kafka-ui",
+        keys=("SPRING_SECURITY_USER_NAME", "SPRING_SECURITY_USER_PASSWORD"),
+    ),
+    UI(
+        "pgAdmin",
+        r"^brook-pgadmin$",
+        ("http", 80),
+        5050,
+        secret="brook-pgadmin",
+        keys=("PGADMIN_DEFAULT_EMAIL", "PGADMIN_DEFAULT_PASSWORD"),
+        note="database: host brook-pg-rw, database brook, login below",
+    ),
 )
-# Not UIs, but what a UI asks for: the database and Kafka credentials.
-EXTRA_SECRETS = (
-    ("Postgres (CNPG app user)", r"-app$"),
-    ("Kafka users (Strimzi KafkaUser)", r"^brook-.*(producer|consumer|flink|exporter)"),
-)
+# Not a UI, but what pgAdmin asks for: the database login (the CNPG Cluster's bootstrap Secret).
+EXTRA_SECRETS = (("Postgres login (pgAdmin → brook-pg-rw)", "brook-pg-app-credentials", ("username", "password")),)
 
 
 def kubectl_json(context: str, namespace: str, kinds: str) -> list[dict[str, Any]]:
@@ -70,30 +92,32 @@ def service_port(service: dict[str, Any], wanted: tuple[int | str, ...]) -> int 
     return None
 
 
-def free_port(start: int) -> int:
-    """``start`` or the next port free on 127.0.0.1 (a local service may hold the usual one)."""
+def free_port(start: int, taken: set[int]) -> int:
+    """``start`` or the next port free on 127.0.0.1 and not yet ``taken`` by this run (a local service may hold it)."""
     for port in range(start, start + 100):
+        if port in taken:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            taken.add(port)
             return port
     raise SystemExit(f"ui: no free local port from {start}")
 
 
-def secret_lines(secrets: list[dict[str, Any]], pattern: str, context: str, namespace: str) -> list[str]:
-    lines = []
-    for secret in secrets:
-        name = secret["metadata"]["name"]
-        if not re.search(pattern, name):
-            continue
-        for key in sorted(secret.get("data") or {}):
-            lines.append(
-                f"    Secret {name}, key {key}: kubectl --context {context} -n {namespace} get secret {name} "
-                f"-o jsonpath='{{.data.{key}}}' | base64 -d; echo"
-            )
-    return lines
+def secret_lines(
+    secrets: dict[str, dict[str, Any]], name: str, keys: tuple[str, ...], context: str, ns: str
+) -> list[str]:
+    """How to read each key of Secret ``name`` (or why not)."""
+    if name not in secrets:
+        return [f"    (Secret {name} does not exist yet in namespace {ns})"]
+    return [
+        f"    {key}: kubectl --context {context} -n {ns} get secret {name} "
+        f"-o jsonpath='{{.data.{key}}}' | base64 -d; echo"
+        for key in keys
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--namespace", default="brook")
     args = parser.parse_args(argv)
     services = kubectl_json(args.context, args.namespace, "services")
-    secrets = kubectl_json(args.context, args.namespace, "secrets")
+    secrets = {s["metadata"]["name"]: s for s in kubectl_json(args.context, args.namespace, "secrets")}
     forwards: list[subprocess.Popen] = []
     report: list[str] = []
+    taken: set[int] = set()
     for ui in UIS:
         matches = sorted(
             (s for s in services if re.search(ui.service, s["metadata"]["name"])), key=lambda s: s["metadata"]["name"]
@@ -117,21 +142,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             continue
         for service, port in found:
-            local = free_port(ui.local_port)
+            local = free_port(ui.local_port, taken)
             name = service["metadata"]["name"]
             cmd = ["kubectl", "--context", args.context, "-n", args.namespace, "port-forward", "--address", "127.0.0.1"]
             forwards.append(subprocess.Popen([*cmd, f"svc/{name}", f"{local}:{port}"], stdout=subprocess.DEVNULL))
-            report.append(
-                f"{ui.title} ({name}): http://127.0.0.1:{local}{ui.path}" + (f"  [{ui.note}]" if ui.note else "")
-            )
+            report.append(f"{ui.title} ({name}): http://127.0.0.1:{local}/" + (f"  [{ui.note}]" if ui.note else ""))
             if ui.secret:
-                report += secret_lines(secrets, ui.secret, args.context, args.namespace) or [
-                    f"    (no Secret matching /{ui.secret}/: see docs/kubernetes.md#credentials)"
-                ]
-    for title, pattern in EXTRA_SECRETS:
-        lines = secret_lines(secrets, pattern, args.context, args.namespace)
-        if lines:
-            report += [f"{title}:", *lines]
+                report += secret_lines(secrets, ui.secret, ui.keys, args.context, args.namespace)
+    for title, name, keys in EXTRA_SECRETS:
+        report += [f"{title}:", *secret_lines(secrets, name, keys, args.context, args.namespace)]
     print("\n".join(report))
     if not forwards:
         return 1

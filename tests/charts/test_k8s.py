@@ -8,6 +8,7 @@ import copy
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,12 +39,14 @@ def dev_module(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"brook_dev_k8s_{name}", ROOT / "dev" / "k8s" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
 render_flink = dev_module("render_flink")
 pod_security = dev_module("pod_security")
+ui = dev_module("ui")
 
 
 def tool(name: str, how: str) -> str:
@@ -165,6 +168,28 @@ def test_every_pod_the_chart_renders_meets_restricted() -> None:
     assert any(list(pod_security.pod_specs(o)) for o in objects), "the chart renders no pods?"
     report = pod_security.check(objects)
     assert not report, "\n".join(f"{where}: {'; '.join(v)}" for where, v in report.items())
+
+
+# --- make ui ---------------------------------------------------------------------------------------------------
+
+
+def test_make_ui_finds_every_ui_and_login_the_chart_renders() -> None:
+    """dev/k8s/ui.py looks Services and Secrets up by name: the names must be the ones the chart renders."""
+    objects = [o for _, o in render_flink.documents(chart_render())]
+    services = [o for o in objects if o["kind"] == "Service"]
+    secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
+    for entry in ui.UIS:
+        if entry.title in ("Flink UI", "Airflow UI"):  # made by the Flink operator / the Airflow release
+            continue
+        matched = [s for s in services if re.search(entry.service, s["metadata"]["name"])]
+        assert matched and ui.service_port(matched[0], entry.ports), f"{entry.title}: no Service /{entry.service}/"
+        data = secrets[entry.secret].get("data") or secrets[entry.secret].get("stringData") or {}
+        assert set(entry.keys) <= set(data), f"{entry.title}: Secret {entry.secret} lacks {entry.keys}"
+    for _, name, keys in ui.EXTRA_SECRETS:
+        data = secrets[name].get("data") or secrets[name].get("stringData") or {}
+        assert set(keys) <= set(data)
+    flink = [o for o in objects if o["kind"] == "FlinkDeployment"]
+    assert flink and all(re.search(ui.UIS[0].service, o["metadata"]["name"] + "-rest") for o in flink)
 
 
 # --- skaffold ------------------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ def dev_module(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"brook_dev_k8s_{name}", ROOT / "dev" / "k8s" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
