@@ -41,8 +41,9 @@ UIS = (
         r"^airflow-api-server$",
         ("api-server", 8080),
         8080,
-        secret="airflow-admin",
-        keys=("username", "password"),
+        note="user admin; Airflow 3's SimpleAuthManager generates the password at first start: "
+        "kubectl -n brook exec deploy/airflow-api-server -- "
+        "cat /opt/airflow/simple_auth_manager_passwords.json.generated",
     ),
     UI(
         "MinIO console",
