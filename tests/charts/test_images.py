@@ -205,3 +205,12 @@ def test_skaffold_builds_each_dockerfile_from_the_repository_root() -> None:
     for image, artifact in artifacts.items():
         assert artifact.get("context", ".") == "."
         assert artifact["docker"]["dockerfile"] == f"images/{image.split('/')[1]}/Dockerfile"
+
+
+def test_chart_runs_the_flink_release_the_image_carries() -> None:
+    """FlinkDeployments start local:///opt/flink/opt/flink-python-<release>.jar: the image's Flink must be that one."""
+    props, _ = pom_properties()
+    flink = yaml.safe_load((ROOT / "charts" / "brook" / "values.yaml").read_text())["flink"]
+    assert flink["release"] == props["flink.version"]
+    major, minor = props["flink.version"].split(".")[:2]
+    assert flink["flinkVersion"] == f"v{major}_{minor}"
