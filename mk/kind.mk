@@ -19,7 +19,6 @@ HADOLINT := $(firstword $(wildcard $(BIN)/hadolint) $(VENV)/app/bin/hadolint)
 DOCKERFILES := $(sort $(wildcard images/*/Dockerfile))
 # skaffold runs helm, kubectl, kind and docker from PATH: Brook's helm first.
 K8S_ENV := PATH="$(BIN):$$PATH"
-HELM_TOOL := $(filter tools,$(AVAILABLE_TARGETS))
 
 # $(call k8s_require,tool...): fail naming every tool missing from PATH, and the docker daemon if it is down.
 define k8s_require
@@ -33,7 +32,7 @@ operator_helm = $(K8S_HELM) upgrade --install $(1) $($(2)_CHART) --repo $($(2)_C
 	--namespace $(OPERATORS_NAMESPACE) --create-namespace -f operators/values-$($(2)_CHART).yaml --wait --timeout 10m \
 	$(if $(OPERATORS_CONTEXT),--kube-context $(OPERATORS_CONTEXT))
 
-.PHONY: skaffold operators kind-cluster up dev down ui k8s-manifests docker-lint image-locks image-checksums
+.PHONY: skaffold k8s-helm operators kind-cluster up dev down ui k8s-manifests docker-lint image-locks image-checksums
 
 $(SKAFFOLD): dev/skaffold/go.mod dev/skaffold/go.sum
 	$(call say,building skaffold $(SKAFFOLD_VERSION) from its Go module (dev/skaffold) into $(SKAFFOLD))
@@ -45,8 +44,13 @@ $(SKAFFOLD): dev/skaffold/go.mod dev/skaffold/go.sum
 
 skaffold: $(SKAFFOLD) ## skaffold CLI, pinned in dev/skaffold/go.mod, built into .brook/bin
 
-operators: $(HELM_TOOL) ## install Strimzi, Flink operator, CloudNativePG (operators/) with helm into the current kube context
+# Only helm of mk/tools.mk (not minio): its stamp's name is known once every mk/*.mk is read, i.e. in a recipe.
+k8s-helm:
+	@$(if $(HELM_VERSION),$(MAKE) $(BIN)/.helm-$(HELM_VERSION),echo "mk/tools.mk (helm) is missing" >&2; exit 1)
+
+operators: ## install Strimzi, Flink operator, CloudNativePG (operators/) with helm into the current kube context
 	$(call k8s_require,kubectl)
+	@$(MAKE) k8s-helm
 	$(call say,operators into namespace $(OPERATORS_NAMESPACE) of context $(or $(OPERATORS_CONTEXT),$$(kubectl config current-context)))
 	kubectl $(if $(OPERATORS_CONTEXT),--context $(OPERATORS_CONTEXT)) apply -f k8s/namespace.yaml
 	$(call say,Strimzi $(STRIMZI_CHART_VERSION))
@@ -56,8 +60,9 @@ operators: $(HELM_TOOL) ## install Strimzi, Flink operator, CloudNativePG (opera
 	$(call say,CloudNativePG $(CNPG_APP_VERSION) (chart $(CNPG_CHART_VERSION)))
 	$(call operator_helm,cnpg,CNPG)
 
-kind-cluster: $(SKAFFOLD) $(HELM_TOOL)
+kind-cluster:
 	$(call k8s_require,docker kind kubectl)
+	@$(MAKE) skaffold k8s-helm
 	@if kind get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)'; then echo "kind cluster $(KIND_CLUSTER): exists"; \
 	else printf '\033[1;34m==> %s\033[0m\n' "kind create cluster $(KIND_CLUSTER) ($(KIND_CONFIG))"; \
 	  kind create cluster --name $(KIND_CLUSTER) --config $(KIND_CONFIG) --wait 5m; fi
@@ -79,7 +84,7 @@ ui: $(VENV)/app/.installed ## port-forward the Flink, Airflow, MinIO, Kafka UI, 
 	$(call k8s_require,kubectl)
 	$(PY) dev/k8s/ui.py --context $(KIND_CONTEXT) --namespace $(K8S_NAMESPACE)
 
-k8s-manifests: $(VENV)/app/.installed $(HELM_TOOL) ## regenerate k8s/flink/*.yaml (one FlinkDeployment per job) from charts/brook
+k8s-manifests: $(VENV)/app/.installed k8s-helm ## regenerate k8s/flink/*.yaml (one FlinkDeployment per job) from charts/brook
 	$(call say,rendering the FlinkDeployments of charts/brook (values-kind.yaml) into k8s/flink/)
 	$(PY) dev/k8s/render_flink.py --helm $(K8S_HELM)
 
