@@ -1,0 +1,87 @@
+"""The telecom event contract: what is accepted, what is refused (with which reason code), and the SQL twin."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from jobs.contract.bets import InvalidEvent
+from jobs.contract.telecom import VALID_PREDICATE, interval, parse_telecom, source_ddl
+
+pytestmark = pytest.mark.unit
+
+GOOD: dict[str, Any] = {
+    "event_id": "00000000-0000-4000-8000-0000000000AA",
+    "event_type": "data_session",
+    "subscriber_id": "0a1b2c3d4e5f6071",
+    "region": "Almaty",
+    "duration": 120,
+    "data_mb": 10.125,
+    "amount": 0,
+    "event_time": "2026-03-10T15:00:00+05:00",
+    "cell_id": "ALA-0042",  # extra fields are allowed and ignored
+}
+
+
+def raw(**changes: Any) -> bytes:
+    event = {**GOOD, **changes}
+    return json.dumps({k: v for k, v in event.items() if v is not ...}).encode()
+
+
+def test_a_valid_event_is_normalised() -> None:
+    event = parse_telecom(raw())
+    assert event.event_id == "00000000-0000-4000-8000-0000000000aa"
+    assert event.event_time == datetime(2026, 3, 10, 10, tzinfo=UTC)
+    assert (event.duration, event.data_mb, event.amount, event.direction) == (120, Decimal("10.125"), 0, None)
+    call = parse_telecom(raw(event_type="call", direction="incoming", data_mb=0))
+    assert call.direction == "incoming"
+    recharge = parse_telecom(raw(event_type="balance_recharge", duration=0, data_mb=0, amount=1000.5))
+    assert recharge.amount == Decimal("1000.5")
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "field"),
+    [
+        ({"subscriber_id": "+77011234567"}, "bad_value", "subscriber_id"),
+        ({"subscriber_id": "77011234567"}, "bad_value", "subscriber_id"),
+        ({"subscriber_id": ...}, "missing_field", "subscriber_id"),
+        ({"event_type": "mms"}, "bad_value", "event_type"),
+        ({"region": "ALL"}, "bad_value", "region"),
+        ({"event_id": "42"}, "bad_value", "event_id"),
+        ({"event_type": "call", "data_mb": 0}, "bad_value", "direction"),
+        ({"direction": "outgoing"}, "bad_value", "direction"),
+        ({"duration": 0}, "bad_value", "duration"),
+        ({"duration": 1.5}, "bad_value", "duration"),
+        ({"duration": "120"}, "wrong_type", "duration"),
+        ({"data_mb": 1.0001}, "bad_value", "data_mb"),
+        ({"data_mb": -1}, "bad_value", "data_mb"),
+        ({"amount": 5}, "bad_value", "amount"),
+        ({"event_type": "sms", "direction": "outgoing", "duration": 0, "data_mb": 0}, None, None),
+        ({"event_time": "2026-03-10T10:00:00"}, "bad_value", "event_time"),
+    ],
+)
+def test_rule_breaches_are_refused_with_a_reason(changes: dict[str, Any], code: str | None, field: str | None) -> None:
+    if code is None:
+        parse_telecom(raw(**changes))
+        return
+    with pytest.raises(InvalidEvent) as err:
+        parse_telecom(raw(**changes))
+    assert (err.value.code, err.value.field) == (code, field)
+
+
+@pytest.mark.parametrize("value", [None, b"{nope", b"[1]"])
+def test_non_objects_are_refused(value: bytes | None) -> None:
+    with pytest.raises(InvalidEvent):
+        parse_telecom(value)
+
+
+def test_flink_sql_twin_names_every_rule() -> None:
+    for needle in ("subscriber_id", "'Almaty'", "'balance_recharge'", "direction IS NULL", "event_time"):
+        assert needle in VALID_PREDICATE
+    assert interval(120) == "INTERVAL '0 00:02:00' DAY TO SECOND"
+    assert interval(86_400 + 61) == "INTERVAL '1 00:01:01' DAY TO SECOND"
+    assert "WATERMARK FOR ts AS ts - INTERVAL '0 00:02:00' DAY TO SECOND" in source_ddl("s", "WITH ()", 120)
