@@ -1,0 +1,179 @@
+"""Airflow DAG ``telecom_daily``: at 02:00 UTC, daily_stats for the previous UTC day, checked and validated.
+
+check_data → run_batch → validate → notify. The first three are KubernetesPodOperator pods of the app image running
+``jobs.telecom.daily_batch --check-only``, ``jobs.telecom.daily_batch`` and ``jobs.telecom.validate``: database
+credentials stay in the pods (Secret ``brook-telecom-env``), never on Airflow's workers. check_data behaves like a
+sensor: it fails while the day has no metrics or the stream has not closed it yet, and is retried every
+``BROOK_TELECOM_CHECK_RETRY_MINUTES`` (Flink lagging at 02:00 delays the batch instead of producing a partial day).
+
+Which date: the day before the run's logical date (``macros.ds_add(ds, -1)``: the 02:00 run of D+1 processes D,
+whose last window the 2-minute watermark closed long before), or the ``date`` param of a manual run. Backfills:
+``airflow backfill create --dag-id telecom_daily --from-date D+1 --to-date E+1`` recomputes D..E, or trigger with
+``{"date": "YYYY-MM-DD"}``; the batch is idempotent per date. notify logs a line and, if the Airflow Variable
+``brook_telecom_webhook_url`` is set, POSTs a JSON summary to it (a failed POST is logged, not fatal: the data is
+already correct). Shared names (image, namespace, env ConfigMap) come from jobs/dags/settings.py like bets_export.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.sdk import DAG, Param, Variable, task
+from kubernetes.client import models as k8s
+
+from jobs.common.settings import load, setting
+from jobs.dags.settings import ExportDagSettings, export_dag_settings, templated
+
+DAG_ID = "telecom_daily"
+BATCH_DATE = "{{ params.date or macros.ds_add(ds, -1) }}"
+WEBHOOK_VARIABLE = "brook_telecom_webhook_url"
+POD_LABELS = {
+    "app.kubernetes.io/name": "brook-telecom-batch",
+    "app.kubernetes.io/component": "telecom-batch",  # the chart's NetworkPolicies let this component reach Postgres
+    "app.kubernetes.io/part-of": "brook",
+}
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TelecomDagSettings:
+    service_account: str = setting(
+        "TELECOM_SERVICE_ACCOUNT", "brook-telecom-batch", help="ServiceAccount of the telecom batch pods."
+    )
+    env_secret: str = setting(
+        "TELECOM_ENV_SECRET", "brook-telecom-env", help="Secret with the telecom workload's BROOK_PG_* (envFrom)."
+    )
+    schedule: str = setting("TELECOM_SCHEDULE", "0 2 * * *", help="Cron schedule of telecom_daily (UTC).")
+    check_retries: int = setting(
+        "TELECOM_CHECK_RETRIES", 6, help="check_data retries while the day is not closed (sensor-like wait)."
+    )
+    check_retry_minutes: int = setting("TELECOM_CHECK_RETRY_MINUTES", 10, help="Delay between check_data tries.")
+    retries: int = setting("TELECOM_RETRIES", 2, help="Retries of run_batch and validate (transient failures).")
+    timeout_minutes: int = setting("TELECOM_TIMEOUT_MINUTES", 30, help="Execution timeout of each pod task.")
+    startup_timeout_seconds: int = setting(
+        "TELECOM_STARTUP_TIMEOUT_SECONDS", 300, help="How long a pod may stay Pending (image pull on kind)."
+    )
+    cpu_request: str = setting("TELECOM_CPU_REQUEST", "100m", help="Batch container CPU request.")
+    cpu_limit: str = setting("TELECOM_CPU_LIMIT", "500m", help="Batch container CPU limit (the work runs in SQL).")
+    memory_request: str = setting("TELECOM_MEMORY_REQUEST", "128Mi", help="Batch container memory request.")
+    memory_limit: str = setting("TELECOM_MEMORY_LIMIT", "256Mi", help="Batch container memory limit.")
+
+
+# Airflow Variables overriding the telecom-specific names at run time (shared ones: jobs.dags.settings.VARIABLES).
+VARIABLES = {"service_account": "brook_telecom_service_account", "env_secret": "brook_telecom_env_secret"}
+DEFAULTS = TelecomDagSettings()
+
+
+def telecom_templated(cfg: TelecomDagSettings, field: str) -> str:
+    """Like :func:`jobs.dags.settings.templated`, for the telecom-specific Variables."""
+    return f"{{{{ var.value.get({VARIABLES[field]!r}, {getattr(cfg, field)!r}) }}}}"
+
+
+def pod_task(
+    task_id: str, args: list[str], cfg: TelecomDagSettings, shared: ExportDagSettings, **retry: object
+) -> KubernetesPodOperator:
+    """One ``python -m …`` step of the app image in its own non-root pod, with the telecom Secret as env."""
+    return KubernetesPodOperator(
+        task_id=task_id,
+        name=f"telecom-{task_id.replace('_', '-')}",
+        namespace=templated(shared, "namespace"),
+        image=f"{templated(shared, 'image')}:{templated(shared, 'image_tag')}",
+        cmds=["python", "-m"],
+        arguments=args,
+        pod_template_dict={
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {},
+            "spec": {
+                "serviceAccountName": telecom_templated(cfg, "service_account"),
+                "automountServiceAccountToken": False,  # the batch never calls the Kubernetes API
+                "containers": [
+                    {
+                        "name": KubernetesPodOperator.BASE_CONTAINER_NAME,
+                        "envFrom": [
+                            {"configMapRef": {"name": templated(shared, "env_configmap")}},
+                            {"secretRef": {"name": telecom_templated(cfg, "env_secret")}},
+                        ],
+                    }
+                ],
+            },
+        },
+        labels=POD_LABELS,
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": cfg.cpu_request, "memory": cfg.memory_request},
+            limits={"cpu": cfg.cpu_limit, "memory": cfg.memory_limit},
+        ),
+        security_context=k8s.V1PodSecurityContext(
+            run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
+        ),
+        container_security_context=k8s.V1SecurityContext(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        ),
+        in_cluster=True,
+        get_logs=True,
+        on_finish_action="delete_succeeded_pod",
+        startup_timeout_seconds=cfg.startup_timeout_seconds,
+        execution_timeout=timedelta(minutes=cfg.timeout_minutes),
+        **retry,
+    )
+
+
+@task
+def notify(day: str, run_id: str) -> str:
+    """Log the outcome; POST it to the webhook Variable when one is set (best effort)."""
+    line = f"telecom_daily: daily_stats for {day} recomputed and validated (run {run_id})"
+    log.info(line)
+    url = Variable.get(WEBHOOK_VARIABLE, default=None)
+    if url:
+        body = json.dumps({"dag_id": DAG_ID, "date": day, "run_id": run_id, "status": "ok", "text": line}).encode()
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                log.info("webhook answered %s", response.status)
+        except OSError as err:
+            log.warning("webhook %s failed: %s (the data is validated; only the notification is lost)", url, err)
+    return line
+
+
+def build_dag(cfg: TelecomDagSettings, shared: ExportDagSettings) -> DAG:
+    with DAG(
+        dag_id=DAG_ID,
+        description="Telecom daily_stats for the previous UTC day from real_time_metrics, validated",
+        schedule=cfg.schedule,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        params={
+            "date": Param(
+                None,
+                type=["null", "string"],
+                pattern=r"^\d{4}-\d{2}-\d{2}$",
+                description="UTC date to (re)compute; empty: the day before the logical date",
+            )
+        },
+        tags=["brook", "telecom"],
+        doc_md=__doc__,
+    ) as dag:
+        check = pod_task(
+            "check_data",
+            ["jobs.telecom.daily_batch", "--date", BATCH_DATE, "--check-only"],
+            cfg,
+            shared,
+            retries=cfg.check_retries,
+            retry_delay=timedelta(minutes=cfg.check_retry_minutes),
+        )
+        backoff = {"retries": cfg.retries, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0}
+        batch = pod_task("run_batch", ["jobs.telecom.daily_batch", "--date", BATCH_DATE], cfg, shared, **backoff)
+        validate = pod_task("validate", ["jobs.telecom.validate", "--date", BATCH_DATE], cfg, shared, **backoff)
+        check >> batch >> validate >> notify(BATCH_DATE, "{{ run_id }}")
+    return dag
+
+
+dag = build_dag(load(TelecomDagSettings), export_dag_settings())
