@@ -130,7 +130,7 @@ def test_namespaces_enforce_pod_security() -> None:
 
 def test_standalone_flink_manifests_equal_the_chart_render() -> None:
     """k8s/flink/*.yaml are generated (`make k8s-manifests`): same files, same bytes as a fresh render."""
-    expected = render_flink.flink_manifests(chart_render())
+    expected = render_flink.flink_manifests(chart_render(*render_flink.ALL_PIPELINES))
     assert expected, "the chart renders no FlinkDeployment"
     committed = {p.name: p.read_text() for p in (K8S / "flink").glob("*.yaml")}
     assert sorted(committed) == sorted(expected), "run `make k8s-manifests`"
@@ -140,7 +140,13 @@ def test_standalone_flink_manifests_equal_the_chart_render() -> None:
 
 def test_one_flink_deployment_per_job() -> None:
     files = sorted((K8S / "flink").glob("*.yaml"))
-    assert len(files) >= 4, "expected the four bets jobs (and the telecom one when it exists)"
+    modules = {
+        f"jobs.{p.parent.parent.name}.flink.{p.stem}"
+        for p in ROOT.glob("jobs/*/flink/*.py")
+        if p.stem not in ("__init__", "all")
+    }
+    assert modules, "no Flink job modules found under jobs/*/flink/"
+    started = set()
     for path in files:
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
         assert len(docs) == 1 and docs[0]["kind"] == "FlinkDeployment", path
@@ -148,7 +154,9 @@ def test_one_flink_deployment_per_job() -> None:
         assert job["jarURI"].startswith("local:///opt/flink/opt/flink-python-")
         assert job["entryClass"] == "org.apache.flink.client.python.PythonDriver"
         assert job["args"][0] == "-pym" and job["args"][1].startswith("jobs."), job["args"]
+        started.add(job["args"][1])
         assert docs[0]["spec"]["serviceAccount"] == "brook-flink", "the chart's ServiceAccount, not the operator's"
+    assert started == modules, f"Flink job modules without a FlinkDeployment: {modules - started}"
 
 
 # --- the chart's pods vs the namespace's Pod Security level --------------------------------------------------------
@@ -163,8 +171,8 @@ def test_pod_security_checker_catches_a_root_pod() -> None:
 
 
 def test_every_pod_the_chart_renders_meets_restricted() -> None:
-    """Namespace brook enforces `restricted`: a pod breaking it would be rejected at `make up`."""
-    objects = [o for _, o in render_flink.documents(chart_render())]
+    """Namespace brook enforces `restricted`: a pod breaking it would be rejected at `make up` (every pipeline on)."""
+    objects = [o for _, o in render_flink.documents(chart_render(*render_flink.ALL_PIPELINES))]
     assert any(list(pod_security.pod_specs(o)) for o in objects), "the chart renders no pods?"
     report = pod_security.check(objects)
     assert not report, "\n".join(f"{where}: {'; '.join(v)}" for where, v in report.items())
