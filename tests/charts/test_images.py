@@ -214,3 +214,54 @@ def test_chart_runs_the_flink_release_the_image_carries() -> None:
     assert flink["release"] == props["flink.version"]
     major, minor = props["flink.version"].split(".")[:2]
     assert flink["flinkVersion"] == f"v{major}_{minor}"
+
+
+# import name → distribution, for the third-party packages Brook's jobs import
+DISTRIBUTIONS = {
+    "kafka": "kafka-python",
+    "psycopg2": "psycopg2-binary",
+    "boto3": "boto3",
+    "botocore": "botocore",
+    "pyarrow": "pyarrow",
+    "pyflink": "apache-flink",
+    "airflow": "apache-airflow",
+    "kubernetes": "kubernetes",
+}
+
+
+def third_party_imports(paths: list[Path]) -> set[str]:
+    import ast
+    import sys
+
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"jobs", "__future__"}
+
+
+@pytest.mark.parametrize(
+    ("image", "lock", "dirs"),
+    [
+        ("app", "images/app/requirements.lock", ["bets", "common", "contract", "telecom", "local"]),
+        ("flink-job", "images/flink-job/requirements.lock", ["flink", "bets/flink", "telecom/flink"]),
+    ],
+)
+def test_image_lock_provides_every_import_of_its_jobs(image: str, lock: str, dirs: list[str]) -> None:
+    """A job that imports a package its image lacks fails only in the cluster: check the imports here."""
+    flink_dirs = {"flink", "bets/flink", "telecom/flink"}
+    paths = [
+        p
+        for d in dirs
+        for p in (ROOT / "jobs" / d).rglob("*.py")
+        if image == "flink-job" or not any(f"jobs/{f}/" in p.as_posix() for f in flink_dirs)
+    ]
+    imports = third_party_imports(paths)
+    unknown = imports - set(DISTRIBUTIONS)
+    assert not unknown, f"add {unknown} to DISTRIBUTIONS (and to the image's requirements)"
+    pins = lock_pins(ROOT / lock)
+    missing = {name for name in imports if DISTRIBUTIONS[name] not in pins}
+    assert not missing, f"brook/{image} lacks {missing}: add them to images/{image}/requirements.in, `make image-locks`"
