@@ -18,7 +18,7 @@ from jobs.common.kafka import ensure_topics
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 from jobs.contract.bets import InvalidEvent
 from jobs.contract.telecom import parse_telecom
-from tests.integration.test_telecom_generator import topic  # noqa: F401  (fixture: a unique telecom topic)
+from tests.integration.test_telecom_generator_kafka import topic  # noqa: F401  (fixture: a unique telecom topic)
 
 pytestmark = pytest.mark.integration
 
