@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -154,12 +155,17 @@ def flink_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings
     Seconds are Flink's net runtime of the job (from running to finished), so JVM start and planning, which a
     long-running FlinkDeployment pays once, are excluded from both variants alike.
     """
+    import tempfile
+
     from jobs.contract import flink_sql
     from jobs.flink.environment import kafka_source_options, table_environment, with_clause
     from jobs.flink.settings import FlinkSettings
     from jobs.flink.skeleton import AGGREGATIONS, build
 
-    settings = dataclasses.replace(load(FlinkSettings), bounded=True, startup_mode="earliest-offset")
+    checkpoints = Path(tempfile.mkdtemp(prefix="brook-bench-flink-")).as_uri()
+    settings = dataclasses.replace(
+        load(FlinkSettings), bounded=True, startup_mode="earliest-offset", checkpoint_dir=checkpoints
+    )
     source_kafka = dataclasses.replace(kafka, topic_bets=source)
     if variant == "brook":
         scoped = fresh_schema(pg, "bench_flink")

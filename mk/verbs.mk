@@ -1,6 +1,6 @@
 # The top-level verbs: setup, test, lint, clean. Each concern's own targets live in its mk/<concern>.mk.
 PYTEST_ARGS ?=
-MARKERS ?= unit or integration or charts or e2e
+MARKERS ?= (unit or integration or charts or e2e) and not upstream
 
 # Every prerequisite a fresh machine needs; each one is idempotent (stamp files) and cached under .brook/.
 SETUP_TARGETS := python kafka-jars postgres-server $(filter tools schemas flink-jars,$(AVAILABLE_TARGETS))
@@ -18,6 +18,7 @@ lint: $(VENV)/app/.installed ## ruff (+ helm lint and hadolint via chart-lint wh
 	$(VENV)/app/bin/ruff check .
 	$(VENV)/app/bin/ruff format --check .
 	$(if $(filter chart-lint,$(AVAILABLE_TARGETS)),$(MAKE) chart-lint)
+	$(if $(filter docker-lint,$(AVAILABLE_TARGETS)),$(MAKE) docker-lint)
 
 clean: services-down ## stop services and delete .brook (caches in ~/.cache/brook, ~/.m2 and Go's cache stay)
 	rm -rf $(BROOK_HOME)

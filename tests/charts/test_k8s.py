@@ -296,6 +296,7 @@ def test_airflow_release_env_is_the_values_files_env() -> None:
     assert templates["images.airflow.tag"] == "{{.IMAGE_TAG_brook_airflow}}"
 
 
+@pytest.mark.upstream
 def test_airflow_release_renders_with_the_upstream_chart() -> None:
     """The Airflow release as skaffold installs it, rendered with the official chart's source (make upstream-charts):
     valid, restricted, running brook/airflow, launching exporter pods of brook/app, serving the UI `make ui` finds."""

@@ -26,7 +26,7 @@ brook-credentials Secret when there is one, so upgrades keep them (lookup return
 {{- if not (hasKey .Values "__credentials") -}}
 {{- $existing := (lookup "v1" "Secret" .Release.Namespace "brook-credentials").data | default dict -}}
 {{- $creds := dict -}}
-{{- $keys := list "pg-password" "minio-root-user" "minio-root-password" "kafka-brook-producer" "kafka-brook-consumer" "kafka-brook-flink" "kafka-brook-telecom" "kafka-brook-ui" "pgadmin-password" "kafka-ui-password" -}}
+{{- $keys := list "pg-password" "minio-root-user" "minio-root-password" "kafka-brook-producer" "kafka-brook-consumer" "kafka-brook-flink" "kafka-brook-telecom" "kafka-brook-ui" "pgadmin-password" "kafka-ui-password" "telecom-mask-key" -}}
 {{- range $keys -}}
 {{- if hasKey $existing . -}}
 {{- $_ := set $creds . (index $existing . | b64dec) -}}
