@@ -13,7 +13,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk import DAG
 from kubernetes.client import models as k8s
 
-from jobs.dags.settings import ExportDagSettings, export_dag_settings, templated
+from jobs.dags.settings import ExportDagSettings, export_dag_settings, pod_defaults, templated
 
 DAG_ID = "bets_export"
 EXPORTER_CMD = ["python", "-m", "jobs.bets.exporter"]
@@ -60,17 +60,7 @@ def export_task(cfg: ExportDagSettings) -> KubernetesPodOperator:
             requests={"cpu": cfg.cpu_request, "memory": cfg.memory_request},
             limits={"cpu": cfg.cpu_limit, "memory": cfg.memory_limit},
         ),
-        security_context=k8s.V1PodSecurityContext(
-            run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
-        ),
-        container_security_context=k8s.V1SecurityContext(
-            allow_privilege_escalation=False,
-            read_only_root_filesystem=True,
-            capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        ),
-        in_cluster=True,
-        get_logs=True,
-        on_finish_action="delete_succeeded_pod",
+        **pod_defaults(),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
         retries=cfg.retries,
         retry_delay=timedelta(seconds=cfg.retry_delay_seconds),

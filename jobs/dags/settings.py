@@ -10,6 +10,7 @@ database. The other knobs are plain ``BROOK_*`` settings read at parse time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from jobs.common.settings import load, setting
 
@@ -68,3 +69,24 @@ def export_dag_settings() -> ExportDagSettings:
 def templated(settings: ExportDagSettings, field: str) -> str:
     """A Jinja expression: the field's Airflow Variable at run time, else the parse-time setting."""
     return f"{{{{ var.value.get({VARIABLES[field]!r}, {getattr(settings, field)!r}) }}}}"
+
+
+def pod_defaults() -> dict[str, Any]:
+    """KubernetesPodOperator arguments every Brook task pod shares: Pod Security "restricted" (non-root,
+    RuntimeDefault seccomp, no privilege escalation, read-only root, no capabilities), in-cluster, logs streamed
+    to Airflow, pod deleted only after success (a failed one stays for debugging)."""
+    from kubernetes.client import models as k8s
+
+    return {
+        "security_context": k8s.V1PodSecurityContext(
+            run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
+        ),
+        "container_security_context": k8s.V1SecurityContext(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        ),
+        "in_cluster": True,
+        "get_logs": True,
+        "on_finish_action": "delete_succeeded_pod",
+    }

@@ -27,7 +27,7 @@ from airflow.sdk import DAG, Param, Variable, task
 from kubernetes.client import models as k8s
 
 from jobs.common.settings import load, setting
-from jobs.dags.settings import ExportDagSettings, export_dag_settings, templated
+from jobs.dags.settings import ExportDagSettings, export_dag_settings, pod_defaults, templated
 
 DAG_ID = "telecom_daily"
 BATCH_DATE = "{{ params.date or macros.ds_add(ds, -1) }}"
@@ -108,17 +108,7 @@ def pod_task(
             requests={"cpu": cfg.cpu_request, "memory": cfg.memory_request},
             limits={"cpu": cfg.cpu_limit, "memory": cfg.memory_limit},
         ),
-        security_context=k8s.V1PodSecurityContext(
-            run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
-        ),
-        container_security_context=k8s.V1SecurityContext(
-            allow_privilege_escalation=False,
-            read_only_root_filesystem=True,
-            capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        ),
-        in_cluster=True,
-        get_logs=True,
-        on_finish_action="delete_succeeded_pod",
+        **pod_defaults(),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
         execution_timeout=timedelta(minutes=cfg.timeout_minutes),
         **retry,
