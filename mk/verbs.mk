@@ -3,10 +3,10 @@ PYTEST_ARGS ?=
 MARKERS ?= (unit or integration or charts or e2e) and not upstream
 
 # Every prerequisite a fresh machine needs; each one is idempotent (stamp files) and cached under .brook/.
-SETUP_TARGETS := python kafka-jars postgres-server $(filter tools schemas flink-jars,$(AVAILABLE_TARGETS))
+SETUP_TARGETS := python kafka-jars postgres-server $(filter tools schemas flink-jars skaffold,$(AVAILABLE_TARGETS))
 
 .PHONY: setup test lint clean
-setup: ## install everything (venvs, Kafka jars, Postgres, MinIO, helm, kubeconform, CRD schemas, Flink jars)
+setup: ## install everything (venvs, Kafka jars, Postgres, MinIO, helm, kubeconform, skaffold, CRD schemas, Flink jars)
 	@start=$$(date +%s); $(MAKE) $(SETUP_TARGETS); echo "setup done in $$(( $$(date +%s) - start ))s"
 
 test: setup ## setup + the whole suite (unit, integration on real services, charts, e2e)
