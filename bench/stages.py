@@ -28,16 +28,17 @@ import pyarrow.parquet as pq
 from kafka import KafkaProducer
 
 from jobs.bets.consumer import BetConsumer, ConsumerSettings
+from jobs.bets.contract import BETS_PARTITIONS, encode_bet, parse_bet
 from jobs.bets.export_parquet import COMPRESSION
 from jobs.bets.exporter import Exporter, ExportSettings, ensure_bucket
 from jobs.bets.generator import BetGenerator
-from jobs.bets.producer import ProducerSettings, produce, producer_options
 from jobs.bets.store import COLUMNS, copy_text
+from jobs.bets.topics import BetsTopics
 from jobs.common.kafka import ensure_topics
 from jobs.common.lifecycle import Stop
+from jobs.common.migrate import migrate
+from jobs.common.produce import ProducerSettings, produce, producer_options
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
-from jobs.contract.bets import BETS_PARTITIONS, encode_bet, parse_bet
-from jobs.contract.migrate import migrate
 
 SEED = 2026
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -66,7 +67,7 @@ def producer_trial(variant: str, n: int, kafka: KafkaSettings) -> dict[str, Any]
     client = KafkaProducer(**kafka.client_options(), **settings)
     started = time.perf_counter()
     if variant == "brook":
-        produce(client, topic, data)
+        produce(client, topic, data, label="bench-producer")
     else:
         for key, value in data:
             client.send(topic, key=key, value=value)
@@ -90,10 +91,9 @@ def consumer_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSetti
         conn.close()
         return {"count": n, "seconds": seconds, "bytes": len(text), "settings": {"COPY": "one statement"}}
     settings = dataclasses.replace(load(ConsumerSettings), group=f"bench-{secrets.token_hex(4)}", progress_seconds=0)
-    source_kafka = dataclasses.replace(kafka, topic_bets=source)
     stop = Stop()
     started = time.perf_counter()
-    consumer = BetConsumer(source_kafka, scoped, settings)
+    consumer = BetConsumer(kafka, scoped, settings, BetsTopics(bets=source, dlq=f"{source}.dlq"))
 
     def until_all(counts: Any) -> None:
         stop.requested = counts.consumed >= n
@@ -157,22 +157,22 @@ def flink_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings
     """
     import tempfile
 
-    from jobs.contract import flink_sql
+    from jobs.bets import flink_sql
+    from jobs.bets.flink.skeleton import AGGREGATIONS, build
     from jobs.flink.environment import kafka_source_options, table_environment, with_clause
     from jobs.flink.settings import FlinkSettings
-    from jobs.flink.skeleton import AGGREGATIONS, build
 
     checkpoints = Path(tempfile.mkdtemp(prefix="brook-bench-flink-")).as_uri()
     settings = dataclasses.replace(
         load(FlinkSettings), bounded=True, startup_mode="earliest-offset", checkpoint_dir=checkpoints
     )
-    source_kafka = dataclasses.replace(kafka, topic_bets=source)
     if variant == "brook":
         scoped = fresh_schema(pg, "bench_flink")
-        statements = build(list(AGGREGATIONS), source_kafka, scoped, settings, "bench-brook-all")
+        topics = BetsTopics(bets=source, dlq=f"{source}.dlq")
+        statements = build(list(AGGREGATIONS), kafka, topics, scoped, settings, "bench-brook-all")
     else:
         t_env = table_environment(settings, "bench-passthrough")
-        options = with_clause(kafka_source_options(source_kafka, source, "bench-passthrough", settings))
+        options = with_clause(kafka_source_options(kafka, source, "bench-passthrough", settings))
         t_env.execute_sql(flink_sql.source_ddl("bets_source", options, settings.watermark_delay_seconds))
         t_env.execute_sql("CREATE TEMPORARY TABLE sink (bet_id STRING, amount STRING) WITH ('connector' = 'blackhole')")
         statements = t_env.create_statement_set()
@@ -202,7 +202,7 @@ def latency_trial(
     ensure_topics(kafka, {topic: BETS_PARTITIONS})
     env = {
         **os.environ,
-        **to_env(dataclasses.replace(kafka, topic_bets=topic), scoped),
+        **to_env(kafka, BetsTopics(bets=topic, dlq=f"{topic}.dlq"), scoped),
         "BROOK_WINDOW_SECONDS": str(window),
         "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
         "BROOK_FLINK_CHECKPOINT_DIR": f"file:///tmp/{topic}",
@@ -277,7 +277,7 @@ def fill_topic(kafka: KafkaSettings, topic: str, n: int) -> None:
     """Put the benchmark data set into ``topic`` (setup for the consumer and Flink stages; not timed)."""
     ensure_topics(kafka, {topic: BETS_PARTITIONS})
     client = KafkaProducer(**kafka.client_options(), **producer_options(load(ProducerSettings)))
-    produce(client, topic, events(n))
+    produce(client, topic, events(n), label="bench-source")
     client.close()
 
 

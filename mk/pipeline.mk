@@ -7,7 +7,7 @@ DEMO_PREREQS := $(VENV)/app/.installed kafka-jars postgres-server $(filter tools
 .PHONY: demo audit
 demo: $(DEMO_PREREQS) ## bets pipeline end to end on local services + conservation audit (EVENTS=50000 RATE=0 SEED=2026)
 	$(call say,demo: $(EVENTS) events)
-	$(PY) -m jobs.local.demo --events $(EVENTS) --rate $(RATE) --seed $(SEED)
+	$(PY) -m jobs.local.bets_demo --events $(EVENTS) --rate $(RATE) --seed $(SEED)
 
 audit: $(VENV)/app/.installed ## conservation audit of a running deployment (BROOK_* settings; local: services env)
 	set -a; [ -f $(BROOK_HOME)/run/endpoints.env ] && . $(BROOK_HOME)/run/endpoints.env; set +a; $(PY) -m jobs.bets.audit

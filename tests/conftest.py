@@ -8,6 +8,7 @@ log tail, never a silent skip.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -15,9 +16,11 @@ from collections.abc import Iterator
 import psycopg2
 import pytest
 
+from jobs.bets.topics import BetsTopics
+from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
-from jobs.contract.migrate import migrate
 from jobs.local.services import LocalServices, ServiceError
+from jobs.telecom.topics import TelecomTopics
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +32,9 @@ def local_env() -> Iterator[dict[str, str]]:
         env = local.up()
     except ServiceError as err:
         pytest.fail(f"local services failed to start:\n{err}", pytrace=False)
+    # Flink jobs the tests start as subprocesses ship the local connector jars (in an image they are on the lib path).
+    if "BROOK_FLINK_JARS" in env:
+        os.environ.setdefault("BROOK_FLINK_JARS", env["BROOK_FLINK_JARS"])
     yield env
     started_here = [name for name, ok in already.items() if not ok]
     if started_here:
@@ -63,8 +69,19 @@ def pg_schema(pg_settings: PostgresSettings, request: pytest.FixtureRequest) -> 
         cur.execute(f"DROP SCHEMA {name} CASCADE")
 
 
+def unique_topic(request: pytest.FixtureRequest, prefix: str) -> str:
+    """A topic name unique to this test (topics are created by the code under test)."""
+    return f"{prefix}-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40] + "-" + secrets.token_hex(3)
+
+
 @pytest.fixture
-def bets_topics(kafka_settings: KafkaSettings, request: pytest.FixtureRequest) -> KafkaSettings:
-    """Kafka settings whose bets/DLQ topics are unique to this test (topics are created by the code under test)."""
-    suffix = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40] + "-" + secrets.token_hex(3)
-    return dataclasses.replace(kafka_settings, topic_bets=f"bets-{suffix}", topic_bets_dlq=f"bets-{suffix}.dlq")
+def bets_topics(request: pytest.FixtureRequest) -> BetsTopics:
+    """Bets/DLQ topics unique to this test."""
+    name = unique_topic(request, "bets")
+    return BetsTopics(bets=name, dlq=f"{name}.dlq")
+
+
+@pytest.fixture
+def telecom_topics(request: pytest.FixtureRequest) -> TelecomTopics:
+    """A telecom topic unique to this test."""
+    return TelecomTopics(events=unique_topic(request, "telecom"))

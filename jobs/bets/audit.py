@@ -11,62 +11,23 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import psycopg2
 import pyarrow.parquet as pq
-from kafka import KafkaConsumer, TopicPartition
 
+from jobs.bets.contract import InvalidEvent, parse_bet
 from jobs.bets.export_naming import PREFIX as RAW_PREFIX
-from jobs.common.kafka import offset_range
-from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, S3Settings, load
-from jobs.contract.bets import InvalidEvent, parse_bet
+from jobs.bets.topics import BetsTopics
+from jobs.common.audit import Check, as_summary, passed, read_topic, render
+from jobs.common.cli import run, summary
+from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
 
 
-@dataclass(frozen=True)
-class Check:
-    stage: str
-    count: int
-    expected: int | None = None
-    rule: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.expected is None or self.count == self.expected
-
-
-def read_topic(kafka: KafkaSettings, topic: str) -> Iterator[tuple[int, int, bytes | None, dict[str, bytes]]]:
-    """Every retained message of ``topic`` up to its end offsets at call time: (partition, offset, value, headers)."""
-    ranges = {tp: r for tp, r in offset_range(kafka, topic).items() if r[1] > r[0]}
-    if not ranges:
-        return
-    reader = KafkaConsumer(client_id="brook-audit", enable_auto_commit=False, **kafka.client_options())
-    try:
-        reader.assign(list(ranges))
-        for tp, (start, _) in ranges.items():
-            reader.seek(tp, start)
-        remaining = dict(ranges)
-        while remaining:
-            for tp, records in reader.poll(timeout_ms=1000, max_records=10_000).items():
-                end = ranges[tp][1]
-                for record in records:
-                    if record.offset < end:
-                        yield tp.partition, record.offset, record.value, dict(record.headers or [])
-                if reader.position(tp) >= end:
-                    remaining.pop(tp, None)
-                    reader.pause(TopicPartition(tp.topic, tp.partition))
-    finally:
-        reader.close()
-
-
-def kafka_counts(kafka: KafkaSettings) -> tuple[int, int, int, int]:
+def kafka_counts(kafka: KafkaSettings, topics: BetsTopics) -> tuple[int, int, int, int]:
     """(messages, invalid messages, distinct valid bet_ids) in ``bets`` and distinct sources in the DLQ."""
     messages = invalid = 0
     valid_ids: set[str] = set()
-    for _, _, value, _ in read_topic(kafka, kafka.topic_bets):
+    for _, _, value, _ in read_topic(kafka, topics.bets):
         messages += 1
         try:
             valid_ids.add(parse_bet(value).bet_id)
@@ -74,7 +35,7 @@ def kafka_counts(kafka: KafkaSettings) -> tuple[int, int, int, int]:
             invalid += 1
     sources = {
         (headers.get("brook.source.partition"), headers.get("brook.source.offset"))
-        for _, _, _, headers in read_topic(kafka, kafka.topic_bets_dlq)
+        for _, _, _, headers in read_topic(kafka, topics.dlq)
     }
     return messages, invalid, len(valid_ids), len(sources)
 
@@ -111,9 +72,14 @@ def parquet_counts(s3: S3Settings) -> tuple[int, int, int]:
 
 
 def audit(
-    kafka: KafkaSettings, pg: PostgresSettings, s3: S3Settings, produced: int | None, expect_exported: bool
+    kafka: KafkaSettings,
+    topics: BetsTopics,
+    pg: PostgresSettings,
+    s3: S3Settings,
+    produced: int | None,
+    expect_exported: bool,
 ) -> list[Check]:
-    messages, invalid, valid_distinct, dlq_sources = kafka_counts(kafka)
+    messages, invalid, valid_distinct, dlq_sources = kafka_counts(kafka, topics)
     db = postgres_counts(pg)
     objects, parquet_rows, parquet_ids = parquet_counts(s3)
     stored = db["stored"]
@@ -133,34 +99,17 @@ def audit(
     ]
 
 
-def render(checks: list[Check], out: Callable[[str], None] = print) -> None:
-    width = max(len(c.stage) for c in checks)
-    out(f"{'stage':<{width}}  {'count':>10}  {'expected':>10}  check")
-    out(f"{'-' * width}  {'-' * 10}  {'-' * 10}  -----")
-    for c in checks:
-        expected = "" if c.expected is None else str(c.expected)
-        verdict = "" if c.expected is None else ("ok" if c.ok else f"MISMATCH ({c.rule})")
-        out(f"{c.stage:<{width}}  {c.count:>10}  {expected:>10}  {verdict}")
-    failed = [c for c in checks if not c.ok]
-    out("AUDIT PASSED: every event is accounted for" if not failed else f"AUDIT FAILED: {len(failed)} mismatches")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.bets.audit", description=__doc__.splitlines()[0])
     parser.add_argument("--produced", type=int, help="events the producer reported (checked against Kafka)")
     parser.add_argument("--expect-exported", action="store_true", help="require every stored row to be exported")
     args = parser.parse_args(argv)
-    try:
-        kafka, pg, s3 = load(KafkaSettings), load(PostgresSettings), load(S3Settings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
-    checks = audit(kafka, pg, s3, args.produced, args.expect_exported)
+    kafka, topics, pg, s3 = load(KafkaSettings), load(BetsTopics), load(PostgresSettings), load(S3Settings)
+    checks = audit(kafka, topics, pg, s3, args.produced, args.expect_exported)
     render(checks)
-    return 0 if all(c.ok for c in checks) else 1
+    summary("bets-audit", **as_summary(checks))
+    return 0 if passed(checks) else 1
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    os._exit(code)  # see jobs/local/demo.py: library threads can abort a clean interpreter shutdown
+    run(main, "bets-audit")

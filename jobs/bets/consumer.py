@@ -26,11 +26,13 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 
+from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
 from jobs.bets.store import insert_bets
+from jobs.bets.topics import BetsTopics
+from jobs.common.cli import run, summary
 from jobs.common.kafka import ensure_topics, headers
 from jobs.common.lifecycle import Stop
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
-from jobs.contract.bets import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +77,18 @@ class Counts:
     batches: int = 0
     started: float = field(default_factory=time.monotonic)
 
+    def summary(self) -> dict[str, float | int]:
+        """The machine-readable counts (the job's JSON summary line)."""
+        secs = round(max(time.monotonic() - self.started, 1e-9), 3)
+        return {
+            "consumed": self.consumed,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "dead_lettered": self.dead_lettered,
+            "batches": self.batches,
+            "seconds": secs,
+        }
+
     def line(self) -> str:
         secs = max(time.monotonic() - self.started, 1e-9)
         return (
@@ -86,11 +100,13 @@ class Counts:
 class BetConsumer:
     """One consumer-group member with its own DLQ producer and database connection."""
 
-    def __init__(self, kafka: KafkaSettings, pg: PostgresSettings, settings: ConsumerSettings) -> None:
-        self.kafka, self.pg, self.settings = kafka, pg, settings
+    def __init__(
+        self, kafka: KafkaSettings, pg: PostgresSettings, settings: ConsumerSettings, topics: BetsTopics
+    ) -> None:
+        self.kafka, self.pg, self.settings, self.topics = kafka, pg, settings, topics
         self.counts = Counts()
         self.consumer = KafkaConsumer(
-            kafka.topic_bets,
+            topics.bets,
             group_id=settings.group,
             client_id="brook-consumer",
             enable_auto_commit=False,
@@ -110,7 +126,7 @@ class BetConsumer:
 
     def _dead_letter(self, record: ConsumerRecord, error: InvalidEvent) -> None:
         self.dlq.send(
-            self.kafka.topic_bets_dlq,
+            self.topics.dlq,
             key=record.key,
             value=record.value,
             headers=headers(
@@ -250,17 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         "--exit-when-idle", type=float, default=0.0, metavar="SECONDS", help="exit after SECONDS without messages"
     )
     args = parser.parse_args(argv)
-    try:
-        kafka, pg, settings = load(KafkaSettings), load(PostgresSettings), load(ConsumerSettings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
+    kafka, pg, settings = load(KafkaSettings), load(PostgresSettings), load(ConsumerSettings)
+    topics = load(BetsTopics)
     if settings.workers > 1:
         return run_workers(settings.workers, args.exit_when_idle)
     stop = Stop()
     try:
-        ensure_topics(kafka, {kafka.topic_bets: BETS_PARTITIONS, kafka.topic_bets_dlq: 1})
-        consumer = BetConsumer(kafka, pg, settings)
+        ensure_topics(kafka, {topics.bets: BETS_PARTITIONS, topics.dlq: 1})
+        consumer = BetConsumer(kafka, pg, settings, topics)
     except KafkaError as err:
         print(f"consumer: cannot reach Kafka at {kafka.bootstrap} ({err}); is the broker up?", file=sys.stderr)
         return 1
@@ -275,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         consumer.close()
     print(f"[consumer] done: {counts.line()}", flush=True)
+    summary("consumer", **counts.summary())
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "consumer")

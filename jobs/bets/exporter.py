@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jobs.bets import export_ledger as ledger
 from jobs.bets.export_ledger import Batch
 from jobs.bets.export_parquet import read_batch, to_parquet
+from jobs.common.cli import run, summary
 from jobs.common.lifecycle import Stop
 from jobs.common.settings import ConfigError, PostgresSettings, S3Settings, load, setting
 
@@ -192,14 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=_count, help="stop after about N rows (0: no limit; BROOK_EXPORT_MAX_ROWS)")
     parser.add_argument("--chunk-rows", type=_count, help="rows per batch/object (BROOK_EXPORT_CHUNK_ROWS)")
     args = parser.parse_args(argv)
-    try:
-        pg, s3, cfg = load(PostgresSettings), load(S3Settings), load(ExportSettings)
-        overrides = {"max_rows": args.max_rows, "chunk_rows": args.chunk_rows}
-        cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-        cfg.validate()
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
+    pg, s3, cfg = load(PostgresSettings), load(S3Settings), load(ExportSettings)
+    overrides = {"max_rows": args.max_rows, "chunk_rows": args.chunk_rows}
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    cfg.validate()
 
     try:
         exporter = Exporter(pg, s3, cfg)
@@ -207,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exporter: cannot reach Postgres at {pg.host}:{pg.port} ({err})".strip(), file=sys.stderr)
         return 1
     try:
-        summary = exporter.run(stop=Stop())
+        done = exporter.run(stop=Stop())
     except (psycopg2.Error, BotoCoreError, ClientError, ledger.LedgerError) as err:
         print(f"exporter: failed, the next run resumes ({err.__class__.__name__}: {err})".strip(), file=sys.stderr)
         return 1
@@ -216,9 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         exporter.close()
-    print(f"[exporter] done: {summary.line()}", flush=True)
+    print(f"[exporter] done: {done.line()}", flush=True)
+    summary("exporter", **dataclasses.asdict(done))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "exporter")

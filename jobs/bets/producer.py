@@ -10,125 +10,26 @@ broker or an undelivered event exits 1 with a clear message.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from jobs.bets.contract import BETS_PARTITIONS, encode_bet
 from jobs.bets.generator import BetGenerator
+from jobs.bets.topics import BetsTopics
+from jobs.common.cli import run, summary
 from jobs.common.kafka import ensure_topics
 from jobs.common.lifecycle import Stop
-from jobs.common.settings import ConfigError, KafkaSettings, load, setting
-from jobs.contract.bets import BETS_PARTITIONS, encode_bet
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProducerSettings:
-    linger_ms: int = setting("PRODUCER_LINGER_MS", 20, help="How long a batch waits to fill (ms).")
-    batch_bytes: int = setting("PRODUCER_BATCH_BYTES", 262_144, help="Max bytes per partition batch.")
-    compression: str = setting(
-        "PRODUCER_COMPRESSION",
-        "zstd",
-        help="Batch compression (zstd measured fastest: fewer bytes through the Python client).",
-        choices=("none", "gzip", "lz4", "zstd", "snappy"),
-    )
-    progress_seconds: float = setting("PRODUCER_PROGRESS_SECONDS", 10.0, help="Progress line interval (0 = off).")
-
-    def validate(self) -> None:
-        if self.linger_ms < 0 or self.batch_bytes < 1024:
-            raise ConfigError("BROOK_PRODUCER_LINGER_MS must be >= 0 and BROOK_PRODUCER_BATCH_BYTES >= 1024.")
-
-
-def producer_options(settings: ProducerSettings) -> dict[str, object]:
-    """The shipped client settings (also printed by the benchmark)."""
-    return {
-        "acks": "all",
-        "enable_idempotence": True,
-        "linger_ms": settings.linger_ms,
-        "batch_size": settings.batch_bytes,
-        "compression_type": None if settings.compression == "none" else settings.compression,
-        "max_in_flight_requests_per_connection": 5,
-    }
-
-
-@dataclass
-class Stats:
-    sent: int = 0
-    bytes: int = 0
-    failed: int = 0
-    first_error: str = ""
-    started: float = field(default_factory=time.monotonic)
-
-    def on_error(self, exc: BaseException) -> None:
-        self.failed += 1
-        self.first_error = self.first_error or f"{type(exc).__name__}: {exc}"
-
-    def line(self) -> str:
-        secs = max(time.monotonic() - self.started, 1e-9)
-        return (
-            f"sent={self.sent} failed={self.failed} bytes={self.bytes} seconds={secs:.2f} "
-            f"events/s={self.sent / secs:.0f} MB/s={self.bytes / secs / 1e6:.2f}"
-        )
+from jobs.common.produce import ProducerSettings, produce, producer_options, replayed
+from jobs.common.settings import KafkaSettings, load
 
 
 def generated(seed: int | None, rate: float) -> Iterator[tuple[bytes | None, bytes]]:
     for event in BetGenerator(seed=seed, rate=rate):
         yield event["user_id"].encode(), encode_bet(event)
-
-
-def replayed(path: Path) -> Iterator[tuple[bytes | None, bytes]]:
-    """Each line as-is (even if invalid: the consumer's DLQ must cope); key = user_id when one can be read."""
-    with path.open("rb") as lines:
-        for line in lines:
-            value = line.rstrip(b"\r\n")
-            if not value:
-                continue
-            try:
-                user = json.loads(value).get("user_id")
-            except (ValueError, AttributeError):
-                user = None
-            yield (user.encode() if isinstance(user, str) else None), value
-
-
-def produce(
-    producer: KafkaProducer,
-    topic: str,
-    records: Iterable[tuple[bytes | None, bytes]],
-    *,
-    rate: float = 0.0,
-    count: int = 0,
-    duration: float = 0.0,
-    stop: Stop | None = None,
-    progress_seconds: float = 0.0,
-) -> Stats:
-    """Send records, pacing to ``rate`` events/s (0 = as fast as possible); stop at count/duration/signal."""
-    stats = Stats()
-    next_progress = stats.started + progress_seconds if progress_seconds > 0 else float("inf")
-    deadline = stats.started + duration if duration > 0 else float("inf")
-    for key, value in records:
-        if (count and stats.sent >= count) or (stop is not None and stop.requested):
-            break
-        producer.send(topic, value=value, key=key).add_errback(stats.on_error)
-        stats.sent += 1
-        stats.bytes += len(value)
-        if stats.sent % 256 == 0:
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            if rate > 0:
-                ahead = stats.sent / rate - (now - stats.started)
-                if ahead > 0:
-                    time.sleep(ahead)
-            if now >= next_progress:
-                print(f"[producer] {stats.line()}", flush=True)
-                next_progress = now + progress_seconds
-    producer.flush()
-    return stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,25 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.input is not None and not args.input.is_file():
         parser.error(f"--input {args.input}: no such file")
-    try:
-        kafka = load(KafkaSettings)
-        settings = load(ProducerSettings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
+    kafka, topics, settings = load(KafkaSettings), load(BetsTopics), load(ProducerSettings)
     stop = Stop()
     try:
-        ensure_topics(kafka, {kafka.topic_bets: BETS_PARTITIONS})
+        ensure_topics(kafka, {topics.bets: BETS_PARTITIONS})
         producer = KafkaProducer(client_id="brook-producer", **kafka.client_options(), **producer_options(settings))
     except KafkaError as err:
         print(f"producer: cannot reach Kafka at {kafka.bootstrap} ({err}); is the broker up?", file=sys.stderr)
         return 1
-    records = replayed(args.input) if args.input else generated(args.seed, args.rate)
+    records = replayed(args.input, "user_id") if args.input else generated(args.seed, args.rate)
     try:
         stats = produce(
             producer,
-            kafka.topic_bets,
+            topics.bets,
             records,
+            label="producer",
             rate=args.rate,
             count=args.count,
             duration=args.duration,
@@ -169,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         producer.close(timeout=30)
     print(f"[producer] done: {stats.line()}", flush=True)
+    summary("producer", **stats.summary())
     if stats.failed:
         print(f"producer: {stats.failed} events were not delivered; first error: {stats.first_error}", file=sys.stderr)
         return 1
@@ -176,4 +74,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "producer")

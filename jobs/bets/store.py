@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 from psycopg2.extensions import connection
 
-from jobs.contract.bets import Bet, json_default
+from jobs.bets.contract import Bet
+from jobs.common.rules import json_default
 
 COLUMNS = ("bet_id", "user_id", "game", "amount", "currency", "odds", "status", "event_time", "payload")
 _COLS = ", ".join(COLUMNS)

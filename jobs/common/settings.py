@@ -112,9 +112,6 @@ class KafkaSettings:
     connect_timeout_ms: int = setting(
         "KAFKA_CONNECT_TIMEOUT_MS", 15000, help="How long a client waits for the first broker before failing."
     )
-    topic_bets: str = setting("TOPIC_BETS", "bets", help="Topic of bet events.")
-    topic_bets_dlq: str = setting("TOPIC_BETS_DLQ", "bets.dlq", help="Dead-letter topic for invalid bet events.")
-    topic_telecom: str = setting("TOPIC_TELECOM", "telecom_events", help="Topic of telecom events.")
 
     def validate(self) -> None:
         if self.security_protocol.startswith("SASL") and not (self.username and self.password):

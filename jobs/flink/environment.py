@@ -1,7 +1,8 @@
 """The one way Brook's PyFlink jobs get a TableEnvironment and their connector options.
 
-Local mode ships the connector jars from ``make flink-jars`` with the job (``pipeline.jars``); in the Flink image
-they sit on ``/opt/flink/lib`` and nothing is shipped. Checkpointing is always on (exactly-once); its directory
+Local mode ships the connector jars from ``make flink-jars`` with the job (``pipeline.jars``, from
+``BROOK_FLINK_JARS``, which ``python -m jobs.local.services env`` prints); in the Flink image they sit on
+``/opt/flink/lib`` and nothing is shipped. Checkpointing is always on (exactly-once); its directory
 comes from ``BROOK_FLINK_CHECKPOINT_DIR`` locally and from the cluster configuration in Kubernetes.
 """
 
@@ -10,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobs.common.settings import KafkaSettings, PostgresSettings, load
+from jobs.common.settings import KafkaSettings, PostgresSettings
 from jobs.flink.settings import FlinkSettings
-from jobs.local.services import LocalSettings
 
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment, TableResult
@@ -21,13 +21,8 @@ SCRAM_MODULE = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security.s
 
 
 def connector_jars(settings: FlinkSettings) -> list[str]:
-    """file:// URLs of the jars to ship: BROOK_FLINK_JARS, else the local `make flink-jars` folder if present."""
-    if settings.jars:
-        paths = [Path(jar) for jar in settings.jars.split(":") if jar]
-    else:
-        folder = Path(load(LocalSettings).home).resolve() / "jars" / "flink"
-        paths = sorted(folder.glob("*.jar")) if folder.is_dir() else []
-    return [path.resolve().as_uri() for path in paths]
+    """file:// URLs of the jars to ship (BROOK_FLINK_JARS; empty in the Flink image)."""
+    return [Path(jar).resolve().as_uri() for jar in settings.jars.split(":") if jar]
 
 
 def table_environment(settings: FlinkSettings, job_name: str) -> TableEnvironment:

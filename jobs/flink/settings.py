@@ -14,8 +14,8 @@ class FlinkSettings:
     jars: str = setting(
         "FLINK_JARS",
         "",
-        help="Colon-separated connector jars to ship with the job. Empty: the jars of `make flink-jars` in local "
-        "mode; nothing in the Flink image (they are on /opt/flink/lib).",
+        help="Colon-separated connector jars to ship with the job (local mode: the jars of `make flink-jars`, "
+        "set by `python -m jobs.local.services env`). Empty in the Flink image (they are on /opt/flink/lib).",
     )
     checkpoint_dir: str = setting(
         "FLINK_CHECKPOINT_DIR",

@@ -59,6 +59,7 @@ class Paths:
         self.logs = self.home / "logs"
         self.run = self.home / "run"
         self.kafka_jars = self.home / "jars" / "kafka"
+        self.flink_jars = self.home / "jars" / "flink"
         self.minio_bin = self.home / "bin" / "minio"
         self.credentials = self.data / "credentials.json"
         self.endpoints = self.run / "endpoints.env"
@@ -473,6 +474,9 @@ class LocalServices:
         env: dict[str, str] = {"BROOK_HOME": str(self.paths.home)}
         for svc in self.services.values():
             env.update(svc.env(creds))
+        jars = sorted(str(jar) for jar in self.paths.flink_jars.glob("*.jar"))
+        if jars:  # `make flink-jars`: PyFlink jobs ship these (in the Flink image they are on /opt/flink/lib)
+            env["BROOK_FLINK_JARS"] = ":".join(jars)
         return env
 
     def up(self, names: list[str] | None = None) -> dict[str, str]:

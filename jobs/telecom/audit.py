@@ -3,28 +3,29 @@ every day's daily_stats add up to that day's windows.
 
 ``python -m jobs.telecom.audit [--produced N]`` — against any deployment reachable with the ``BROOK_*`` settings,
 on a quiesced pipeline (generator stopped, Flink caught up, daily batch run). An independent recount: the topic is
-re-read and re-validated with the contract (``jobs.contract.telecom``); windows, late events and daily_stats are
+re-read and re-validated with the contract (``jobs.telecom.contract``); windows, late events and daily_stats are
 summed from their tables. Exits 1 when a check fails. Same table format as the bets audit.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 
 import psycopg2
 
-from jobs.bets.audit import Check, read_topic, render
-from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load
-from jobs.contract.bets import InvalidEvent
-from jobs.contract.telecom import ALL_REGIONS, parse_telecom
+from jobs.common.audit import Check, as_summary, passed, read_topic, render
+from jobs.common.cli import run, summary
+from jobs.common.rules import InvalidEvent
+from jobs.common.settings import KafkaSettings, PostgresSettings, load
+from jobs.telecom.contract import ALL_REGIONS, parse_telecom
+from jobs.telecom.topics import TelecomTopics
 
 
-def topic_counts(kafka: KafkaSettings) -> tuple[int, int]:
+def topic_counts(kafka: KafkaSettings, topics: TelecomTopics) -> tuple[int, int]:
     """(messages, contract-valid events) in the telecom topic."""
     messages = valid = 0
-    for _, _, value, _ in read_topic(kafka, kafka.topic_telecom):
+    for _, _, value, _ in read_topic(kafka, topics.events):
         messages += 1
         try:
             parse_telecom(value)
@@ -50,12 +51,14 @@ def table_counts(pg: PostgresSettings) -> tuple[int, int, dict[date, tuple[int, 
     return sum(n for n, _ in windows.values()), late, windows, daily
 
 
-def audit(kafka: KafkaSettings, pg: PostgresSettings, produced: int | None = None) -> list[Check]:
-    messages, valid = topic_counts(kafka)
+def audit(
+    kafka: KafkaSettings, topics: TelecomTopics, pg: PostgresSettings, produced: int | None = None
+) -> list[Check]:
+    messages, valid = topic_counts(kafka, topics)
     windowed, late, windows, daily = table_counts(pg)
     checks = [
         Check("produced", produced if produced is not None else messages),
-        Check(f"in Kafka ({kafka.topic_telecom})", messages, produced, "= produced"),
+        Check(f"in Kafka ({topics.events})", messages, produced, "= produced"),
         Check("  invalid (dropped by the contract)", messages - valid),
         Check("  valid events", valid),
         Check("Σ event_count in real_time_metrics", windowed),
@@ -75,15 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.telecom.audit", description=__doc__.splitlines()[0])
     parser.add_argument("--produced", type=int, help="events the generator reported (checked against Kafka)")
     args = parser.parse_args(argv)
-    try:
-        kafka, pg = load(KafkaSettings), load(PostgresSettings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
-    checks = audit(kafka, pg, args.produced)
+    kafka, topics, pg = load(KafkaSettings), load(TelecomTopics), load(PostgresSettings)
+    checks = audit(kafka, topics, pg, args.produced)
     render(checks)
-    return 0 if all(c.ok for c in checks) else 1
+    summary("telecom-audit", **as_summary(checks))
+    return 0 if passed(checks) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "telecom-audit")

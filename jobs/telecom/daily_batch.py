@@ -21,8 +21,9 @@ from datetime import date
 
 import psycopg2
 
-from jobs.common.settings import ConfigError, PostgresSettings, load
-from jobs.contract.telecom import ALL_REGIONS, MOST_ACTIVE
+from jobs.common.cli import run, summary
+from jobs.common.settings import PostgresSettings, load
+from jobs.telecom.contract import ALL_REGIONS, MOST_ACTIVE
 
 # A date's windows, as a WHERE clause with the parameter %(date)s (UTC midnight to midnight).
 DAY = (
@@ -106,11 +107,7 @@ def parse_args(prog: str, description: str, argv: list[str] | None, check_only: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args("python -m jobs.telecom.daily_batch", __doc__.splitlines()[0], argv, check_only=True)
-    try:
-        pg = load(PostgresSettings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
+    pg = load(PostgresSettings)
     try:
         if args.check_only:
             print(f"[telecom-daily] check: {check(pg, args.date)}", flush=True)
@@ -123,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"telecom daily batch: database error, nothing changed ({err})".strip(), file=sys.stderr)
         return 1
     print(f"[telecom-daily] {args.date}: {written} daily_stats rows written", flush=True)
+    summary("telecom-daily", date=args.date, rows=written)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "telecom-daily")

@@ -1,11 +1,11 @@
-"""Telecom event generator (seed 002) into the ``telecom_events`` topic, reusing the bets producer's send loop.
+"""Telecom event generator (seed 002) into the ``telecom_events`` topic, through the platform's produce loop.
 
 ``python -m jobs.telecom.generator [--rate N] [--count N] [--duration S] [--seed N] [--start TIME] [--input FILE]``
 
 Shape (docs/telecom.md): event types data_session 50 %, call 30 %, sms 15 %, balance_recharge 5 %; regions of
 Kazakhstan weighted by population and urban activity (:data:`REGION_WEIGHTS`); a diurnal curve in Kazakhstan time
 (UTC+5) with morning and evening peaks multiplies ``--rate`` (the daily mean); per-type durations, volumes and
-recharge amounts. Phone numbers are masked (HMAC, ``jobs.contract.telecom.mask_msisdn``) inside the generator:
+recharge amounts. Phone numbers are masked (HMAC, ``jobs.telecom.contract.mask_msisdn``) inside the generator:
 no raw number is ever serialised. Key = the masked subscriber, so one subscriber's events stay in order.
 
 Without ``--start`` events carry the wall clock and the generator paces itself to ``rate × curve(now)``. With
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import itertools
-import json
 import math
 import random
 import sys
@@ -33,11 +32,13 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from jobs.bets.producer import ProducerSettings, produce, producer_options, replayed
+from jobs.common.cli import run, summary
 from jobs.common.kafka import ensure_topics
 from jobs.common.lifecycle import Stop
+from jobs.common.produce import ProducerSettings, produce, producer_options, replayed
 from jobs.common.settings import ConfigError, KafkaSettings, load, setting
-from jobs.contract.telecom import TELECOM_PARTITIONS, encode_event, mask_msisdn
+from jobs.telecom.contract import TELECOM_PARTITIONS, encode_event, mask_msisdn
+from jobs.telecom.topics import TelecomTopics
 
 TYPE_WEIGHTS = {"data_session": 0.50, "call": 0.30, "sms": 0.15, "balance_recharge": 0.05}
 # Share of events per region: population (2024 census) tilted towards the two metropolises, where mobile use per
@@ -203,16 +204,6 @@ def keyed(events: Iterator[dict[str, Any]]) -> Iterator[tuple[bytes | None, byte
         yield event["subscriber_id"].encode(), encode_event(event)
 
 
-def rekeyed(path: Path) -> Iterator[tuple[bytes | None, bytes]]:
-    """``replayed`` (lines verbatim) keyed by subscriber_id instead of the bets' user_id when it can be read."""
-    for _, value in replayed(path):
-        try:
-            subscriber = json.loads(value).get("subscriber_id")
-        except (ValueError, AttributeError):
-            subscriber = None
-        yield (subscriber.encode() if isinstance(subscriber, str) else None), value
-
-
 def _instant(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
@@ -233,29 +224,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--input {args.input}: no such file")
     if args.start is not None and args.rate <= 0:
         parser.error("--start needs --rate > 0 (events per simulated second)")
-    try:
-        kafka, producer_cfg = load(KafkaSettings), load(ProducerSettings)
-        cfg = load(TelecomGeneratorSettings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
+    kafka, topics, producer_cfg = load(KafkaSettings), load(TelecomTopics), load(ProducerSettings)
+    cfg = load(TelecomGeneratorSettings)
     stop = Stop()
     try:
-        ensure_topics(kafka, {kafka.topic_telecom: TELECOM_PARTITIONS})
+        ensure_topics(kafka, {topics.events: TELECOM_PARTITIONS})
         producer = KafkaProducer(client_id="brook-telecom", **kafka.client_options(), **producer_options(producer_cfg))
     except KafkaError as err:
         print(f"generator: cannot reach Kafka at {kafka.bootstrap} ({err}); is the broker up?", file=sys.stderr)
         return 1
     if args.input:
-        records = rekeyed(args.input)
+        records = replayed(args.input, "subscriber_id")
     else:
         records = keyed(iter(TelecomGenerator(cfg, seed=args.seed, rate=args.rate, start=args.start)))
     try:
         # Pacing is the generator's (it follows the diurnal curve), so the send loop runs unpaced.
         stats = produce(
             producer,
-            kafka.topic_telecom,
+            topics.events,
             records,
+            label="telecom-generator",
             count=args.count,
             duration=args.duration,
             stop=stop,
@@ -264,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         producer.close(timeout=30)
     print(f"[telecom-generator] done: {stats.line()}", flush=True)
+    summary("telecom-generator", **stats.summary())
     if stats.failed:
         print(f"generator: {stats.failed} events were not delivered; first: {stats.first_error}", file=sys.stderr)
         return 1
@@ -271,4 +260,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "telecom-generator")

@@ -19,8 +19,9 @@ from decimal import Decimal
 
 import psycopg2
 
-from jobs.common.settings import ConfigError, PostgresSettings, load
-from jobs.contract.telecom import ALL_REGIONS, MOST_ACTIVE
+from jobs.common.cli import run, summary
+from jobs.common.settings import PostgresSettings, load
+from jobs.telecom.contract import ALL_REGIONS, MOST_ACTIVE
 from jobs.telecom.daily_batch import DAY, MB_PER_TB, parse_args
 
 # Column → the largest allowed |stored − exact|: half a unit of the column's last decimal (0 = must be equal).
@@ -112,11 +113,7 @@ def late_events(pg: PostgresSettings, day: date) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args("python -m jobs.telecom.validate", __doc__.splitlines()[0], argv, check_only=False)
-    try:
-        pg = load(PostgresSettings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
+    pg = load(PostgresSettings)
     try:
         expected, stored = expected_rows(pg, args.date), stored_rows(pg, args.date)
         late = late_events(pg, args.date)
@@ -137,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{late} late events outside the windows)",
         flush=True,
     )
+    summary("telecom-validate", date=args.date, rows=len(stored), events=events, late=late)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "telecom-validate")

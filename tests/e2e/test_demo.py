@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_demo_passes_its_own_audit(local_env: dict[str, str]) -> None:
     events, faults = 3000, 6  # faults: 6 replayed events + 6 invalid ones
     proc = subprocess.run(
-        [sys.executable, "-m", "jobs.local.demo", "--events", str(events), "--seed", "7", "--faults", str(faults)],
+        [sys.executable, "-m", "jobs.local.bets_demo", "--events", str(events), "--seed", "7", "--faults", str(faults)],
         env={**os.environ, **local_env},
         capture_output=True,
         text=True,

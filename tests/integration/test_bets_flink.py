@@ -15,8 +15,9 @@ import psycopg2
 import pytest
 from kafka import KafkaProducer
 
-from jobs.bets.producer import ProducerSettings, producer_options
+from jobs.bets.topics import BetsTopics
 from jobs.common.kafka import ensure_topics
+from jobs.common.produce import ProducerSettings, producer_options
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 
 pytestmark = pytest.mark.integration
@@ -60,10 +61,11 @@ EXPECTED = {
 }
 
 
-def run_flink(module: str, kafka: KafkaSettings, pg: PostgresSettings, tmp_path: Path) -> None:
+def run_flink(module: str, kafka: tuple[KafkaSettings, object], pg: PostgresSettings, tmp_path: Path) -> None:
+    """Run a Flink job module bounded, with ``kafka`` = (connection settings, the pipeline's topics)."""
     env = {
         **os.environ,
-        **to_env(kafka, pg),
+        **to_env(*kafka, pg),
         "BROOK_FLINK_BOUNDED": "true",
         "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
         "BROOK_FLINK_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),
@@ -80,25 +82,27 @@ def table_rows(pg: PostgresSettings, table: str) -> set[tuple]:
 
 
 @pytest.fixture
-def filled_topic(bets_topics: KafkaSettings) -> KafkaSettings:
-    ensure_topics(bets_topics, {bets_topics.topic_bets: 1})
+def filled_topic(kafka_settings: KafkaSettings, bets_topics: BetsTopics) -> tuple[KafkaSettings, BetsTopics]:
+    ensure_topics(kafka_settings, {bets_topics.bets: 1})
     # The shipped producer settings (zstd batches): the Flink source must decode what Brook's producer writes.
-    producer = KafkaProducer(**bets_topics.client_options(), **producer_options(ProducerSettings()))
+    producer = KafkaProducer(**kafka_settings.client_options(), **producer_options(ProducerSettings()))
     for line in EVENTS.read_bytes().splitlines():
-        producer.send(bets_topics.topic_bets, value=line)
+        producer.send(bets_topics.bets, value=line)
     producer.flush()
     producer.close()
-    return bets_topics
+    return kafka_settings, bets_topics
 
 
-def test_all_four_tables_in_one_job(filled_topic: KafkaSettings, pg_schema: PostgresSettings, tmp_path: Path) -> None:
+def test_all_four_tables_in_one_job(
+    filled_topic: tuple[KafkaSettings, BetsTopics], pg_schema: PostgresSettings, tmp_path: Path
+) -> None:
     run_flink("jobs.bets.flink.all", filled_topic, pg_schema, tmp_path)
     for table, expected in EXPECTED.items():
         assert table_rows(pg_schema, table) == expected, table
 
 
 def test_single_job_module_and_rerun_is_idempotent(
-    filled_topic: KafkaSettings, pg_schema: PostgresSettings, tmp_path: Path
+    filled_topic: tuple[KafkaSettings, BetsTopics], pg_schema: PostgresSettings, tmp_path: Path
 ) -> None:
     run_flink("jobs.bets.flink.bet_status", filled_topic, pg_schema, tmp_path)
     run_flink("jobs.bets.flink.bet_status", filled_topic, pg_schema, tmp_path / "again")  # upserts: same rows

@@ -14,10 +14,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from jobs.bets.consumer import BetConsumer, ConsumerSettings
+from jobs.bets.contract import BETS_PARTITIONS
+from jobs.bets.topics import BetsTopics
 from jobs.common.kafka import committed_offsets, ensure_topics, offset_range
 from jobs.common.lifecycle import Stop
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
-from jobs.contract.bets import BETS_PARTITIONS
 
 pytestmark = pytest.mark.integration
 
@@ -47,39 +48,41 @@ BAD = [
 ]
 
 
-def send_all(kafka: KafkaSettings, values: list[bytes]) -> None:
-    ensure_topics(kafka, {kafka.topic_bets: BETS_PARTITIONS, kafka.topic_bets_dlq: 1})
+def send_all(kafka: KafkaSettings, topics: BetsTopics, values: list[bytes]) -> None:
+    ensure_topics(kafka, {topics.bets: BETS_PARTITIONS, topics.dlq: 1})
     producer = KafkaProducer(**kafka.client_options())
     for value in values:
-        producer.send(kafka.topic_bets, value=value, key=b"k" + value[:8])
+        producer.send(topics.bets, value=value, key=b"k" + value[:8])
     producer.flush()
     producer.close()
 
 
-def run_consumer(kafka: KafkaSettings, pg: PostgresSettings, group: str, batch_rows: int = 7) -> BetConsumer:
-    consumer = BetConsumer(kafka, pg, ConsumerSettings(group=group, batch_rows=batch_rows, batch_ms=200))
+def run_consumer(
+    kafka: KafkaSettings, topics: BetsTopics, pg: PostgresSettings, group: str, batch_rows: int = 7
+) -> BetConsumer:
+    consumer = BetConsumer(kafka, pg, ConsumerSettings(group=group, batch_rows=batch_rows, batch_ms=200), topics)
     stop = Stop()
     consumer.run(stop, idle_exit=3.0)
     consumer.close()
     return consumer
 
 
-def dlq_messages(kafka: KafkaSettings) -> list:
-    reader = KafkaConsumer(
-        kafka.topic_bets_dlq, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_options()
-    )
+def dlq_messages(kafka: KafkaSettings, topics: BetsTopics) -> list:
+    reader = KafkaConsumer(topics.dlq, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_options())
     messages = list(reader)
     reader.close()
     return messages
 
 
-def test_duplicates_and_bad_input(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
+def test_duplicates_and_bad_input(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, pg_schema: PostgresSettings
+) -> None:
     values = [json.dumps(e).encode() for e in VALID]
     values += [json.dumps(e).encode() for e in VALID[:5]]  # the same five events delivered twice
     values += [raw for raw, _ in BAD]
-    send_all(bets_topics, values)
+    send_all(kafka_settings, bets_topics, values)
 
-    consumer = run_consumer(bets_topics, pg_schema, group=bets_topics.topic_bets)
+    consumer = run_consumer(kafka_settings, bets_topics, pg_schema, group=bets_topics.bets)
 
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT bet_id::text, amount, user_id FROM bets ORDER BY bet_id")
@@ -89,52 +92,64 @@ def test_duplicates_and_bad_input(bets_topics: KafkaSettings, pg_schema: Postgre
     counts = consumer.counts
     assert (counts.consumed, counts.stored, counts.duplicates, counts.dead_lettered) == (30, 20, 5, 5)
 
-    dead = dlq_messages(bets_topics)
+    dead = dlq_messages(kafka_settings, bets_topics)
     assert sorted(m.value for m in dead) == sorted(raw for raw, _ in BAD)
     by_value = {m.value: dict(m.headers) for m in dead}
     for raw, code in BAD:
         hdrs = by_value[raw]
         assert hdrs["brook.error.code"].decode() == code
         assert hdrs["brook.error"]
-        assert hdrs["brook.source.topic"].decode() == bets_topics.topic_bets
+        assert hdrs["brook.source.topic"].decode() == bets_topics.bets
         source = (int(hdrs["brook.source.partition"]), int(hdrs["brook.source.offset"]))
         assert 0 <= source[0] < BETS_PARTITIONS and source[1] >= 0
 
     # Offsets: the group committed exactly the end of every partition.
-    committed = committed_offsets(bets_topics, bets_topics.topic_bets)
-    ends = {tp: end for tp, (_, end) in offset_range(bets_topics, bets_topics.topic_bets).items()}
+    committed = committed_offsets(kafka_settings, bets_topics.bets)
+    ends = {tp: end for tp, (_, end) in offset_range(kafka_settings, bets_topics.bets).items()}
     assert len(ends) == BETS_PARTITIONS
     assert {tp: committed.get(tp, 0) for tp in ends} == ends
 
 
-def test_replay_from_scratch_changes_nothing(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
-    send_all(bets_topics, [json.dumps(e).encode() for e in VALID])
-    run_consumer(bets_topics, pg_schema, group="first-" + bets_topics.topic_bets)
-    again = run_consumer(bets_topics, pg_schema, group="second-" + bets_topics.topic_bets)  # a new group rereads all
+def test_replay_from_scratch_changes_nothing(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, pg_schema: PostgresSettings
+) -> None:
+    send_all(kafka_settings, bets_topics, [json.dumps(e).encode() for e in VALID])
+    run_consumer(kafka_settings, bets_topics, pg_schema, group="first-" + bets_topics.bets)
+    again = run_consumer(
+        kafka_settings, bets_topics, pg_schema, group="second-" + bets_topics.bets
+    )  # a new group rereads all
     assert (again.counts.consumed, again.counts.stored, again.counts.duplicates) == (20, 0, 20)
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM bets")
         assert cur.fetchone()[0] == 20
 
 
-def test_offsets_not_committed_when_the_database_fails(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
-    send_all(bets_topics, [json.dumps(e).encode() for e in VALID[:3]])
+def test_offsets_not_committed_when_the_database_fails(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, pg_schema: PostgresSettings
+) -> None:
+    send_all(kafka_settings, bets_topics, [json.dumps(e).encode() for e in VALID[:3]])
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("ALTER TABLE bets RENAME TO bets_gone")  # every insert now fails
-    consumer = BetConsumer(bets_topics, pg_schema, ConsumerSettings(group=bets_topics.topic_bets, batch_ms=200))
+    consumer = BetConsumer(
+        kafka_settings, pg_schema, ConsumerSettings(group=bets_topics.bets, batch_ms=200), bets_topics
+    )
     with pytest.raises(psycopg2.errors.UndefinedTable):
         consumer.run(Stop(), idle_exit=3.0)
     consumer.close()
-    committed = committed_offsets(bets_topics, bets_topics.topic_bets)
+    committed = committed_offsets(kafka_settings, bets_topics.bets)
     assert all(offset <= 0 for offset in committed.values()), committed
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("ALTER TABLE bets_gone RENAME TO bets")
-    assert run_consumer(bets_topics, pg_schema, group=bets_topics.topic_bets).counts.stored == 3
+    assert run_consumer(kafka_settings, bets_topics, pg_schema, group=bets_topics.bets).counts.stored == 3
 
 
-def test_sigterm_drains_and_exits(bets_topics: KafkaSettings, pg_schema: PostgresSettings, tmp_path: Path) -> None:
-    send_all(bets_topics, [json.dumps(e).encode() for e in VALID])
-    consumer = BetConsumer(bets_topics, pg_schema, ConsumerSettings(group=bets_topics.topic_bets, batch_ms=200))
+def test_sigterm_drains_and_exits(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, pg_schema: PostgresSettings, tmp_path: Path
+) -> None:
+    send_all(kafka_settings, bets_topics, [json.dumps(e).encode() for e in VALID])
+    consumer = BetConsumer(
+        kafka_settings, pg_schema, ConsumerSettings(group=bets_topics.bets, batch_ms=200), bets_topics
+    )
     stop = Stop()
     seen = threading.Event()
 
@@ -147,13 +162,15 @@ def test_sigterm_drains_and_exits(bets_topics: KafkaSettings, pg_schema: Postgre
     assert seen.is_set() and counts.consumed == counts.stored > 0
 
 
-def test_two_worker_processes_share_the_partitions(bets_topics: KafkaSettings, pg_schema: PostgresSettings) -> None:
+def test_two_worker_processes_share_the_partitions(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, pg_schema: PostgresSettings
+) -> None:
     values = [json.dumps(event(n, user_id=f"user-{n}")).encode() for n in range(1, 601)]
-    send_all(bets_topics, values)
+    send_all(kafka_settings, bets_topics, values)
     env = {
         **os.environ,
-        **to_env(bets_topics, pg_schema),
-        "BROOK_CONSUMER_GROUP": bets_topics.topic_bets,
+        **to_env(kafka_settings, bets_topics, pg_schema),
+        "BROOK_CONSUMER_GROUP": bets_topics.bets,
         "BROOK_CONSUMER_WORKERS": "2",
         "BROOK_CONSUMER_BATCH_ROWS": "50",
     }
@@ -161,8 +178,9 @@ def test_two_worker_processes_share_the_partitions(bets_topics: KafkaSettings, p
         [sys.executable, "-m", "jobs.bets.consumer", "--exit-when-idle", "5"], env=env, capture_output=True, timeout=180
     )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-    done = [line for line in proc.stdout.decode().splitlines() if line.startswith("[consumer] done:")]
-    assert len(done) == 2, proc.stdout.decode()
+    done = [json.loads(line) for line in proc.stdout.decode().splitlines() if line.startswith('{"brook_summary"')]
+    assert [d["brook_summary"] for d in done] == ["consumer", "consumer"], proc.stdout.decode()
+    assert sum(d["stored"] for d in done) == 600
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*), count(DISTINCT bet_id) FROM bets")
         assert cur.fetchone() == (600, 600)

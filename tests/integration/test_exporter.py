@@ -26,12 +26,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.bets import export_ledger
+from jobs.bets.contract import Bet
 from jobs.bets.export_ledger import Batch
 from jobs.bets.export_parquet import SCHEMA, read_batch, to_parquet
 from jobs.bets.exporter import Exporter, ExportSettings, Summary
 from jobs.bets.store import insert_bets
 from jobs.common.settings import PostgresSettings, S3Settings, to_env
-from jobs.contract.bets import Bet
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Python's contract (jobs/contract/bets.py) and Flink's predicate (jobs/contract/flink_sql.py) accept the same
+"""Python's contract (jobs/bets/contract.py) and Flink's predicate (jobs/bets/flink_sql.py) accept the same
 events — each rule, both sides, on the real Flink mini-cluster. The one known gap is pinned down explicitly."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import psycopg2
 import pytest
 from kafka import KafkaProducer
 
+from jobs.bets.contract import InvalidEvent, parse_bet
+from jobs.bets.topics import BetsTopics
 from jobs.common.kafka import ensure_topics
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
-from jobs.contract.bets import InvalidEvent, parse_bet
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +54,7 @@ CASES: dict[str, dict] = {
     "bad_uuid": {"bet_id": "not-a-uuid"},
 }
 # Flink's JSON format hands a JSON string and a JSON number to a STRING column alike, so a quoted number passes
-# Flink's predicate while the consumer dead-letters it (wrong_type). Documented in jobs/contract/flink_sql.py.
+# Flink's predicate while the consumer dead-letters it (wrong_type). Documented in jobs/bets/flink_sql.py.
 KNOWN_GAP = {"quoted_amount": {"amount": "12.5"}}
 
 
@@ -75,14 +76,15 @@ def python_accepts(raw: bytes) -> bool:
 
 FLINK_ACCEPTED = textwrap.dedent(
     """
+    from jobs.bets import flink_sql
+    from jobs.bets.topics import BetsTopics
     from jobs.common.settings import KafkaSettings, PostgresSettings, load
-    from jobs.contract import flink_sql
     from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_options, table_environment, with_clause
     from jobs.flink.settings import FlinkSettings
 
     kafka, pg, settings = load(KafkaSettings), load(PostgresSettings), load(FlinkSettings)
     t_env = table_environment(settings, "contract-check")
-    source = with_clause(kafka_source_options(kafka, kafka.topic_bets, "contract-check", settings))
+    source = with_clause(kafka_source_options(kafka, load(BetsTopics).bets, "contract-check", settings))
     t_env.execute_sql(flink_sql.source_ddl("src", source, 5))
     sink = with_clause(jdbc_sink_options(pg, "accepted", settings))
     t_env.execute_sql(f"CREATE TEMPORARY TABLE accepted (bet_id STRING, PRIMARY KEY (bet_id) NOT ENFORCED) {sink}")
@@ -94,20 +96,20 @@ FLINK_ACCEPTED = textwrap.dedent(
 
 
 def test_python_and_flink_accept_the_same_events(
-    bets_topics: KafkaSettings, pg_schema: PostgresSettings, tmp_path: Path
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, pg_schema: PostgresSettings, tmp_path: Path
 ) -> None:
     raw = events()
-    ensure_topics(bets_topics, {bets_topics.topic_bets: 1})
-    producer = KafkaProducer(**bets_topics.client_options())
+    ensure_topics(kafka_settings, {bets_topics.bets: 1})
+    producer = KafkaProducer(**kafka_settings.client_options())
     for value in raw.values():
-        producer.send(bets_topics.topic_bets, value=value)
+        producer.send(bets_topics.bets, value=value)
     producer.flush()
     producer.close()
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE accepted (bet_id text PRIMARY KEY)")
     env = {
         **os.environ,
-        **to_env(bets_topics, pg_schema),
+        **to_env(kafka_settings, bets_topics, pg_schema),
         "BROOK_FLINK_BOUNDED": "true",
         "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
     }

@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from jobs.common.migrate import MigrationError, migrate, migrations, sql_dirs
 from jobs.common.settings import PostgresSettings
-from jobs.contract.migrate import SQL_DIR, MigrationError, migrate, migrations
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +43,10 @@ def test_concurrent_runners_apply_each_migration_once(pg_settings: PostgresSetti
 
 
 def test_edited_applied_migration_is_refused(pg_schema: PostgresSettings, tmp_path: Path) -> None:
-    edited = tmp_path / "sql"
-    shutil.copytree(SQL_DIR, edited)
-    first = sorted(edited.glob("001_*.sql"))[0]
+    copies = [tmp_path / folder.parent.name for folder in sql_dirs()]
+    for folder, copy in zip(sql_dirs(), copies, strict=True):
+        shutil.copytree(folder, copy)
+    first = sorted(tmp_path.glob("*/001_*.sql"))[0]
     first.write_text(first.read_text() + "\n-- edited after release\n")
     with pytest.raises(MigrationError, match="append-only"):
-        migrate(pg_schema.dsn(), edited)
+        migrate(pg_schema.dsn(), copies)

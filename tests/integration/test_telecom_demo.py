@@ -1,4 +1,4 @@
-"""``python -m jobs.telecom.demo`` with a small N: generator → Flink → daily batch per date → validate → audit."""
+"""``python -m jobs.local.telecom_demo`` with a small N: generator → Flink → daily batch per date → validate → audit."""
 
 from __future__ import annotations
 
@@ -15,7 +15,17 @@ pytestmark = pytest.mark.e2e
 def test_telecom_demo_passes_its_own_audit(local_env: dict[str, str]) -> None:
     events = 4000
     proc = subprocess.run(
-        [sys.executable, "-m", "jobs.telecom.demo", "--events", str(events), "--seed", "11", "--late-fraction", "0.01"],
+        [
+            sys.executable,
+            "-m",
+            "jobs.local.telecom_demo",
+            "--events",
+            str(events),
+            "--seed",
+            "11",
+            "--late-fraction",
+            "0.01",
+        ],
         env={**os.environ, **local_env},
         capture_output=True,
         text=True,

@@ -14,9 +14,6 @@ is late does not depend on timing), window 60 s, watermark = max event time − 
 
 from __future__ import annotations
 
-import dataclasses
-import re
-import secrets
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,10 +22,11 @@ import psycopg2
 import pytest
 from kafka import KafkaProducer
 
-from jobs.bets.producer import ProducerSettings, producer_options
 from jobs.common.kafka import ensure_topics
+from jobs.common.produce import ProducerSettings, producer_options
 from jobs.common.settings import KafkaSettings, PostgresSettings
-from jobs.contract.telecom import parse_telecom
+from jobs.telecom.contract import parse_telecom
+from jobs.telecom.topics import TelecomTopics
 from tests.integration.test_bets_flink import run_flink
 
 pytestmark = pytest.mark.integration
@@ -85,17 +83,16 @@ LATE = (
 
 
 @pytest.fixture
-def telecom_topic(kafka_settings: KafkaSettings, request: pytest.FixtureRequest) -> KafkaSettings:
+def telecom_topic(kafka_settings: KafkaSettings, telecom_topics: TelecomTopics) -> tuple[KafkaSettings, TelecomTopics]:
     """A unique one-partition topic holding the event file, written with the shipped producer settings (zstd)."""
-    name = "telecom-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40] + "-" + secrets.token_hex(3)
-    kafka = dataclasses.replace(kafka_settings, topic_telecom=name)
-    ensure_topics(kafka, {name: 1})
-    producer = KafkaProducer(**kafka.client_options(), **producer_options(ProducerSettings()))
+    name = telecom_topics.events
+    ensure_topics(kafka_settings, {name: 1})
+    producer = KafkaProducer(**kafka_settings.client_options(), **producer_options(ProducerSettings()))
     for line in EVENTS.read_bytes().splitlines():
         producer.send(name, value=line)
     producer.flush()
     producer.close()
-    return kafka
+    return kafka_settings, telecom_topics
 
 
 def test_the_event_file_is_what_the_docstring_says() -> None:
@@ -109,7 +106,10 @@ def test_the_event_file_is_what_the_docstring_says() -> None:
 
 
 def test_windows_and_late_events_match_hand_computed_rows(
-    telecom_topic: KafkaSettings, pg_schema: PostgresSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    telecom_topic: tuple[KafkaSettings, TelecomTopics],
+    pg_schema: PostgresSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("BROOK_TELECOM_WATERMARK_EMIT", "on-event")
     run_flink("jobs.telecom.flink.metrics", telecom_topic, pg_schema, tmp_path)

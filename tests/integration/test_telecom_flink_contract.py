@@ -15,10 +15,10 @@ import pytest
 from kafka import KafkaProducer
 
 from jobs.common.kafka import ensure_topics
+from jobs.common.rules import InvalidEvent
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
-from jobs.contract.bets import InvalidEvent
-from jobs.contract.telecom import parse_telecom
-from tests.integration.test_telecom_generator_kafka import topic  # noqa: F401  (fixture: a unique telecom topic)
+from jobs.telecom.contract import parse_telecom
+from jobs.telecom.topics import TelecomTopics
 
 pytestmark = pytest.mark.integration
 
@@ -64,13 +64,14 @@ CASES: dict[str, dict] = {
 FLINK_ACCEPTED = textwrap.dedent(
     """
     from jobs.common.settings import KafkaSettings, PostgresSettings, load
-    from jobs.contract import telecom
+    from jobs.telecom.topics import TelecomTopics
+    from jobs.telecom import contract as telecom
     from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_options, table_environment, with_clause
     from jobs.flink.settings import FlinkSettings
 
     kafka, pg, settings = load(KafkaSettings), load(PostgresSettings), load(FlinkSettings)
     t_env = table_environment(settings, "telecom-contract-check")
-    source = with_clause(kafka_source_options(kafka, kafka.topic_telecom, "telecom-contract-check", settings))
+    source = with_clause(kafka_source_options(kafka, load(TelecomTopics).events, "telecom-contract-check", settings))
     t_env.execute_sql(telecom.source_ddl("src", source, 120))
     sink = with_clause(jdbc_sink_options(pg, "accepted", settings))
     t_env.execute_sql(f"CREATE TEMPORARY TABLE accepted (event_id STRING, PRIMARY KEY (event_id) NOT ENFORCED) {sink}")
@@ -98,22 +99,23 @@ def python_accepts(raw: bytes) -> bool:
 
 
 def test_python_and_flink_accept_the_same_telecom_events(
-    topic: KafkaSettings,  # noqa: F811
+    kafka_settings: KafkaSettings,
+    telecom_topics: TelecomTopics,
     pg_schema: PostgresSettings,
     tmp_path: Path,
 ) -> None:
     raw = events()
-    ensure_topics(topic, {topic.topic_telecom: 1})
-    producer = KafkaProducer(**topic.client_options())
+    ensure_topics(kafka_settings, {telecom_topics.events: 1})
+    producer = KafkaProducer(**kafka_settings.client_options())
     for value in raw.values():
-        producer.send(topic.topic_telecom, value=value)
+        producer.send(telecom_topics.events, value=value)
     producer.flush()
     producer.close()
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE accepted (event_id text PRIMARY KEY)")
     env = {
         **os.environ,
-        **to_env(topic, pg_schema),
+        **to_env(kafka_settings, telecom_topics, pg_schema),
         "BROOK_FLINK_BOUNDED": "true",
         "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
         "BROOK_FLINK_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),

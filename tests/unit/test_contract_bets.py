@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from jobs.contract.bets import InvalidEvent, encode_bet, parse_bet
+from jobs.bets.contract import InvalidEvent, encode_bet, parse_bet
 
 pytestmark = pytest.mark.unit
 

@@ -9,8 +9,8 @@ from statistics import median
 
 import pytest
 
+from jobs.bets.contract import encode_bet, parse_bet
 from jobs.bets.generator import STATUS_WEIGHTS, BetGenerator
-from jobs.contract.bets import encode_bet, parse_bet
 
 pytestmark = pytest.mark.unit
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from jobs.contract.bets import InvalidEvent
-from jobs.contract.telecom import VALID_PREDICATE, interval, parse_telecom, source_ddl
+from jobs.bets.contract import InvalidEvent
+from jobs.common.sql_rules import interval
+from jobs.telecom.contract import VALID_PREDICATE, parse_telecom, source_ddl
 
 pytestmark = pytest.mark.unit
 

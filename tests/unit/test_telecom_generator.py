@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs.contract.telecom import REGIONS, encode_event, mask_msisdn, parse_telecom
 from jobs.telecom import generator as gen
+from jobs.telecom.contract import REGIONS, encode_event, mask_msisdn, parse_telecom
 from jobs.telecom.generator import (
     REGION_WEIGHTS,
     TYPE_WEIGHTS,

@@ -1,8 +1,6 @@
 """Flink job: all four window tables in one job reading the topic once (local demo and benchmarks: 2 cores)."""
 
-import sys
-
-from jobs.flink.skeleton import AGGREGATIONS, main
+from jobs.bets.flink.skeleton import AGGREGATIONS, run_job
 
 if __name__ == "__main__":
-    sys.exit(main(list(AGGREGATIONS)))
+    run_job(list(AGGREGATIONS))

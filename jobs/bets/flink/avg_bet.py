@@ -1,8 +1,6 @@
-"""Flink job: the `avg_bet` window table (DESIGN §2.2). Aggregation in jobs/flink/skeleton.py; run with -m."""
+"""Flink job: the `avg_bet` window table (DESIGN §2.2). Aggregation in jobs/bets/flink/skeleton.py; run with -m."""
 
-import sys
-
-from jobs.flink.skeleton import main
+from jobs.bets.flink.skeleton import run_job
 
 if __name__ == "__main__":
-    sys.exit(main(["avg_bet"]))
+    run_job(["avg_bet"])

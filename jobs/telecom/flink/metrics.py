@@ -18,10 +18,13 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from jobs.common import sql_rules
+from jobs.common.cli import exit_code
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
-from jobs.contract import telecom
 from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_options, table_environment, with_clause
 from jobs.flink.settings import FlinkSettings
+from jobs.telecom import contract as telecom
+from jobs.telecom.topics import TelecomTopics
 
 if TYPE_CHECKING:
     from pyflink.table import StatementSet
@@ -61,13 +64,15 @@ class TelecomFlinkSettings:
             raise ConfigError("BROOK_TELECOM_WATERMARK_SECONDS must be >= 0.")
 
 
-def build(kafka: KafkaSettings, pg: PostgresSettings, flink: FlinkSettings, cfg: TelecomFlinkSettings) -> StatementSet:
+def build(
+    kafka: KafkaSettings, topics: TelecomTopics, pg: PostgresSettings, flink: FlinkSettings, cfg: TelecomFlinkSettings
+) -> StatementSet:
     """The statement set writing real_time_metrics and telecom_late_events from one read of the topic."""
     if 86_400 % flink.window_seconds:
         raise ConfigError(f"BROOK_WINDOW_SECONDS={flink.window_seconds} must divide a day (daily_stats sums windows).")
     t_env = table_environment(flink, JOB_NAME)
     t_env.get_config().set("table.local-time-zone", "UTC")  # window_start/end are UTC wall-clock times
-    source = kafka_source_options(kafka, kafka.topic_telecom, GROUP_ID, flink)
+    source = kafka_source_options(kafka, topics.events, GROUP_ID, flink)
     source["scan.watermark.emit.strategy"] = cfg.watermark_emit
     t_env.execute_sql(telecom.source_ddl("telecom_source", with_clause(source), cfg.watermark_seconds))
     t_env.create_temporary_view("telecom_valid", t_env.sql_query(telecom.valid_events_view("telecom_source")))
@@ -75,7 +80,7 @@ def build(kafka: KafkaSettings, pg: PostgresSettings, flink: FlinkSettings, cfg:
         "telecom_assigned",
         t_env.sql_query(
             "SELECT *, CAST(CURRENT_WATERMARK(ts) AS TIMESTAMP(3)) AS wm FROM TABLE(TUMBLE(TABLE telecom_valid, "
-            f"DESCRIPTOR(ts), {telecom.interval(flink.window_seconds)}))"
+            f"DESCRIPTOR(ts), {sql_rules.interval(flink.window_seconds)}))"
         ),
     )
     late = "wm IS NOT NULL AND wm >= window_end - INTERVAL '0.001' SECOND"
@@ -98,13 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.telecom.flink.metrics", description=__doc__.splitlines()[0])
     parser.add_argument("--explain", action="store_true", help="print the optimised plan and exit")
     args = parser.parse_args(argv)
-    try:
-        kafka, pg = load(KafkaSettings), load(PostgresSettings)
-        flink, cfg = load(FlinkSettings), load(TelecomFlinkSettings)
-        statements = build(kafka, pg, flink, cfg)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
+    kafka, topics, pg = load(KafkaSettings), load(TelecomTopics), load(PostgresSettings)
+    flink, cfg = load(FlinkSettings), load(TelecomFlinkSettings)
+    statements = build(kafka, topics, pg, flink, cfg)
     if args.explain:
         print(statements.explain())
         return 0
@@ -115,4 +116,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_code(main, JOB_NAME))

@@ -12,28 +12,30 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg2
 from kafka import KafkaConsumer, TopicPartition
 
-from jobs.bets.audit import audit, render
+from jobs.bets.audit import audit
+from jobs.bets.topics import BetsTopics
+from jobs.common.audit import passed, render
+from jobs.common.cli import run
 from jobs.common.kafka import committed_offsets, offset_range
+from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load, to_env
-from jobs.contract.migrate import migrate
-from jobs.local.services import LocalServices, Paths, ServiceError
+from jobs.local.runner import Children, run_demo
+from jobs.local.services import Paths
 
 DEMO_SCHEMA = "demo"
 DEMO_BUCKET = "brook-demo"
 
 
 # Not among them: a number sent as a JSON string ("amount": "12"), the one case Flink's JSON format cannot tell
-# apart (jobs/contract/flink_sql.py); the audit reports it as a Flink/Postgres mismatch, by design.
+# apart (jobs/bets/flink_sql.py); the audit reports it as a Flink/Postgres mismatch, by design.
 BAD_EVENTS = (
     b"{this is not json",
     b'{"bet_id": "3f1e2c1a-1111-4111-8111-111111111111", "user_id": "u1", "game": "roulette", "amount": -5, '
@@ -46,11 +48,11 @@ BAD_EVENTS = (
 )
 
 
-def write_faults(kafka: KafkaSettings, path: Path, count: int) -> None:
+def write_faults(kafka: KafkaSettings, topics: BetsTopics, path: Path, count: int) -> None:
     """What real topics carry besides good events: ``count`` replays of events already sent (the same bytes) and
     ``count`` invalid messages. They must end up as nothing new in ``bets`` and one DLQ message each."""
     reader = KafkaConsumer(client_id="brook-demo", **kafka.client_options())
-    first = TopicPartition(kafka.topic_bets, 0)
+    first = TopicPartition(topics.bets, 0)
     reader.assign([first])
     reader.seek_to_beginning(first)
     replays: list[bytes] = []
@@ -64,47 +66,10 @@ def write_faults(kafka: KafkaSettings, path: Path, count: int) -> None:
     path.write_bytes(b"\n".join(replays + bad) + b"\n")
 
 
-class Demo:
+class BetsDemo(Children):
     def __init__(self, events: int, rate: float, seed: int, home: Paths, faults: int = 0) -> None:
-        self.events, self.rate, self.seed, self.paths, self.faults = events, rate, seed, home, faults
-        self.children: list[subprocess.Popen] = []
-        self.timings: list[tuple[str, int, float]] = []
-
-    # --- processes -------------------------------------------------------------------------------------------
-    def spawn(self, name: str, module: str, env: dict[str, str], *args: str) -> subprocess.Popen:
-        log = self.paths.log(f"demo-{name}")
-        print(f"[demo] starting {name}: python -m {module} {' '.join(args)}  (log: {log})", flush=True)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            env={**os.environ, **env},
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the demo only; it stops children in order
-        )
-        self.children.append(proc)
-        return proc
-
-    def finish(self, name: str, proc: subprocess.Popen, timeout: float) -> str:
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log = self.paths.log(f"demo-{name}")
-            raise RuntimeError(f"{name} did not finish within {timeout:.0f}s; see {log}") from None
-        output = self.paths.log(f"demo-{name}").read_text(errors="replace")
-        if proc.returncode != 0:
-            tail = "\n".join(output.splitlines()[-30:])
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
-        return output
-
-    def stop_children(self) -> None:
-        for proc in reversed(self.children):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.children:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        super().__init__(home)
+        self.events, self.rate, self.seed, self.faults = events, rate, seed, faults
 
     # --- state ------------------------------------------------------------------------------------------------
     def fresh_state(self, pg: PostgresSettings, s3: S3Settings) -> None:
@@ -119,8 +84,10 @@ class Demo:
                 if keys:
                     client.delete_objects(Bucket=s3.bucket, Delete={"Objects": keys})
 
-    def wait_drained(self, kafka: KafkaSettings, group: str, consumer: subprocess.Popen, timeout: float) -> None:
-        ends = {tp: end for tp, (_, end) in offset_range(kafka, kafka.topic_bets).items()}
+    def wait_drained(
+        self, kafka: KafkaSettings, topic: str, group: str, consumer: subprocess.Popen, timeout: float
+    ) -> None:
+        ends = {tp: end for tp, (_, end) in offset_range(kafka, topic).items()}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if consumer.poll() is not None:
@@ -135,35 +102,34 @@ class Demo:
     # --- the run ----------------------------------------------------------------------------------------------
     def run(self, base_env: dict[str, str]) -> int:
         run_id = time.strftime("%Y%m%d%H%M%S")
-        kafka = dataclasses.replace(
-            load(KafkaSettings, base_env), topic_bets=f"demo-{run_id}.bets", topic_bets_dlq=f"demo-{run_id}.bets.dlq"
-        )
+        kafka = load(KafkaSettings, base_env)
+        topics = BetsTopics(bets=f"demo-{run_id}.bets", dlq=f"demo-{run_id}.bets.dlq")
         pg = dataclasses.replace(load(PostgresSettings, base_env), schema=DEMO_SCHEMA)
         s3 = dataclasses.replace(load(S3Settings, base_env), bucket=DEMO_BUCKET)
         group = f"demo-{run_id}-consumer"
         env = {
             **base_env,
-            **to_env(kafka, pg, s3),
+            **to_env(kafka, topics, pg, s3),
             "BROOK_CONSUMER_GROUP": group,
             "BROOK_CONSUMER_WORKERS": str(min(2, os.cpu_count() or 1)),
             "BROOK_FLINK_BOUNDED": "true",
             "BROOK_FLINK_CHECKPOINT_DIR": (self.paths.home / "flink" / "checkpoints" / f"demo-{run_id}").as_uri(),
         }
-        print(f"[demo] run {run_id}: topics {kafka.topic_bets}, schema {pg.schema}, bucket {s3.bucket}", flush=True)
+        print(f"[demo] run {run_id}: topics {topics.bets}, schema {pg.schema}, bucket {s3.bucket}", flush=True)
         self.fresh_state(pg, s3)
 
         consumer = self.spawn("consumer", "jobs.bets.consumer", env)
         started = time.monotonic()
         producer_args = ["--count", str(self.events), "--seed", str(self.seed), "--rate", str(self.rate)]
-        output = self.finish("producer", self.spawn("producer", "jobs.bets.producer", env, *producer_args), 3600)
-        produced = int(re.search(r"done: sent=(\d+)", output).group(1))
+        self.finish("producer", self.spawn("producer", "jobs.bets.producer", env, *producer_args), 3600)
+        produced = self.summary("producer", "producer")["sent"]
         self.timings.append(("producer → Kafka", produced, time.monotonic() - started))
         if self.faults:
             faults = self.paths.run / "demo-faults.jsonl"
-            write_faults(kafka, faults, self.faults)
-            output = self.finish("faults", self.spawn("faults", "jobs.bets.producer", env, "--input", str(faults)), 600)
-            produced += int(re.search(r"done: sent=(\d+)", output).group(1))
-        self.wait_drained(kafka, group, consumer, timeout=600)
+            write_faults(kafka, topics, faults, self.faults)
+            self.finish("faults", self.spawn("faults", "jobs.bets.producer", env, "--input", str(faults)), 600)
+            produced += self.summary("faults", "producer")["sent"]
+        self.wait_drained(kafka, topics.bets, group, consumer, timeout=600)
         self.timings.append(("Kafka → consumer → Postgres (incl. producer time)", produced, time.monotonic() - started))
         consumer.send_signal(signal.SIGTERM)
         self.finish("consumer", consumer, 60)
@@ -181,9 +147,9 @@ class Demo:
         for stage, count, seconds in self.timings:
             print(f"  {stage:<52} {count:>8} in {seconds:6.1f}s = {count / max(seconds, 1e-9):>9.0f}/s")
         print("\n[demo] conservation audit")
-        checks = audit(kafka, pg, s3, produced, expect_exported=True)
+        checks = audit(kafka, topics, pg, s3, produced, expect_exported=True)
         render(checks)
-        return 0 if all(c.ok for c in checks) else 1
+        return 0 if passed(checks) else 1
 
     @staticmethod
     def _stored(pg: PostgresSettings) -> int:
@@ -193,7 +159,7 @@ class Demo:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.local.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m jobs.local.bets_demo", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000, help="events to produce (default 50000)")
     parser.add_argument("--rate", type=float, default=0.0, help="producer events/s (0 = as fast as possible)")
     parser.add_argument("--seed", type=int, default=2026, help="generator seed")
@@ -203,40 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-services", action="store_true", help="leave Kafka/Postgres/MinIO running")
     args = parser.parse_args(argv)
 
-    services = LocalServices()
-    already = services.status()
-    try:
-        env = services.up()
-    except ServiceError as err:
-        print(f"[demo] local services failed to start:\n{err}", file=sys.stderr)
-        return 1
     faults = args.faults if args.faults is not None else max(5, args.events // 500)
-    demo = Demo(args.events, args.rate, args.seed, services.paths, faults)
-
-    def on_signal(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        return demo.run(env)
-    except KeyboardInterrupt:
-        print("\n[demo] interrupted: stopping everything it started", file=sys.stderr)
-        return 130
-    except RuntimeError as err:
-        print(f"[demo] failed: {err}", file=sys.stderr)
-        return 1
-    finally:
-        demo.stop_children()
-        started_here = [name for name, ok in already.items() if not ok]
-        if started_here and not args.keep_services:
-            services.down(started_here)
+    return run_demo(lambda paths: BetsDemo(args.events, args.rate, args.seed, paths, faults), None, args.keep_services)
 
 
 if __name__ == "__main__":
-    code = main()
-    # Leave without running library destructors: after the audit, pyarrow's and the Kafka client's background
-    # threads have been seen to abort the interpreter at shutdown ("terminate called…"), turning a passed audit
-    # into exit code -6. Everything the demo started is already stopped and its output flushed.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    run(main, "bets-demo")

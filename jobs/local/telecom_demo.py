@@ -1,39 +1,39 @@
 """The telecom pipeline end to end on the local services, ending with its conservation audit.
 
-``python -m jobs.telecom.demo [--events N] [--seed S] [--rate R] [--start TIME] [--late-fraction F]``
+``python -m jobs.local.telecom_demo [--events N] [--seed S] [--rate R] [--start TIME] [--late-fraction F]``
 
 Starts Kafka and Postgres (if not running), gives the run its own topic and a fresh ``demo_telecom`` schema, then:
 generator (N events of simulated history from TIME at R events per simulated second, shaped by the diurnal curve,
 a fraction F delayed past the watermark) → the window job as one bounded Flink job (the bounded read ends with a
 final watermark, so every window closes) → for each UTC date present: daily batch, then validation → audit
 (valid events = Σ event_count + late events; each day's daily_stats = its windows). Exit 0 only when all agree.
-Process handling (logs, Ctrl-C, stopping children) is the bets demo's (:class:`jobs.local.demo.Demo`).
+Process handling (logs, Ctrl-C, stopping children) is the local runner's (:class:`jobs.local.runner.Children`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import re
-import signal
-import sys
 import time
 
 import psycopg2
 
+from jobs.common.audit import passed, render
+from jobs.common.cli import run
+from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, load, to_env
-from jobs.contract.migrate import migrate
-from jobs.local.demo import Demo
-from jobs.local.services import LocalServices, ServiceError
-from jobs.telecom.audit import audit, render
+from jobs.local.runner import Children, run_demo
+from jobs.local.services import Paths
+from jobs.telecom.audit import audit
+from jobs.telecom.topics import TelecomTopics
 
 DEMO_SCHEMA = "demo_telecom"
 
 
-class TelecomDemo(Demo):
-    def __init__(self, events: int, rate: float, seed: int, start: str, late_fraction: float, **kw: object) -> None:
-        super().__init__(events, rate, seed, **kw)  # type: ignore[arg-type]
+class TelecomDemo(Children):
+    def __init__(self, events: int, rate: float, seed: int, start: str, late_fraction: float, home: Paths) -> None:
+        super().__init__(home)
+        self.events, self.rate, self.seed = events, rate, seed
         self.start, self.late_fraction = start, late_fraction
 
     def fresh_schema(self, pg: PostgresSettings) -> None:
@@ -48,34 +48,29 @@ class TelecomDemo(Demo):
             cur.execute("SELECT DISTINCT window_start::date FROM real_time_metrics ORDER BY 1")
             return [day.isoformat() for (day,) in cur.fetchall()]
 
-    def stage(self, label: str, count: int, name: str, module: str, env: dict[str, str], *args: str) -> str:
-        began = time.monotonic()
-        output = self.finish(name, self.spawn(name, module, env, *args), 1800)
-        self.timings.append((label, count, time.monotonic() - began))
-        return output
-
     def run(self, base_env: dict[str, str]) -> int:
         run_id = time.strftime("%Y%m%d%H%M%S")
-        kafka = dataclasses.replace(load(KafkaSettings, base_env), topic_telecom=f"demo-{run_id}.telecom_events")
+        kafka = load(KafkaSettings, base_env)
+        topics = TelecomTopics(events=f"demo-{run_id}.telecom_events")
         pg = dataclasses.replace(load(PostgresSettings, base_env), schema=DEMO_SCHEMA)
         env = {
             **base_env,
-            **to_env(kafka, pg),
+            **to_env(kafka, topics, pg),
             "BROOK_TELECOM_LATE_FRACTION": str(self.late_fraction),
             "BROOK_TELECOM_WATERMARK_EMIT": "on-event",  # which events are late must not depend on timing
             "BROOK_FLINK_BOUNDED": "true",
             "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
             "BROOK_FLINK_CHECKPOINT_DIR": (self.paths.home / "flink" / "checkpoints" / f"telecom-{run_id}").as_uri(),
         }
-        print(f"[demo] telecom run {run_id}: topic {kafka.topic_telecom}, schema {pg.schema}", flush=True)
+        print(f"[demo] telecom run {run_id}: topic {topics.events}, schema {pg.schema}", flush=True)
         self.fresh_schema(pg)
 
         generator_args = ["--count", str(self.events), "--seed", str(self.seed), "--rate", str(self.rate)]
-        output = self.stage(
+        self.stage(
             "generator → Kafka", self.events, "telecom-generator", "jobs.telecom.generator", env,
             *generator_args, "--start", self.start,
         )  # fmt: skip
-        produced = int(re.search(r"done: sent=(\d+)", output).group(1))
+        produced = self.summary("telecom-generator", "telecom-generator")["sent"]
         self.stage(
             "Flink windows (bounded job incl. startup)", produced, "telecom-flink", "jobs.telecom.flink.metrics", env
         )
@@ -88,13 +83,13 @@ class TelecomDemo(Demo):
         for label, count, seconds in self.timings:
             print(f"  {label:<44} {count:>8} in {seconds:6.1f}s")
         print(f"\n[demo] telecom conservation audit ({len(days)} dates)")
-        checks = audit(kafka, pg, produced)
+        checks = audit(kafka, topics, pg, produced)
         render(checks)
-        return 0 if all(c.ok for c in checks) else 1
+        return 0 if passed(checks) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.telecom.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m jobs.local.telecom_demo", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="events to generate (default 20000)")
     parser.add_argument("--rate", type=float, default=2.0, help="events per simulated second (default 2: ~3 h)")
     parser.add_argument("--seed", type=int, default=2026, help="generator seed")
@@ -105,37 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-services", action="store_true", help="leave Kafka/Postgres running")
     args = parser.parse_args(argv)
 
-    services = LocalServices()
-    already = services.status()
-    try:
-        env = services.up(["kafka", "postgres"])
-    except ServiceError as err:
-        print(f"[demo] local services failed to start:\n{err}", file=sys.stderr)
-        return 1
-    demo = TelecomDemo(args.events, args.rate, args.seed, args.start, args.late_fraction, home=services.paths)
-
-    def on_signal(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        return demo.run(env)
-    except KeyboardInterrupt:
-        print("\n[demo] interrupted: stopping everything it started", file=sys.stderr)
-        return 130
-    except RuntimeError as err:
-        print(f"[demo] failed: {err}", file=sys.stderr)
-        return 1
-    finally:
-        demo.stop_children()
-        started_here = [name for name in ("kafka", "postgres") if not already.get(name)]
-        if started_here and not args.keep_services:
-            services.down(started_here)
+    return run_demo(
+        lambda paths: TelecomDemo(args.events, args.rate, args.seed, args.start, args.late_fraction, home=paths),
+        ["kafka", "postgres"],
+        args.keep_services,
+    )
 
 
 if __name__ == "__main__":
-    code = main()
-    # As the bets demo: leave without library destructors (Kafka client threads have aborted shutdown after a pass).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    run(main, "telecom-demo")

@@ -1,9 +1,13 @@
-"""Apply Brook's versioned SQL migrations (``jobs/contract/sql/NNN_name.sql``) exactly once, in order.
+"""Apply Brook's versioned SQL migrations (``jobs/<pipeline>/sql/NNN_name.sql``) exactly once, in order.
 
-``python -m jobs.contract.migrate [--status]`` — run by ``make demo``, the tests and the chart's migration Job.
+``python -m jobs.common.migrate [--status]`` — run by ``make demo``, the tests and the chart's migration Job.
 Safe to run concurrently (a Postgres advisory lock serialises runners) and repeatedly (applied versions are
 recorded in ``schema_migrations``). An applied file whose text later changed is refused: migrations are
 append-only, a fix is a new file.
+
+Each pipeline keeps its tables in its own folder (``jobs/bets/sql``, ``jobs/telecom/sql``, …); versions are one
+sequence across all folders (a pipeline takes the next free number), so one history table orders every schema
+change of the database, and a version used twice is refused wherever the two files live.
 """
 
 from __future__ import annotations
@@ -17,9 +21,17 @@ from pathlib import Path
 
 import psycopg2
 
-from jobs.common.settings import ConfigError, PostgresSettings, load
+from jobs.common.cli import run, summary
+from jobs.common.settings import PostgresSettings, load
 
-SQL_DIR = Path(__file__).with_name("sql")
+JOBS_DIR = Path(__file__).resolve().parent.parent
+
+
+def sql_dirs() -> list[Path]:
+    """Every pipeline's migration folder: ``jobs/*/sql`` (the core knows no pipeline by name)."""
+    return sorted(path for path in JOBS_DIR.glob("*/sql") if path.is_dir())
+
+
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 LOCK_KEY = 0x62726F6F6B  # "brook": one advisory lock id shared by every migration runner
 
@@ -39,10 +51,11 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
-    """The migration files in version order; a misnamed or duplicate-version file is an error."""
+def migrations(folders: list[Path] | None = None) -> list[Migration]:
+    """The migration files of ``folders`` (default: every pipeline's) in version order; a misnamed or
+    duplicate-version file is an error."""
     found: dict[int, Migration] = {}
-    for path in sorted(sql_dir.glob("*.sql")):
+    for path in sorted((p for folder in folders or sql_dirs() for p in folder.glob("*.sql")), key=lambda p: p.name):
         match = _NAME.match(path.name)
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNN_lower_snake.sql")
@@ -63,9 +76,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 
-def migrate(dsn: str, sql_dir: Path = SQL_DIR) -> list[Migration]:
+def migrate(dsn: str, folders: list[Path] | None = None) -> list[Migration]:
     """Apply pending migrations; return the ones applied by this call."""
-    pending = migrations(sql_dir)
+    pending = migrations(folders)
     applied_now: list[Migration] = []
     conn = psycopg2.connect(dsn)
     try:
@@ -117,25 +130,24 @@ def status(dsn: str) -> list[tuple[int, str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.contract.migrate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m jobs.common.migrate", description=__doc__.splitlines()[0])
     parser.add_argument("--status", action="store_true", help="list migrations and whether they are applied")
     args = parser.parse_args(argv)
+    dsn = load(PostgresSettings).dsn()
     try:
-        dsn = load(PostgresSettings).dsn()
         if args.status:
             for version, name, state in status(dsn):
                 print(f"{version:03d}_{name}: {state}")
             return 0
         applied = migrate(dsn)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
     except (MigrationError, psycopg2.Error) as err:
         print(f"migration failed: {err}", file=sys.stderr)
         return 1
-    print(f"schema up to date ({len(applied)} applied now: {', '.join(f'{m.version:03d}_{m.name}' for m in applied)})")
+    names = [f"{m.version:03d}_{m.name}" for m in applied]
+    print(f"schema up to date ({len(applied)} applied now: {', '.join(names)})")
+    summary("migrate", applied=names)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "migrate")

@@ -1,6 +1,6 @@
 """The shared skeleton of Brook's bet aggregations: one source, window dedup, one window aggregation per table.
 
-Every job reads the ``bets`` topic through the contract's source (``jobs/contract/flink_sql.py``), keeps only
+Every job reads the ``bets`` topic through the contract's source (``jobs/bets/flink_sql.py``), keeps only
 valid events, assigns them to tumbling event-time windows and keeps one row per (window, bet_id) — a replayed
 event is counted once (window deduplication keeps the first by event time). A job module only supplies the
 SELECT that aggregates the deduplicated ``bets_windowed`` view for its table; ``run(["top_games", ...])`` runs one
@@ -13,8 +13,11 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load
-from jobs.contract import flink_sql
+from jobs.bets import flink_sql
+from jobs.bets.topics import BetsTopics
+from jobs.common.cli import exit_code
+from jobs.common.settings import KafkaSettings, PostgresSettings, load
+from jobs.common.sql_rules import interval
 from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_options, table_environment, with_clause
 from jobs.flink.settings import FlinkSettings
 
@@ -34,16 +37,21 @@ AGGREGATIONS: dict[str, str] = {
 
 
 def build(
-    tables: list[str], kafka: KafkaSettings, pg: PostgresSettings, settings: FlinkSettings, name: str
+    tables: list[str],
+    kafka: KafkaSettings,
+    topics: BetsTopics,
+    pg: PostgresSettings,
+    settings: FlinkSettings,
+    name: str,
 ) -> StatementSet:
     """The statement set writing ``tables`` (a TableEnvironment is created with ``name`` as the job name)."""
     t_env = table_environment(settings, name)
     t_env.get_config().set("table.local-time-zone", "UTC")  # window_start/end are UTC wall-clock times
     group = "brook-flink-" + "-".join(tables) if len(tables) < len(AGGREGATIONS) else "brook-flink-all"
-    source = with_clause(kafka_source_options(kafka, kafka.topic_bets, group, settings))
+    source = with_clause(kafka_source_options(kafka, topics.bets, group, settings))
     t_env.execute_sql(flink_sql.source_ddl("bets_source", source, settings.watermark_delay_seconds))
     t_env.create_temporary_view("bets_valid", t_env.sql_query(flink_sql.valid_bets_view("bets_source")))
-    window = f"INTERVAL '{settings.window_seconds}' SECOND"
+    window = interval(settings.window_seconds)
     # Window deduplication keeps the first row per (window, bet_id); its window_time (a rowtime, = window end −
     # 1 ms) feeds a second, identical TUMBLE, so the aggregations below are window aggregations: results are
     # emitted once when the watermark closes the window and their state is dropped, instead of an unbounded
@@ -67,18 +75,19 @@ def build(
     return statements
 
 
+def run_job(tables: list[str]) -> None:
+    """Process entry point of a job module (exit codes: :mod:`jobs.common.cli`)."""
+    sys.exit(exit_code(lambda: main(tables), "brook-bets-flink"))
+
+
 def main(tables: list[str], argv: list[str] | None = None) -> int:
     """Entry point of a job module: ``python -m jobs.bets.flink.<job>`` (also PythonDriver ``-pym`` in the image)."""
     name = "brook-bets-" + ("all" if len(tables) > 1 else tables[0])
     parser = argparse.ArgumentParser(prog=f"python -m jobs.bets.flink.{name[len('brook-bets-') :]}")
     parser.add_argument("--explain", action="store_true", help="print the optimised plan and exit")
     args = parser.parse_args(argv)
-    try:
-        kafka, pg, settings = load(KafkaSettings), load(PostgresSettings), load(FlinkSettings)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
-    statements = build(tables, kafka, pg, settings, name)
+    kafka, topics, pg, settings = load(KafkaSettings), load(BetsTopics), load(PostgresSettings), load(FlinkSettings)
+    statements = build(tables, kafka, topics, pg, settings, name)
     if args.explain:
         print(statements.explain())
         return 0

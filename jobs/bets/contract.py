@@ -1,0 +1,84 @@
+"""The bet event contract (DESIGN §2.1): one validator shared by the consumer, the tests and the audit.
+
+A raw Kafka value either parses into a :class:`Bet` or raises :class:`~jobs.common.rules.InvalidEvent` whose
+``code`` is a stable machine-readable reason (it goes into the dead-letter headers). The rules themselves (text,
+numbers, event time) are the platform's (:mod:`jobs.common.rules`); this module names the fields and bounds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from jobs.common import rules
+from jobs.common.rules import InvalidEvent
+
+BETS_PARTITIONS = 3  # topic bets: ≥ 3 so consumers and Flink sources can scale out (chart enforces the same)
+STATUSES = ("placed", "won", "lost", "cancelled")
+REQUIRED = ("bet_id", "user_id", "game", "amount", "currency", "odds", "status", "event_time")
+MIN_ODDS = Decimal("1.01")
+MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12,2)
+MAX_ODDS = Decimal("99999999.9999")  # numeric(12,4)
+AMOUNT_PLACES = 2
+ODDS_PLACES = 4
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+_CURRENCY = re.compile(CURRENCY_PATTERN)
+
+__all__ = ["Bet", "InvalidEvent", "encode_bet", "parse_bet"]
+
+
+class Bet(NamedTuple):
+    """A valid bet, normalised: lowercase UUID, Decimal numbers, UTC event time, extra fields in ``payload``."""
+
+    bet_id: str
+    user_id: str
+    game: str
+    amount: Decimal
+    currency: str
+    odds: Decimal
+    status: str
+    event_time: datetime
+    payload: dict[str, Any] | None
+
+
+def _amount(event: dict[str, Any]) -> Decimal:
+    value = rules.number(event, "amount")
+    if value <= 0:
+        raise InvalidEvent("bad_value", "amount", f"must be > 0, got {value}")
+    if value > MAX_AMOUNT:
+        raise InvalidEvent("bad_value", "amount", f"must be <= {MAX_AMOUNT}, got {value}")
+    return rules.places("amount", value, AMOUNT_PLACES)
+
+
+def _odds(event: dict[str, Any]) -> Decimal:
+    value = rules.number(event, "odds")
+    if value < MIN_ODDS:
+        raise InvalidEvent("bad_value", "odds", f"must be >= {MIN_ODDS}, got {value}")
+    if value > MAX_ODDS:
+        raise InvalidEvent("bad_value", "odds", f"must be <= {MAX_ODDS}, got {value}")
+    return rules.places("odds", value, ODDS_PLACES)
+
+
+def parse_bet(raw: bytes | str | None) -> Bet:
+    """Parse and validate one Kafka message value; raise :class:`InvalidEvent` on any breach."""
+    event = rules.json_object(raw, REQUIRED)
+    bet_id = rules.uuid(event, "bet_id")
+    currency = rules.matching(event, "currency", _CURRENCY, "3 upper-case letters (ISO-4217)")
+    status = rules.one_of(event, "status", STATUSES)
+    extra = {k: v for k, v in event.items() if k not in REQUIRED}
+    return Bet(
+        bet_id=bet_id,
+        user_id=rules.text(event, "user_id"),
+        game=rules.text(event, "game"),
+        amount=_amount(event),
+        currency=currency,
+        odds=_odds(event),
+        status=status,
+        event_time=rules.event_time(event),
+        payload=extra or None,
+    )
+
+
+encode_bet = rules.encode
