@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -38,7 +39,35 @@ def render(profile: str, *sets: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(render_text(profile, *sets)) if doc]
 
 
+def template(profile: str, extra_values: str = "", *sets: str) -> subprocess.CompletedProcess[str]:
+    """`helm template` of ``profile`` plus a values file with ``extra_values`` (YAML) and ``--set``s, pass or fail."""
+    args = ["template", "brook", str(CHART), "-n", "brook", "--kube-version", KUBE_VERSION]
+    args += ["-f", str(CHART / PROFILES[profile])]
+    with tempfile.TemporaryDirectory() as tmp:
+        if extra_values:
+            extra = Path(tmp) / "values.yaml"
+            extra.write_text(extra_values)
+            args += ["-f", str(extra)]
+        for item in sets:
+            args += ["--set", item]
+        return helm(*args)
+
+
+@cache
+def render_values(profile: str, extra_values: str, *sets: str) -> list[dict]:
+    """The chart's objects for ``profile`` plus the values in ``extra_values`` (YAML text)."""
+    proc = template(profile, extra_values, *sets)
+    assert proc.returncode == 0, proc.stderr
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
 @pytest.fixture
 def rendered() -> Callable[..., list[dict]]:
     """rendered(profile, *"key=value") → the chart's objects (profiles: kind, prod)."""
     return render
+
+
+@pytest.fixture
+def rendered_with() -> Callable[..., list[dict]]:
+    """rendered_with(profile, values_yaml_text, *"key=value") → the chart's objects with an extra values file."""
+    return render_values

@@ -5,26 +5,31 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import re
 
 import pytest
+import yaml
 
 from jobs.bets.consumer import ConsumerSettings
 from jobs.bets.exporter import ExportSettings
-from jobs.bets.producer import ProducerSettings
+from jobs.bets.topics import BetsTopics
+from jobs.common.produce import ProducerSettings
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings
 from jobs.flink.settings import FlinkSettings
-from tests.charts.conftest import ROOT, render
+from jobs.telecom.topics import TelecomTopics
+from tests.charts.conftest import CHART, ROOT, render
+from tools import chart_readme
 
 pytestmark = pytest.mark.charts
 TELECOM = ("pipelines.telecom.enabled=true",)
 
 # What each workload loads (its main()); a required field (no default) must be provided by the chart.
 WORKLOAD_SETTINGS = {
-    "brook-producer": (KafkaSettings, ProducerSettings),
-    "brook-consumer": (KafkaSettings, PostgresSettings, ConsumerSettings),
+    "brook-producer": (KafkaSettings, ProducerSettings, BetsTopics),
+    "brook-consumer": (KafkaSettings, PostgresSettings, ConsumerSettings, BetsTopics),
     "brook-migrate": (PostgresSettings,),
-    "flink": (KafkaSettings, PostgresSettings, FlinkSettings),
+    "flink": (KafkaSettings, PostgresSettings, FlinkSettings, BetsTopics, TelecomTopics),
     "exporter": (PostgresSettings, S3Settings, ExportSettings),
 }
 
@@ -89,13 +94,32 @@ def test_exporter_secret_and_configmap_cover_the_exporter() -> None:
     assert not missing, missing
 
 
+def job_defaults() -> dict[str, str]:
+    """BROOK_<NAME> → the default its ``setting("<NAME>", "<default>", …)`` gives, over every module of jobs/ (parsed,
+    not imported: the names live wherever each pipeline keeps them)."""
+    found: dict[str, str] = {}
+    for path in (ROOT / "jobs").rglob("*.py"):
+        for name, default in re.findall(r'setting\(\s*"(\w+)",\s*"([^"]*)"', path.read_text()):
+            found[f"BROOK_{name}"] = default
+    return found
+
+
 def test_names_in_values_equal_the_job_defaults() -> None:
+    """Every topic and bucket name a pipeline block puts in brook-env is the jobs' default for that variable."""
     objs = render("kind")
     env = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "brook-env")["data"]
-    assert env["BROOK_TOPIC_BETS"] == KafkaSettings.__dataclass_fields__["topic_bets"].default
-    assert env["BROOK_TOPIC_BETS_DLQ"] == KafkaSettings.__dataclass_fields__["topic_bets_dlq"].default
-    assert env["BROOK_TOPIC_TELECOM"] == KafkaSettings.__dataclass_fields__["topic_telecom"].default
-    assert env["BROOK_S3_BUCKET"] == S3Settings.__dataclass_fields__["bucket"].default
+    defaults = job_defaults()
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    named = {
+        entry["env"]: entry["name"]
+        for pipeline in values["pipelines"].values()
+        for group in ("topics", "buckets")
+        for entry in pipeline.get(group, {}).values()
+    }
+    assert {"BROOK_TOPIC_BETS", "BROOK_TOPIC_BETS_DLQ", "BROOK_TOPIC_TELECOM", "BROOK_S3_BUCKET"} <= set(named)
+    for var, name in named.items():
+        assert env[var] == name, var
+        assert defaults.get(var) == name, f"{var}: values say {name!r}, the jobs default to {defaults.get(var)!r}"
     assert env["BROOK_PG_DATABASE"] == PostgresSettings.__dataclass_fields__["database"].default
     topics = {o["spec"]["topicName"] for o in objs if o["kind"] == "KafkaTopic"}
     assert topics == {env["BROOK_TOPIC_BETS"], env["BROOK_TOPIC_BETS_DLQ"]}
@@ -106,7 +130,7 @@ def test_names_in_values_equal_the_job_defaults() -> None:
         for acl in o["spec"]["authorization"]["acls"]
         if acl["resource"]["type"] == "topic"
     }
-    assert acl_topics <= topics | {env["BROOK_TOPIC_TELECOM"]}
+    assert acl_topics <= topics
     groups = {
         acl["resource"]["name"]
         for o in objs
@@ -115,7 +139,17 @@ def test_names_in_values_equal_the_job_defaults() -> None:
         if acl["resource"]["type"] == "group"
     }
     assert ConsumerSettings.__dataclass_fields__["group"].default in groups
-    assert "brook-flink" in groups  # prefix ACL; jobs/flink/skeleton.py names groups brook-flink-<job>
+    assert "brook-flink" in groups  # prefix ACL; jobs/bets/flink/skeleton.py names groups brook-flink-<job>
+
+
+def test_every_acl_topic_is_a_topic_of_its_pipelines() -> None:
+    """With every pipeline on, no ACL names a topic that no pipeline declares (a typo would fail only at runtime)."""
+    objs = render("kind", *TELECOM)
+    topics = {o["spec"]["topicName"] for o in objs if o["kind"] == "KafkaTopic"}
+    for user in (o for o in objs if o["kind"] == "KafkaUser" and o["metadata"]["name"] != "brook-ui"):
+        for acl in user["spec"]["authorization"]["acls"]:
+            if acl["resource"]["type"] == "topic":
+                assert acl["resource"]["name"] in topics, f"{user['metadata']['name']}: {acl['resource']['name']}"
 
 
 def test_dag_pod_names_exist_in_the_chart() -> None:
@@ -131,9 +165,89 @@ def test_dag_pod_names_exist_in_the_chart() -> None:
     deployments = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "brook-consumer"]
     app_image = deployments[0]["spec"]["template"]["spec"]["containers"][0]["image"].split(":")[0]
     assert defaults["EXPORT_IMAGE"] == app_image
-    # The exporter pods the DAG launches carry the label the NetworkPolicies admit to Postgres and MinIO.
-    dag = (ROOT / "jobs" / "dags" / "bets_export.py").read_text()
-    assert '"app.kubernetes.io/component": "exporter"' in dag
+
+
+def test_dag_pod_labels_are_dag_pods_of_the_topology() -> None:
+    """The component label each DAG gives its pods is a `dagPod` workload of values.yaml: its ServiceAccount and
+    Secret are the DAG's defaults, and the NetworkPolicies admit it where its block says."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    dag_pods = {
+        name: workload
+        for pipeline in values["pipelines"].values()
+        for name, workload in pipeline.get("workloads", {}).items()
+        if "dagPod" in workload
+    }
+    defaults: dict[str, str] = {}
+    labels: set[str] = set()
+    for path in sorted((ROOT / "jobs" / "dags").glob("*.py")):
+        text = path.read_text()
+        defaults |= dict(re.findall(r'setting\(\s*"(\w+)",\s*"([^"]*)"', text))
+        labels |= set(re.findall(r'"app\.kubernetes\.io/component":\s*"([^"]+)"', text))
+    assert labels == set(dag_pods), "DAG pod labels vs pipelines.<name>.workloads.<w>.dagPod in values.yaml"
+    objs = render("kind", *TELECOM)
+    accounts = {o["metadata"]["name"] for o in objs if o["kind"] == "ServiceAccount"}
+    secrets = {o["metadata"]["name"] for o in objs if o["kind"] == "Secret"}
+    assert {w["dagPod"]["serviceAccount"] for w in dag_pods.values()} <= accounts
+    assert {defaults["EXPORT_SERVICE_ACCOUNT"], defaults["TELECOM_SERVICE_ACCOUNT"]} <= accounts
+    assert {defaults["EXPORT_ENV_SECRET"], defaults["TELECOM_ENV_SECRET"]} <= secrets
+    for name, workload in dag_pods.items():
+        assert f"brook-{workload.get('secret', name)}-env" in secrets, name
+
+
+# --- values are documented ------------------------------------------------------------------------------------------
+
+
+def undocumented(node: object, where: str = "") -> list[str]:
+    """Every property, anywhere in the schema (definitions included), without a description."""
+    missing: list[str] = []
+    if isinstance(node, dict):
+        for name, child in (node.get("properties") or {}).items():
+            if not isinstance(child, dict) or not child.get("description"):
+                missing.append(f"{where}/{name}")
+        for key, child in node.items():
+            missing += undocumented(child, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            missing += undocumented(child, f"{where}/{i}")
+    return missing
+
+
+def test_every_schema_property_has_a_description() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert not undocumented(schema)
+
+
+def test_every_values_key_is_in_the_schema_table() -> None:
+    """Each key of values.yaml (pipelines' own keys as <pipeline>) appears as a row of the generated table."""
+    keys = {row[0] for row in chart_readme.rows(json.loads(chart_readme.SCHEMA.read_text()), {})}
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+
+    def paths(node: object, prefix: str) -> list[str]:
+        if not isinstance(node, dict) or prefix.endswith(("esources", "acls", "env", "options", "generated")):
+            return [prefix]
+        return [prefix] + [p for k, v in node.items() for p in paths(v, f"{prefix}.{k}" if prefix else k)]
+
+    generic = {
+        "pipelines": "<pipeline>",
+        "topics": "<topic>",
+        "buckets": "<bucket>",
+        "kafkaUsers": "<user>",
+        "users": "<user>",
+        "workloads": "<workload>",
+    }
+    for path in paths(values, ""):
+        parts = path.split(".") if path else []
+        for i in range(1, len(parts)):
+            if parts[i - 1] in generic:
+                parts[i] = generic[parts[i - 1]]
+        key = ".".join(parts)
+        if key and "[" not in key and not key.endswith(">"):
+            assert key in keys, f"values.yaml key {key} has no row in the README table"
+
+
+def test_readme_values_table_is_not_stale() -> None:
+    readme = chart_readme.README.read_text()
+    assert chart_readme.update(readme, chart_readme.table()) == readme, "run `python -m tools.chart_readme`"
 
 
 def test_pod_launcher_role_is_namespaced_and_pods_only() -> None:

@@ -1,5 +1,6 @@
 """charts/brook: lints strictly, renders for both profiles, every object passes kubeconform with the real CRD
-schemas, bad values are refused with the key, no default password, every container non-root with limits."""
+schemas, bad values are refused with the key, no default password and none settable from values, every container
+non-root with limits, and the topology: one pipelines.<name> block yields every object of a pipeline."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import re
 import sys
 
 import pytest
+import yaml
 
-from tests.charts.conftest import CHART, PROFILES, ROOT, helm, render, render_text
+from tests.charts.conftest import CHART, PROFILES, ROOT, helm, render, render_text, render_values, template
 
 sys.path.insert(0, str(ROOT / "dev"))
 from validate import validate
@@ -78,8 +80,10 @@ def test_prod_profile_is_highly_available() -> None:
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("kafka.topics.bets.partitions=1", "/kafka/topics/bets/partitions"),
-        ("consumer.replicas=two", "/consumer/replicas"),
+        ("pipelines.bets.topics.events.partitions=0", "/pipelines/bets/topics/events/partitions"),
+        ("pipelines.bets.workloads.consumer.deployment.replicas=two", "/pipelines/bets/workloads/consumer/deployment"),
+        ("pipelines.Bets.enabled=true", "'Bets' does not match"),  # pipeline names: jobs.<name> packages
+        ("pipelines.bets.kafkaUsers.brook-producer.acls[0].operations[0]=Everything", "/pipelines/bets/kafkaUsers"),
         ("flink.flinkVersion=v1_20", "/flink/flinkVersion"),
         ("postgres.instances=0", "/postgres/instances"),
         ("kafaka.cluster=x", "kafaka"),
@@ -96,7 +100,8 @@ def secrets(objs: list[dict]) -> dict[str, dict[str, str]]:
 
 
 def test_no_default_or_fixed_passwords() -> None:
-    first, second = secrets(render("kind")), secrets(render("kind", "producer.rate=51"))
+    other_render = "pipelines.bets.workloads.producer.deployment.options.rate=51"
+    first, second = secrets(render("kind")), secrets(render("kind", other_render))
     creds = first["brook-credentials"]
     assert len(creds) >= 9
     for key, value in creds.items():
@@ -163,3 +168,242 @@ def test_servers_have_probes() -> None:
         ):
             container = obj["spec"]["template"]["spec"]["containers"][0]
             assert "readinessProbe" in container and "livenessProbe" in container, obj["metadata"]["name"]
+
+
+# --- credentials: generated, one set per render, never from values ---------------------------------------------
+
+
+def test_credentials_memo_is_not_a_value() -> None:
+    """The old render memo `__credentials` was a schema-allowed key: `--set __credentials.pg-password=x` rendered a
+    brook-credentials with that one key. The schema now refuses it, and nothing in values reaches the memo."""
+    proc = template("kind", "", "__credentials.pg-password=x")
+    assert proc.returncode != 0
+    assert "__credentials" in proc.stderr, proc.stderr
+    schema = (CHART / "values.schema.json").read_text()
+    assert "__credentials" not in schema and "brookCredentials" not in schema
+
+
+def test_values_cannot_override_generated_secrets() -> None:
+    """Whatever values say, brook-credentials carries every key, each generated (none equal to a value given)."""
+    objs = render("kind", "pipelines.telecom.enabled=true")
+    creds = secrets(objs)["brook-credentials"]
+    expected = {
+        "pg-password",
+        "minio-root-user",
+        "minio-root-password",
+        "pgadmin-password",
+        "kafka-ui-password",
+        "kafka-brook-ui",
+        "kafka-brook-producer",
+        "kafka-brook-consumer",
+        "kafka-brook-flink",
+        "kafka-brook-telecom",
+        "telecom-mask-key",
+    }
+    assert set(creds) == expected
+    users = {o["metadata"]["name"] for o in objs if o["kind"] == "KafkaUser"}
+    assert {f"kafka-{u}" for u in users} <= set(creds), "a KafkaUser's password key is missing"
+
+
+def test_disabled_pipelines_keep_their_credentials() -> None:
+    """Keys of switched-off pipelines stay in brook-credentials, so switching one off and on keeps its passwords."""
+    creds = secrets(render("kind"))["brook-credentials"]
+    assert {"kafka-brook-telecom", "telecom-mask-key"} <= set(creds)
+
+
+def test_one_credential_set_per_render_across_templates() -> None:
+    """credentials.yaml, airflow-metadata.yaml and ui.yaml see the same generated values (one memo per render)."""
+    s = secrets(render("kind"))
+    creds = s["brook-credentials"]
+    assert f":{creds['pg-password']}@" in s["brook-airflow-metadata"]["connection"]
+    jaas = s["brook-kafka-ui"]["KAFKA_CLUSTERS_0_PROPERTIES_SASL_JAAS_CONFIG"]
+    assert f'password="{creds["kafka-brook-ui"]}"' in jaas
+    assert s["brook-pgadmin"]["PGADMIN_DEFAULT_PASSWORD"] == creds["pgadmin-password"]
+
+
+def test_telecom_secret_carries_the_generated_mask_key() -> None:
+    s = secrets(render("kind", *TELECOM))
+    assert s["brook-telecom-env"]["BROOK_TELECOM_MASK_KEY"] == s["brook-credentials"]["telecom-mask-key"]
+    assert s["brook-telecom-env"]["BROOK_KAFKA_USERNAME"] == "brook-telecom"
+
+
+# --- the topology: one block per pipeline --------------------------------------------------------------------------
+
+TEMPLATES = CHART / "templates"
+# A third pipeline, written only as values: everything a pipeline gets must follow from this block.
+FRAUD = """
+pipelines:
+  fraud:
+    enabled: true
+    topics:
+      alerts: {name: fraud_alerts, env: BROOK_TOPIC_FRAUD_ALERTS, partitions: 3, retentionHours: 24}
+    buckets:
+      reports: {name: fraud-reports, env: BROOK_S3_FRAUD_BUCKET}
+    kafkaUsers:
+      # The scorer: reads bets, writes alerts.
+      brook-fraud-scorer:
+        acls:
+          - resource: {type: topic, name: bets, patternType: literal}
+            operations: [Read, Describe]
+          - resource: {type: topic, name: fraud_alerts, patternType: literal}
+            operations: [Write, Describe]
+      # Its Flink job reads the alerts.
+      brook-flink:
+        acls:
+          - resource: {type: topic, name: fraud_alerts, patternType: literal}
+            operations: [Read, Describe]
+    workloads:
+      fraud-scorer:
+        kafkaUser: brook-fraud-scorer
+        postgres: true
+        generated: {BROOK_FRAUD_SALT: fraud-salt}
+        deployment:
+          enabled: true
+          module: jobs.fraud.scorer
+          options: {threshold: 0.9}
+          replicas: 2
+          env: {BROOK_FRAUD_WINDOW: "60"}
+          resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {cpu: 500m, memory: 256Mi}}
+      fraud-report:
+        secret: fraud-scorer
+        s3: true
+        dagPod: {serviceAccount: brook-fraud-report}
+    flinkJobs: [alert_rate]
+"""
+
+
+def by_name(objs: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+def peers(objs: list[dict]) -> dict[str, list[str]]:
+    """Components admitted to Kafka (Strimzi listener peers), Postgres and MinIO (NetworkPolicies)."""
+    kafka = next(o for o in objs if o["kind"] == "Kafka")["spec"]["kafka"]["listeners"][0]
+    policies = by_name(objs, "NetworkPolicy")
+
+    def components(policy: str) -> list[str]:
+        return policies[policy]["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"]
+
+    return {
+        "kafka": kafka["networkPolicyPeers"][0]["podSelector"]["matchExpressions"][0]["values"],
+        "postgres": components("brook-postgres-ingress"),
+        "minio": components("brook-minio-ingress"),
+    }
+
+
+def test_no_template_names_a_pipeline() -> None:
+    for path in sorted(TEMPLATES.iterdir()):
+        found = re.findall(r"bets|telecom", path.read_text(), re.IGNORECASE)
+        assert not found, f"{path.name} names a pipeline: pipelines belong in values.yaml `pipelines:`"
+
+
+def test_service_names_and_ports_come_from_helpers() -> None:
+    literal = re.compile(r"brook-minio:|kafka-bootstrap:|-rw:|\b(9000|9001|9092|5432|8000|8080|8081)\b")
+    for path in sorted(TEMPLATES.iterdir()):
+        if path.name != "_helpers.tpl":
+            assert not literal.search(path.read_text()), f"{path.name}: use the service/port helpers of _helpers.tpl"
+    env = next(o for o in render("kind") if o["metadata"]["name"] == "brook-env")["data"]
+    assert env["BROOK_S3_ENDPOINT"] == "http://brook-minio:9000"
+    assert env["BROOK_KAFKA_BOOTSTRAP"] == "brook-kafka-bootstrap:9092"
+    assert (env["BROOK_PG_HOST"], env["BROOK_PG_PORT"]) == ("brook-pg-rw", "5432")
+
+
+def test_a_new_pipeline_is_one_values_block() -> None:
+    objs = render_values("kind", FRAUD)
+    assert by_name(objs, "KafkaTopic")["fraud-alerts"]["spec"]["topicName"] == "fraud_alerts"
+    users = by_name(objs, "KafkaUser")
+    scorer_acls = users["brook-fraud-scorer"]["spec"]["authorization"]["acls"]
+    assert [(a["resource"]["name"], a["operations"]) for a in scorer_acls] == [
+        ("bets", ["Read", "Describe"]),
+        ("fraud_alerts", ["Write", "Describe"]),
+    ]
+    s = secrets(objs)
+    env = s["brook-fraud-scorer-env"]
+    assert env["BROOK_KAFKA_USERNAME"] == "brook-fraud-scorer"
+    assert env["BROOK_KAFKA_PASSWORD"] == s["brook-credentials"]["kafka-brook-fraud-scorer"]
+    assert env["BROOK_FRAUD_SALT"] == s["brook-credentials"]["fraud-salt"]
+    assert {"BROOK_PG_PASSWORD", "BROOK_S3_SECRET_KEY"} <= set(env), "a shared Secret holds what both workloads need"
+    deployment = by_name(objs, "Deployment")["brook-fraud-scorer"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert deployment["spec"]["replicas"] == 2
+    assert container["args"] == ["-m", "jobs.fraud.scorer", "--threshold", "0.9"]
+    assert container["env"] == [{"name": "BROOK_FRAUD_WINDOW", "value": "60"}]
+    assert {"secretRef": {"name": "brook-fraud-scorer-env"}} in container["envFrom"]
+    flink = by_name(objs, "FlinkDeployment")["brook-fraud-alert-rate"]
+    assert flink["spec"]["job"]["args"] == ["-pym", "jobs.fraud.flink.alert_rate"]
+    assert "brook-fraud-report" in by_name(objs, "ServiceAccount")
+    p = peers(objs)
+    assert "fraud-scorer" in p["kafka"] and "fraud-scorer" in p["postgres"] and "fraud-report" in p["minio"]
+    config = by_name(objs, "ConfigMap")["brook-env"]["data"]
+    assert (config["BROOK_TOPIC_FRAUD_ALERTS"], config["BROOK_S3_FRAUD_BUCKET"]) == ("fraud_alerts", "fraud-reports")
+    job = next(o for o in objs if o["kind"] == "Job" and o["metadata"]["name"].startswith("brook-minio-buckets"))
+    assert "brook/fraud-reports" in job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+
+
+def test_a_new_pipeline_passes_kubeconform() -> None:
+    proc = template("prod", FRAUD)
+    assert proc.returncode == 0, proc.stderr
+    ok, output = validate(proc.stdout)
+    assert ok, output
+
+
+def test_a_user_named_by_several_pipelines_gets_the_union_of_their_acls() -> None:
+    def flink_acls(objs: list[dict]) -> set[tuple[str, str, str]]:
+        acls = by_name(objs, "KafkaUser")["brook-flink"]["spec"]["authorization"]["acls"]
+        return {(a["resource"]["type"], a["resource"]["name"], a["resource"]["patternType"]) for a in acls}
+
+    group = ("group", "brook-flink", "prefix")
+    assert flink_acls(render("kind")) == {group, ("topic", "bets", "literal")}
+    both = flink_acls(render("kind", *TELECOM))
+    assert both == {group, ("topic", "bets", "literal"), ("topic", "telecom_events", "literal")}
+
+
+def test_acls_are_written_in_values_with_a_comment_per_user() -> None:
+    """Reviewable: every KafkaUser block in values.yaml is preceded by a comment line saying what it is for."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    values = yaml.safe_load("\n".join(lines))
+    users = set(values["kafka"]["users"]) | {name for p in values["pipelines"].values() for name in p["kafkaUsers"]}
+    for name in users:
+        for i, line in enumerate(lines):
+            if line.strip() == f"{name}:" and lines[i + 1].strip() == "acls:":
+                assert lines[i - 1].strip().startswith("#"), f"values.yaml: KafkaUser {name} has no comment on intent"
+
+
+def test_network_policy_peers_follow_the_topology() -> None:
+    p = peers(render("kind"))
+    assert p["kafka"] == ["consumer", "flink", "kafka-ui", "producer"]
+    assert p["postgres"] == ["consumer", "exporter", "flink", "migrate", "pgadmin"]
+    assert p["minio"] == ["exporter", "flink", "minio-setup"]
+    on = peers(render("kind", *TELECOM))
+    assert "telecom-generator" in on["kafka"] and {"telecom-generator", "telecom-batch"} <= set(on["postgres"])
+    assert "telecom-batch" not in on["kafka"], "the batch reads Postgres only"
+    off = peers(render("prod"))
+    assert "kafka-ui" not in off["kafka"] and "pgadmin" not in off["postgres"], "UIs off: no peers for them"
+
+
+def test_workload_deployments_follow_their_blocks() -> None:
+    found = by_name(render("kind"), "Deployment")
+    producer = found["brook-producer"]["spec"]["template"]["spec"]["containers"][0]
+    assert producer["args"] == ["-m", "jobs.bets.producer", "--rate", "50"]  # values-kind.yaml
+    consumer = found["brook-consumer"]["spec"]["template"]["spec"]["containers"][0]
+    assert consumer["env"] == [{"name": "BROOK_CONSUMER_WORKERS", "value": "1"}]
+    prod = by_name(render("prod"), "Deployment")
+    assert "brook-producer" not in prod and prod["brook-consumer"]["spec"]["replicas"] == 3
+
+
+def test_dag_pod_service_accounts_follow_the_topology() -> None:
+    assert "brook-telecom-batch" not in by_name(render("kind"), "ServiceAccount")
+    accounts = by_name(render("kind", *TELECOM), "ServiceAccount")
+    assert accounts["brook-telecom-batch"]["metadata"]["labels"]["app.kubernetes.io/component"] == "telecom-batch"
+    assert accounts["brook-exporter"]["automountServiceAccountToken"] is False
+
+
+def test_a_component_in_two_pipelines_is_refused() -> None:
+    twice = "pipelines: {telecom: {workloads: {consumer: {postgres: true}}}}"
+    proc = template("kind", twice, "pipelines.telecom.enabled=true")
+    assert proc.returncode != 0 and "already has a workload consumer" in proc.stderr, proc.stderr
+
+
+def test_migration_job_runs_the_common_migrate_module() -> None:
+    job = next(o for o in render("kind") if o["kind"] == "Job" and o["metadata"]["name"].startswith("brook-migrate"))
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["python", "-m", "jobs.common.migrate"]

@@ -19,27 +19,48 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/*
-Generated credentials, one dict per render (memoised in .Values), each value read back from the existing
-brook-credentials Secret when there is one, so upgrades keep them (lookup returns nothing under `helm template`).
+Generated credentials: one dict per render, memoised on the render's root context ($), never in .Values, so no
+value can pre-fill or replace it (the schema refuses unknown keys too). Keys: brook.credentialKeys (_topology.tpl).
+Each value is read back from the existing brook-credentials Secret when there is one, so upgrades keep it (lookup
+returns nothing under `helm template`); a key the Secret has but the chart no longer names is kept as well.
 */}}
 {{- define "brook.credentials" -}}
-{{- if not (hasKey .Values "__credentials") -}}
+{{- if not (hasKey $ "brookCredentials") -}}
 {{- $existing := (lookup "v1" "Secret" .Release.Namespace "brook-credentials").data | default dict -}}
 {{- $creds := dict -}}
-{{- $keys := list "pg-password" "minio-root-user" "minio-root-password" "kafka-brook-producer" "kafka-brook-consumer" "kafka-brook-flink" "kafka-brook-telecom" "kafka-brook-ui" "pgadmin-password" "kafka-ui-password" "telecom-mask-key" -}}
-{{- range $keys -}}
-{{- if hasKey $existing . -}}
-{{- $_ := set $creds . (index $existing . | b64dec) -}}
+{{- range $key, $value := $existing -}}
+{{- $_ := set $creds $key ($value | b64dec) -}}
+{{- end -}}
+{{- range (include "brook.credentialKeys" . | fromYamlArray) -}}
+{{- if hasKey $creds . -}}
 {{- else if eq . "minio-root-user" -}}
 {{- $_ := set $creds . (printf "brook-%s" (randAlphaNum 8 | lower)) -}}
 {{- else -}}
 {{- $_ := set $creds . (randAlphaNum 32) -}}
 {{- end -}}
 {{- end -}}
-{{- $_ := set .Values "__credentials" $creds -}}
+{{- $_ := set $ "brookCredentials" $creds -}}
 {{- end -}}
-{{- toYaml (index .Values "__credentials") -}}
+{{- toYaml (index $ "brookCredentials") -}}
 {{- end -}}
+
+{{/* Service names and ports: every template (and docs/kubernetes.md) takes them from here. */}}
+{{- define "brook.kafka.port" -}}9092{{- end -}}
+{{- define "brook.kafka.bootstrap" -}}
+{{ .Values.kafka.cluster }}-kafka-bootstrap:{{ include "brook.kafka.port" . }}
+{{- end -}}
+{{- define "brook.postgres.host" -}}{{ .Values.postgres.cluster }}-rw{{- end -}}
+{{- define "brook.postgres.port" -}}5432{{- end -}}
+{{- define "brook.postgres.statusPort" -}}8000{{- end -}}
+{{- define "brook.minio.service" -}}brook-minio{{- end -}}
+{{- define "brook.minio.apiPort" -}}9000{{- end -}}
+{{- define "brook.minio.consolePort" -}}9001{{- end -}}
+{{- define "brook.minio.endpoint" -}}
+http://{{ include "brook.minio.service" . }}:{{ include "brook.minio.apiPort" . }}
+{{- end -}}
+{{- define "brook.flink.restPort" -}}8081{{- end -}}
+{{- define "brook.kafkaUi.port" -}}8080{{- end -}}
+{{- define "brook.pgadmin.port" -}}8081{{- end -}}
 
 {{/* Pod-level security: non-root, no privilege escalation, RuntimeDefault seccomp (Pod Security "restricted"). */}}
 {{- define "brook.podSecurity" -}}

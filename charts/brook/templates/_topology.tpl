@@ -1,0 +1,146 @@
+{{/*
+Brook's topology, computed once from values: the platform's own workloads (below) plus every enabled
+pipelines.<name> block. Every template that lists topics, KafkaUsers, Secrets, NetworkPolicy peers, Deployments,
+FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a pipeline.
+
+  include "brook.topology" . | fromYaml →
+    topics:          [{name, partitions, retentionHours}]            enabled pipelines' topics
+    env:             {BROOK_TOPIC_…: name, …}                        every declared pipeline's topic/bucket names
+    buckets:         [name]                                          minio.buckets + every pipeline's buckets
+    users:           {<KafkaUser>: {acls: […]}}                      union of ACLs per user name
+    secrets:         {<secret>: {kafkaUser, postgres, s3, generated}}  → Secret brook-<secret>-env
+    deployments:     [{name, secret, args, replicas, env, resources}]
+    flinkJobs:       [{name, module}]                                brook-<pipeline>-<job>, jobs.<pipeline>.flink.<job>
+    serviceAccounts: [{name, component}]                             the DAG pods'
+    peers:           {kafka: [component], postgres: […], minio: […]}  NetworkPolicy / listener peers
+*/}}
+{{- define "brook.topology" -}}
+{{- $v := .Values -}}
+{{- /* The platform's workloads: every Flink job (component flink) and the migration Job. */ -}}
+{{- $workloads := dict
+  "flink" (dict "kafkaUser" "brook-flink" "postgres" true "s3" true)
+  "migrate" (dict "postgres" true) -}}
+{{- $users := dict -}}
+{{- range $name, $u := $v.kafka.users -}}
+{{- $_ := set $users $name (dict "acls" (concat (list) $u.acls)) -}}
+{{- end -}}
+{{- $peers := dict "kafka" (list) "postgres" (list) "minio" (list "minio-setup") -}}
+{{- if $v.ui.kafkaUi.enabled -}}
+{{- $_ := set $users "brook-ui" (dict "acls" (concat (list) $v.ui.kafkaUi.acls)) -}}
+{{- $_ := set $peers "kafka" (append $peers.kafka "kafka-ui") -}}
+{{- end -}}
+{{- if $v.ui.pgadmin.enabled -}}
+{{- $_ := set $peers "postgres" (append $peers.postgres "pgadmin") -}}
+{{- end -}}
+{{- $topics := list -}}
+{{- $env := dict -}}
+{{- $buckets := values $v.minio.buckets | sortAlpha -}}
+{{- $flinkJobs := list -}}
+{{- range $pname, $p := $v.pipelines -}}
+{{- range $key, $t := $p.topics -}}
+{{- $_ := set $env $t.env $t.name -}}
+{{- if $p.enabled -}}
+{{- $topics = append $topics (dict "name" $t.name "partitions" $t.partitions "retentionHours" $t.retentionHours) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key, $b := $p.buckets -}}
+{{- $_ := set $env $b.env $b.name -}}
+{{- if not (has $b.name $buckets) -}}
+{{- $buckets = append $buckets $b.name -}}
+{{- end -}}
+{{- end -}}
+{{- if $p.enabled -}}
+{{- range $name, $u := $p.kafkaUsers -}}
+{{- $acls := list -}}
+{{- if hasKey $users $name -}}
+{{- $acls = (get $users $name).acls -}}
+{{- end -}}
+{{- $_ := set $users $name (dict "acls" (concat $acls $u.acls)) -}}
+{{- end -}}
+{{- range $wname, $w := $p.workloads -}}
+{{- if hasKey $workloads $wname -}}
+{{- fail (printf "pipelines.%s.workloads.%s: another pipeline or the platform already has a workload %s" $pname $wname $wname) -}}
+{{- end -}}
+{{- $_ := set $workloads $wname $w -}}
+{{- end -}}
+{{- range $p.flinkJobs -}}
+{{- $flinkJobs = append $flinkJobs (dict "name" (printf "%s-%s" $pname (. | replace "_" "-")) "module" (printf "jobs.%s.flink.%s" $pname .)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $secrets := dict -}}
+{{- $deployments := list -}}
+{{- $serviceAccounts := list -}}
+{{- range $wname, $w := $workloads -}}
+{{- $sname := $w.secret | default $wname -}}
+{{- if not (hasKey $secrets $sname) -}}
+{{- $_ := set $secrets $sname (dict "kafkaUser" "" "postgres" false "s3" false "generated" dict) -}}
+{{- end -}}
+{{- $s := get $secrets $sname -}}
+{{- with $w.kafkaUser -}}
+{{- if not (hasKey $users .) -}}
+{{- fail (printf "workload %s: kafkaUser %s has no ACLs in any enabled pipelines.<name>.kafkaUsers or kafka.users" $wname .) -}}
+{{- end -}}
+{{- if and $s.kafkaUser (ne $s.kafkaUser .) -}}
+{{- fail (printf "Secret brook-%s-env: workloads sharing it name two KafkaUsers (%s, %s)" $sname $s.kafkaUser .) -}}
+{{- end -}}
+{{- $_ := set $s "kafkaUser" . -}}
+{{- $_ := set $peers "kafka" (append $peers.kafka $wname) -}}
+{{- end -}}
+{{- if $w.postgres -}}
+{{- $_ := set $s "postgres" true -}}
+{{- $_ := set $peers "postgres" (append $peers.postgres $wname) -}}
+{{- end -}}
+{{- if $w.s3 -}}
+{{- $_ := set $s "s3" true -}}
+{{- $_ := set $peers "minio" (append $peers.minio $wname) -}}
+{{- end -}}
+{{- range $var, $key := $w.generated -}}
+{{- $_ := set $s.generated $var $key -}}
+{{- end -}}
+{{- with $w.deployment -}}
+{{- if .enabled -}}
+{{- $args := list "-m" .module -}}
+{{- range $opt, $value := .options -}}
+{{- $args = concat $args (list (printf "--%s" $opt) (toString $value)) -}}
+{{- end -}}
+{{- $deployments = append $deployments (dict "name" $wname "secret" $sname "args" $args "replicas" .replicas "env" (.env | default dict) "resources" .resources) -}}
+{{- end -}}
+{{- end -}}
+{{- with $w.dagPod -}}
+{{- $serviceAccounts = append $serviceAccounts (dict "name" .serviceAccount "component" $wname) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $s := $secrets -}}
+{{- if and (not $s.kafkaUser) (not $s.postgres) (not $s.s3) (not $s.generated) -}}
+{{- fail (printf "Secret brook-%s-env would be empty: give its workload kafkaUser, postgres, s3 or generated" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $out := dict "topics" $topics "env" $env "buckets" $buckets "users" $users "secrets" $secrets
+  "deployments" $deployments "flinkJobs" $flinkJobs "serviceAccounts" $serviceAccounts
+  "peers" (dict "kafka" ($peers.kafka | sortAlpha) "postgres" ($peers.postgres | sortAlpha) "minio" ($peers.minio | sortAlpha)) -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Every key of brook-credentials, from every declared pipeline (enabled or not, so switching a pipeline off and on
+keeps its passwords and generated keys): platform logins, kafka-<user> per KafkaUser, pipelines' generated.
+*/}}
+{{- define "brook.credentialKeys" -}}
+{{- $v := .Values -}}
+{{- $keys := list "pg-password" "minio-root-user" "minio-root-password" "pgadmin-password" "kafka-ui-password" "kafka-brook-ui" -}}
+{{- range $name, $u := $v.kafka.users -}}
+{{- $keys = append $keys (printf "kafka-%s" $name) -}}
+{{- end -}}
+{{- range $pname, $p := $v.pipelines -}}
+{{- range $name, $u := $p.kafkaUsers -}}
+{{- $keys = append $keys (printf "kafka-%s" $name) -}}
+{{- end -}}
+{{- range $wname, $w := $p.workloads -}}
+{{- range $var, $key := $w.generated -}}
+{{- $keys = append $keys $key -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml ($keys | uniq | sortAlpha) -}}
+{{- end -}}
