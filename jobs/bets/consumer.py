@@ -3,10 +3,18 @@
 ``python -m jobs.bets.consumer [--exit-when-idle SECONDS]``
 
 Order per batch, which is what makes it lossless and exactly-once in rows: (1) invalid messages are sent to the
-DLQ and acknowledged, (2) valid rows are inserted idempotently and the transaction commits, (3) only then are
-the Kafka offsets committed. A crash anywhere replays the batch: rows collapse on ``bet_id``; a DLQ message may
-appear twice, and its headers (source partition + offset) identify the copy. Bad input never stops the loop;
-a database outage is retried with backoff, then the process exits non-zero without committing offsets.
+DLQ and every send is confirmed, (2) valid rows are inserted idempotently and the transaction commits, (3) rows
+Postgres refused for a data reason are sent to the DLQ and confirmed, (4) only then are the Kafka offsets
+committed. A crash anywhere replays the batch: rows collapse on ``bet_id``; a DLQ message may appear twice, and
+its headers (source partition + offset) identify the copy.
+
+One verdict per message: stored, or dead-lettered with a reason. Bad input never stops the loop. A row the
+contract accepted but Postgres refuses (SQLSTATE class 22 or 23, e.g. U+0000 in text or a constraint stricter
+than the contract) is isolated by bisecting its batch (:func:`jobs.bets.store.store_batch`) and dead-lettered with
+reason ``unstorable`` and the database's message; the rest of the batch commits. Only infrastructure faults
+(classes 08, 53, 57, lost connections) are retried, with backoff and a new connection, then the process exits
+non-zero without committing offsets; any other database error (e.g. a missing table) exits at once, also without
+committing. A DLQ that cannot be written stops the consumer the same way: a message is never dropped.
 """
 
 from __future__ import annotations
@@ -25,14 +33,18 @@ import psycopg2
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
+from kafka.producer.future import FutureRecordMetadata
 
 from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
-from jobs.bets.store import insert_bets
+from jobs.bets.store import Stored, is_infrastructure_error, store_batch
 from jobs.bets.topics import BetsTopics
 from jobs.common.cli import run, summary
 from jobs.common.kafka import ensure_topics, headers
 from jobs.common.lifecycle import Stop
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
+
+UNSTORABLE = "unstorable"  # DLQ reason: valid by the contract, refused by Postgres (class 22/23)
+DLQ_ACK_TIMEOUT = 150.0  # seconds; above the producer's delivery timeout (120 s), so that one decides
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +78,7 @@ class InFlight:
     valid: int
     bad: int
     bets: list[Bet]
+    sources: list[ConsumerRecord]  # the record of each bet (same index): what an unstorable row dead-letters
 
 
 @dataclass
@@ -74,6 +87,7 @@ class Counts:
     stored: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    unstorable: int = 0
     batches: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -85,6 +99,7 @@ class Counts:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "dead_lettered": self.dead_lettered,
+            "unstorable": self.unstorable,
             "batches": self.batches,
             "seconds": secs,
         }
@@ -93,7 +108,8 @@ class Counts:
         secs = max(time.monotonic() - self.started, 1e-9)
         return (
             f"consumed={self.consumed} stored={self.stored} duplicates={self.duplicates} "
-            f"dlq={self.dead_lettered} batches={self.batches} seconds={secs:.2f} msgs/s={self.consumed / secs:.0f}"
+            f"dlq={self.dead_lettered} unstorable={self.unstorable} batches={self.batches} seconds={secs:.2f} "
+            f"msgs/s={self.consumed / secs:.0f}"
         )
 
 
@@ -124,66 +140,89 @@ class BetConsumer:
         self.dlq.close(timeout=30)
         self.conn.close()
 
-    def _dead_letter(self, record: ConsumerRecord, error: InvalidEvent) -> None:
-        self.dlq.send(
+    def _dead_letter(self, record: ConsumerRecord, code: str, error: str) -> FutureRecordMetadata:
+        """Send one message to the DLQ with its reason and source; the returned future says whether it landed."""
+        return self.dlq.send(
             self.topics.dlq,
             key=record.key,
             value=record.value,
             headers=headers(
-                error_code=error.code,
-                error=str(error),
+                error_code=code,
+                error=error,
                 source_topic=record.topic,
                 source_partition=record.partition,
                 source_offset=record.offset,
             ),
         )
 
-    def _store(self, bets: list[Bet]) -> int:
-        """Insert and commit, reconnecting with backoff on connection-level failures."""
+    def _confirm(self, sent: list[FutureRecordMetadata]) -> None:
+        """Wait until every DLQ send is acknowledged; raise the first failure (``flush`` alone never raises one)."""
+        if not sent:
+            return
+        self.dlq.flush(timeout=DLQ_ACK_TIMEOUT)
+        for future in sent:
+            future.get(timeout=DLQ_ACK_TIMEOUT)  # raises the send's KafkaError: offsets stay uncommitted
+
+    def _store(self, bets: list[Bet]) -> Stored:
+        """Insert and commit (refused rows isolated), reconnecting with backoff on infrastructure failures only."""
         for attempt in range(1, self.settings.db_retries + 1):
             try:
-                with self.conn:
-                    return insert_bets(self.conn, bets)
-            except psycopg2.OperationalError as err:
-                if attempt == self.settings.db_retries:
+                return store_batch(self.conn, bets)
+            except psycopg2.Error as err:
+                if not is_infrastructure_error(err) or attempt == self.settings.db_retries:
                     raise
                 delay = min(2**attempt, 30)
                 print(f"[consumer] postgres error ({err.__class__.__name__}: {err}); retry in {delay}s", flush=True)
                 time.sleep(delay)
-                try:
-                    self.conn.close()
-                    self.conn = psycopg2.connect(self.pg.dsn())
-                except psycopg2.OperationalError:
-                    continue
+                self._reconnect()
         raise AssertionError("unreachable")
+
+    def _reconnect(self) -> None:
+        """A fresh connection; if Postgres is still away the next attempt fails on the closed one and retries."""
+        self.conn.close()
+        try:
+            self.conn = psycopg2.connect(self.pg.dsn())
+        except psycopg2.OperationalError as err:
+            print(f"[consumer] reconnect failed ({str(err).strip()})", flush=True)
 
     def prepare(self, records: list[ConsumerRecord]) -> InFlight:
         """Validate a batch and dead-letter its invalid messages (acknowledged before anything is committed)."""
         valid: list[Bet] = []
-        bad = 0
+        sources: list[ConsumerRecord] = []
+        sent: list[FutureRecordMetadata] = []
         offsets: dict[TopicPartition, int] = {}
         for record in records:
             offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
             try:
                 valid.append(parse_bet(record.value))
+                sources.append(record)
             except InvalidEvent as error:
-                self._dead_letter(record, error)
-                bad += 1
-        if bad:
-            self.dlq.flush()  # raises if the DLQ write failed: offsets stay uncommitted, the batch replays
-        return InFlight(offsets=offsets, consumed=len(records), valid=len(valid), bad=bad, bets=valid)
+                sent.append(self._dead_letter(record, error.code, str(error)))
+        self._confirm(sent)  # raises if a DLQ write failed: offsets stay uncommitted, the batch replays
+        return InFlight(
+            offsets=offsets, consumed=len(records), valid=len(valid), bad=len(sent), bets=valid, sources=sources
+        )
 
-    def finish(self, batch: InFlight, inserted: int) -> None:
-        """After the database commit: commit exactly this batch's offsets, then count it."""
+    def _dead_letter_refused(self, batch: InFlight, stored: Stored) -> None:
+        """Send the rows Postgres refused to the DLQ as ``unstorable`` and wait for every acknowledgement."""
+        self._confirm([self._dead_letter(batch.sources[row.index], UNSTORABLE, row.error) for row in stored.rejected])
+        for row in stored.rejected:
+            source = batch.sources[row.index]
+            print(f"[consumer] unstorable {source.topic}/{source.partition}@{source.offset}: {row.error}", flush=True)
+
+    def finish(self, batch: InFlight, stored: Stored) -> None:
+        """After the database commit: dead-letter the refused rows (confirmed), commit this batch's offsets, count."""
+        self._dead_letter_refused(batch, stored)
         commit = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.offsets.items()}
         try:
             self.consumer.commit(offsets=commit)
         except CommitFailedError as err:  # partitions moved to another member: it replays them, rows collapse
             print(f"[consumer] offsets not committed after a rebalance ({err}); the new owner replays", flush=True)
         self.counts.consumed += batch.consumed
-        self.counts.stored += inserted
-        self.counts.duplicates += batch.valid - inserted
+        self.counts.stored += stored.inserted
+        self.counts.duplicates += batch.valid - len(stored.rejected) - stored.inserted
         self.counts.dead_lettered += batch.bad
+        self.counts.unstorable += len(stored.rejected)
         self.counts.batches += 1
 
     def run(self, stop: Stop, idle_exit: float = 0.0, on_batch: Callable[[Counts], None] | None = None) -> Counts:
@@ -196,7 +235,7 @@ class BetConsumer:
         batch: list[ConsumerRecord] = []
         batch_started = last_record = time.monotonic()
         next_progress = time.monotonic() + self.settings.progress_seconds
-        pending: tuple[InFlight, Future[int]] | None = None
+        pending: tuple[InFlight, Future[Stored]] | None = None
 
         def settle() -> None:
             nonlocal pending
