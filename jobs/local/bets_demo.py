@@ -22,8 +22,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from jobs.bets.audit import audit
 from jobs.bets.topics import BetsTopics
-from jobs.common.audit import passed, render
-from jobs.common.cli import run
+from jobs.common.audit import as_summary, passed, render
+from jobs.common.cli import run, summary
 from jobs.common.kafka import committed_offsets, offset_range
 from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load, to_env
@@ -149,6 +149,7 @@ class BetsDemo(Children):
         print("\n[demo] conservation audit")
         checks = audit(kafka, topics, pg, s3, produced, expect_exported=True)
         render(checks)
+        summary("bets-demo", run=run_id, **as_summary(checks))
         return 0 if passed(checks) else 1
 
     @staticmethod

@@ -18,8 +18,8 @@ import time
 
 import psycopg2
 
-from jobs.common.audit import passed, render
-from jobs.common.cli import run
+from jobs.common.audit import as_summary, passed, render
+from jobs.common.cli import run, summary
 from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, load, to_env
 from jobs.local.runner import Children, run_demo
@@ -85,6 +85,7 @@ class TelecomDemo(Children):
         print(f"\n[demo] telecom conservation audit ({len(days)} dates)")
         checks = audit(kafka, topics, pg, produced)
         render(checks)
+        summary("telecom-demo", run=run_id, dates=days, **as_summary(checks))
         return 0 if passed(checks) else 1
 
 

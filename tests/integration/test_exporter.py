@@ -31,6 +31,7 @@ from jobs.bets.export_ledger import Batch
 from jobs.bets.export_parquet import SCHEMA, read_batch, to_parquet
 from jobs.bets.exporter import Exporter, ExportSettings, Summary
 from jobs.bets.store import insert_bets
+from jobs.common.cli import read_summary
 from jobs.common.settings import PostgresSettings, S3Settings, to_env
 
 pytestmark = pytest.mark.integration
@@ -362,9 +363,9 @@ def test_cli_creates_the_bucket_and_stops_at_max_rows(pg_schema: PostgresSetting
     done = exporter_cli(to_env(pg_schema, s3), "--max-rows", "25", "--chunk-rows", "10")
     assert done.returncode == 0, done.stderr
     assert f"created bucket {s3.bucket}" in done.stdout
-    summary = done.stdout.strip().splitlines()[-1]
-    assert summary.startswith("[exporter] done: rows=25 objects=3 bytes=")
-    assert "rows/s=" in summary and "seconds=" in summary
+    summary = read_summary(done.stdout, "exporter")
+    assert (summary["rows"], summary["objects"]) == (25, 3)
+    assert summary["bytes"] > 0 and summary["seconds"] > 0
     client.head_bucket(Bucket=s3.bucket)
     assert [len(read_object(s3, k)) for k in keys(s3)] == [10, 10, 5]
     assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported") == [(5,)]
