@@ -1,8 +1,11 @@
-# Brook — the user's verbs. Each concern lives in mk/<concern>.mk; everything installed goes under .brook/.
+# Brook — the user's verbs. Each concern lives in mk/<concern>.mk; every version in versions.env; everything
+# installed goes under $(BROOK_HOME) (default .brook). `make help` lists the verbs.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
+
+include versions.env
 
 BROOK_HOME ?= $(CURDIR)/.brook
 export BROOK_HOME
@@ -11,12 +14,21 @@ UV := $(VENV)/uv/bin/uv
 PY := $(VENV)/app/bin/python
 AIRFLOW_PY := $(VENV)/airflow/bin/python
 BIN := $(BROOK_HOME)/bin
+HELM := $(BIN)/helm
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
-# Targets defined by the concern files, so verbs can depend on optional concerns only where they exist.
-AVAILABLE_TARGETS := $(shell sed -n 's/^\([a-z-][a-z-]*\):.*/\1/p' $(wildcard mk/*.mk))
 include mk/python.mk
-include $(sort $(filter-out mk/python.mk mk/verbs.mk,$(wildcard mk/*.mk)))
+include mk/services.mk
+include mk/tools.mk
+include mk/schemas.mk
+include mk/flink.mk
+include mk/images.mk
+include mk/chart.mk
+include mk/kind.mk
+include mk/airflow.mk
+include mk/pipeline.mk
+include mk/telecom.mk
 include mk/verbs.mk
 
 .PHONY: help

@@ -1,5 +1,5 @@
 # Airflow smoke check: parse Brook's DAG folder (jobs/dags) the way the dag processor does, with the pinned Airflow
-# from .brook/venv/airflow and a throwaway SQLite metadata DB of its own (never the shared Postgres).
+# from $(BROOK_HOME)/venv/airflow and a throwaway SQLite metadata DB of its own (never the shared Postgres).
 AIRFLOW_CHECK_HOME ?= $(BROOK_HOME)/airflow
 AIRFLOW_DAGS := $(CURDIR)/jobs/dags
 AIRFLOW_CLI := $(VENV)/airflow/bin/airflow

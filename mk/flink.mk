@@ -1,24 +1,18 @@
-# Flink connector jars for PyFlink's local mini-cluster (the runtime comes with PyPI's apache-flink).
-# The versions live in dev/flink/pom.xml only; the Flink job image reads them from there too (FLINK_POM_VERSIONS).
+# Flink connector jars for PyFlink's local mini-cluster (the runtime comes with PyPI's apache-flink). The artifacts are
+# listed in images/flink-job/pom.xml, the pom the Flink job image resolves too; their versions are in versions.env.
 FLINK_JARS := $(BROOK_HOME)/jars/flink
-FLINK_POM := dev/flink/pom.xml
-pom_property = $(shell sed -n 's:.*<$(1)>\(.*\)</$(1)>.*:\1:p' $(FLINK_POM))
-FLINK_VERSION := $(call pom_property,flink.version)
-FLINK_KAFKA_CONNECTOR_VERSION := $(call pom_property,kafka.connector.version)
-FLINK_JDBC_CONNECTOR_VERSION := $(call pom_property,jdbc.connector.version)
-POSTGRES_JDBC_VERSION := $(call pom_property,postgres.jdbc.version)
+FLINK_POM := images/flink-job/pom.xml
+FLINK_POM_VERSIONS := -DFLINK_KAFKA_CONNECTOR_VERSION=$(FLINK_KAFKA_CONNECTOR_VERSION) \
+	-DFLINK_JDBC_CONNECTOR_VERSION=$(FLINK_JDBC_CONNECTOR_VERSION) -DPOSTGRES_JDBC_VERSION=$(POSTGRES_JDBC_VERSION)
+FLINK_JARS_STAMP := $(FLINK_JARS)/.jars-$(FLINK_KAFKA_CONNECTOR_VERSION)-$(FLINK_JDBC_CONNECTOR_VERSION)-$(POSTGRES_JDBC_VERSION)
 
-$(FLINK_JARS)/.installed: $(FLINK_POM)
+$(FLINK_JARS_STAMP): $(FLINK_POM)
 	$(call say,fetching Flink connector jars (Kafka $(FLINK_KAFKA_CONNECTOR_VERSION), JDBC $(FLINK_JDBC_CONNECTOR_VERSION), PostgreSQL $(POSTGRES_JDBC_VERSION)) into $(FLINK_JARS))
-	rm -rf $(FLINK_JARS)
-	mvn -q -B -f $(FLINK_POM) dependency:copy-dependencies -DexcludeTransitive=true -DoutputDirectory=$(FLINK_JARS)
-	touch $@
+	rm -rf $(FLINK_JARS).tmp
+	mvn -q -B -f $(FLINK_POM) $(FLINK_POM_VERSIONS) dependency:copy-dependencies -DexcludeTransitive=true \
+		-DoutputDirectory=$(FLINK_JARS).tmp
+	touch $(FLINK_JARS).tmp/$(notdir $@)
+	rm -rf $(FLINK_JARS) && mv $(FLINK_JARS).tmp $(FLINK_JARS)
 
-.PHONY: flink-jars flink-versions
-flink-jars: $(FLINK_JARS)/.installed ## Flink connector jars (pinned in dev/flink/pom.xml)
-
-flink-versions: ## print the Flink/connector versions (used by skaffold/docker build args)
-	@echo "FLINK_VERSION=$(FLINK_VERSION)"
-	@echo "FLINK_KAFKA_CONNECTOR_VERSION=$(FLINK_KAFKA_CONNECTOR_VERSION)"
-	@echo "FLINK_JDBC_CONNECTOR_VERSION=$(FLINK_JDBC_CONNECTOR_VERSION)"
-	@echo "POSTGRES_JDBC_VERSION=$(POSTGRES_JDBC_VERSION)"
+.PHONY: flink-jars
+flink-jars: $(FLINK_JARS_STAMP) ## Flink connector jars (versions.env; artifacts in images/flink-job/pom.xml)

@@ -2,7 +2,7 @@
 EVENTS ?= 50000
 RATE ?= 0
 SEED ?= 2026
-DEMO_PREREQS := $(VENV)/app/.installed kafka-jars postgres-server $(filter tools flink-jars,$(AVAILABLE_TARGETS))
+DEMO_PREREQS := $(VENV)/app/.installed kafka-jars postgres-server minio flink-jars
 
 .PHONY: demo audit
 demo: $(DEMO_PREREQS) ## bets pipeline end to end on local services + conservation audit (EVENTS=50000 RATE=0 SEED=2026)

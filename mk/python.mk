@@ -1,6 +1,6 @@
 # Python environments: uv (bootstrap), app (jobs + PyFlink + tests), airflow (separate: conflicting pins).
+# UV_VERSION: versions.env.
 PYTHON ?= python3
-UV_VERSION := 0.13.9
 export UV_CACHE_DIR ?= $(HOME)/.cache/brook/uv
 
 $(UV):

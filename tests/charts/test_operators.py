@@ -1,22 +1,23 @@
 """operators/: each values file renders with its pinned upstream chart and the result passes kubeconform.
 
-The upstream charts' sources come from `make upstream-charts` (.brook/charts/<chart>); a missing one fails here,
-naming the command, instead of being skipped. The versions are read from operators/versions.env, the one place
-`make operators` reads them too.
+The upstream charts come from `make upstream-charts` ($BROOK_HOME/charts/<chart>, helm pull from their Helm
+repositories); a missing one fails here, naming the command, instead of being skipped. The versions are read from
+versions.env, the one place `make operators` reads them too.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
+
+from tools.k8s import pod_security, render_flink
+from tools.versions import ROOT, brook_home, load
 
 pytestmark = pytest.mark.charts
 # Tests marked `upstream` render the operators' official charts. Those sources are published only on the charts'
@@ -24,10 +25,8 @@ pytestmark = pytest.mark.charts
 # it refuses these repositories —, Debian, npm, crates.io) do not serve, so `make test` deselects them; they
 # passed against the official sources unpacked by hand (docs/kubernetes.md "What CI proves").
 
-ROOT = Path(__file__).resolve().parents[2]
-CHARTS = ROOT / ".brook" / "charts"
-HELM = ROOT / ".brook" / "bin" / "helm"
-VALIDATE = ROOT / "dev" / "validate.py"
+CHARTS = brook_home() / "charts"
+HELM = brook_home() / "bin" / "helm"
 NAMESPACE = "brook-operators"
 WATCHED = "brook"
 # versions.env prefix → (helm release name in mk/kind.mk, upstream chart directory)
@@ -38,29 +37,15 @@ OPERATORS = {
 }
 
 
-def dev_module(name: str) -> ModuleType:
-    """Import dev/k8s/<name>.py (dev/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"brook_dev_k8s_{name}", ROOT / "dev" / "k8s" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-render_flink = dev_module("render_flink")
-pod_security = dev_module("pod_security")
-
-
 def versions() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (ROOT / "operators" / "versions.env").read_text().splitlines())
-    return {k.strip(): v.strip() for k, v in (p for p in pairs if len(p) == 2 and not p[0].startswith("#"))}
+    """versions.env (the operators' charts, repositories and versions are pinned there)."""
+    return load()
 
 
 def chart_dir(chart: str) -> Path:
     path = CHARTS / chart
     if not (path / "Chart.yaml").is_file():
-        pytest.fail(f"upstream chart {chart} is not at {path}: run `make upstream-charts` (mk/tools.mk)")
+        pytest.fail(f"upstream chart {chart} is not at {path}: run `make upstream-charts` (mk/kind.mk)")
     return path
 
 
@@ -105,9 +90,16 @@ def test_versions_file_pins_every_operator() -> None:
         assert re.fullmatch(r"\d+\.\d+\.\d+", pins[f"{prefix}_CHART_VERSION"])
         assert pins[f"{prefix}_CHART_REPO"].startswith("https://")
         assert (ROOT / "operators" / f"values-{chart}.yaml").is_file()
-    assert pins["STRIMZI_CHART_VERSION"] == "1.2.0"
-    assert pins["FLINK_OPERATOR_CHART_VERSION"] == "1.15.0"
-    assert pins["CNPG_APP_VERSION"] == "1.30.0"
+        assert re.fullmatch(r"\d+\.\d+\.\d+", pins[f"{prefix}_APP_VERSION"])
+
+
+def test_make_operators_installs_each_pin() -> None:
+    """`make operators` installs every operator of versions.env, with its values file, through one helm line."""
+    kind_mk = (ROOT / "mk" / "kind.mk").read_text()
+    for prefix, (release, _) in OPERATORS.items():
+        assert f"$(call operator_helm,{release},{prefix})" in kind_mk
+        assert f"$(call upstream_chart,{prefix})" in kind_mk
+    assert "$(call upstream_chart,AIRFLOW)" in kind_mk
 
 
 @pytest.mark.parametrize("prefix", OPERATORS)
@@ -157,10 +149,13 @@ def test_values_render_and_validate(prefix: str) -> None:
     release, chart = OPERATORS[prefix]
     rendered = render(release, chart)
     assert objects(rendered), f"{chart} rendered nothing"
-    if not VALIDATE.exists():
-        pytest.fail(f"{VALIDATE} (the kubeconform wrapper) is missing")
     proc = subprocess.run(
-        [sys.executable, str(VALIDATE), "-"], input=rendered, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "tools.validate", "-"],
+        input=rendered,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

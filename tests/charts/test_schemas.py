@@ -1,17 +1,14 @@
-"""dev/validate.py (kubeconform + the operators' real CRD schemas) accepts valid resources and rejects wrong ones:
+"""tools/validate.py (kubeconform + the operators' real CRD schemas) accepts valid resources and rejects wrong ones:
 each operator kind Brook uses, and a core kind, one good and one bad — so the chart tests' "valid" means something."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
+from tools.validate import validate
+
 pytestmark = pytest.mark.charts
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "dev"))
-from validate import validate  # noqa: E402
 
 GOOD = {
     "Kafka": """

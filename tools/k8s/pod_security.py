@@ -1,7 +1,7 @@
 """Check rendered manifests against the Pod Security Standard `restricted` (what namespace brook enforces).
 
 Kubernetes rejects a non-compliant pod only when it is created, i.e. in the middle of `make up`; checking the chart's
-render in CI moves that failure to the pull request. Usage: `helm template ... | python dev/k8s/pod_security.py -`.
+render in CI moves that failure to the pull request. Usage: `helm template ... | python -m tools.k8s.pod_security -`.
 Covers the profile's checks that a manifest decides (https://kubernetes.io/docs/concepts/security/pod-security-standards/);
 pods made by operators (Kafka, Postgres) are covered by the operators' settings instead (operators/).
 """

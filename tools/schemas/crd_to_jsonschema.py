@@ -1,6 +1,6 @@
 """CRD YAML → kubeconform JSON schemas: ``<out>/<group>/<kind lower-case>_<version>.json``, one per served version.
 
-``python dev/schemas/crd_to_jsonschema.py OUT_DIR CRD.yaml...`` (run by ``make schemas``). The schema is the
+``python -m tools.schemas.crd_to_jsonschema OUT_DIR CRD.yaml...`` (run by ``make schemas``). The schema is the
 CRD's own ``openAPIV3Schema``, made strict the way Kubernetes' API server treats structural schemas: an object
 that declares ``properties`` gets ``additionalProperties: false`` unless it says
 ``x-kubernetes-preserve-unknown-fields`` or already sets ``additionalProperties`` — so a misspelled field fails

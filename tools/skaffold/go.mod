@@ -1,4 +1,4 @@
-// Builds the skaffold CLI (pinned) into .brook/bin with `make skaffold` (mk/kind.mk).
+// Builds the skaffold CLI into $BROOK_HOME/bin with `make skaffold` (mk/tools.mk); its version is pinned here only.
 // A wrapper module because skaffold's go.mod has replace/exclude directives, which `go install pkg@version`
 // refuses; they are copied verbatim from skaffold v2.19.0's go.mod below. Nothing of skaffold is committed.
 module brook.local/skaffold

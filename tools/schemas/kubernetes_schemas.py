@@ -1,6 +1,6 @@
 """Kubernetes' own JSON schemas for kubeconform, offline, from the kubernetes-validate package (PyPI).
 
-``python dev/schemas/kubernetes_schemas.py VERSION OUT_DIR`` writes ``OUT_DIR/vVERSION-standalone-strict/`` in
+``python -m tools.schemas.kubernetes_schemas VERSION OUT_DIR`` writes ``OUT_DIR/vVERSION-standalone-strict/`` in
 kubeconform's default naming. The package's strict schemas carry an ``$id`` on kubernetes.io and absolute refs
 to ``/api/_definitions.json`` (its own loader resolves them); both are rewritten to the local
 ``_definitions.json`` so kubeconform never reaches for the network. Content is otherwise unchanged.

@@ -1,0 +1,1 @@
+"""Kubernetes helpers: the chart's FlinkDeployments as standalone files, Pod Security checks, `make ui`."""

@@ -1,0 +1,1 @@
+"""kubeconform schemas, offline: Kubernetes' own (kubernetes-validate) and the operators' CRDs converted."""
