@@ -3,9 +3,13 @@ each operator kind Brook uses, and a core kind, one good and one bad — so the 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import yaml
 
+from tools.schemas import crd_to_jsonschema, kubernetes_schemas
 from tools.validate import validate
 
 pytestmark = pytest.mark.charts
@@ -101,3 +105,57 @@ def test_broken_resource_fails(kind: str) -> None:
 def test_unknown_kind_is_an_error_not_a_skip() -> None:
     ok, output = validate("apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g}\n")
     assert not ok and "could not find schema" in output
+
+
+# --- the schema generators themselves (tools/schemas, run by `make schemas`) --------------------------------------
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Gadget, plural: gadgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties: {size: {type: integer}}
+            status: {type: object, x-kubernetes-preserve-unknown-fields: true, properties: {x: {type: string}}}
+    - name: v0
+      served: false
+      storage: false
+      schema: {openAPIV3Schema: {type: object}}
+"""
+
+
+def test_crd_conversion_is_strict_where_the_api_server_prunes(tmp_path: Path) -> None:
+    """Declared properties close the object (a typo fails instead of being pruned); preserve-unknown stays open;
+    only served versions are written; the object envelope is admitted."""
+    source = tmp_path / "crd.yaml"
+    source.write_text(CRD)
+    assert crd_to_jsonschema.main([str(tmp_path / "out"), str(source)]) == 0
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.json"))
+    assert written == ["example.com/gadget_v1.json"]
+    schema = json.loads((tmp_path / "out" / written[0]).read_text())
+    assert schema["properties"]["spec"]["additionalProperties"] is False
+    assert "additionalProperties" not in schema["properties"]["status"]
+    assert {"apiVersion", "kind", "metadata"} <= set(schema["properties"])
+
+
+def test_crd_conversion_refuses_inputs_without_a_crd(tmp_path: Path) -> None:
+    source = tmp_path / "not-a-crd.yaml"
+    source.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    assert crd_to_jsonschema.main([str(tmp_path / "out"), str(source)]) == 1
+
+
+def test_kubernetes_schemas_name_the_available_versions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert kubernetes_schemas.main(["0.0.1", str(tmp_path)]) == 1
+    assert "available:" in capsys.readouterr().err
