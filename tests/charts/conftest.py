@@ -11,10 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tools import versions
+
+ROOT = versions.ROOT
 CHART = ROOT / "charts" / "brook"
-HELM = ROOT / ".brook" / "bin" / "helm"
-KUBE_VERSION = "1.37.0"  # kind's node (k8s/kind-cluster.yaml) and the kubeconform schemas (mk/tools.mk)
+HELM = versions.brook_home() / "bin" / "helm"
+# kind's node image, helm's --kube-version and the kubeconform schemas: versions.env's KUBERNETES_VERSION.
+KUBE_VERSION = versions.get("KUBERNETES_VERSION")
+# The chart values versions.env decides (kafka.version, flink.release): required by the chart, passed like skaffold.
+VERSION_SETS = tuple(versions.helm_sets())
 PROFILES = {"kind": "values-kind.yaml", "prod": "values-prod.yaml"}
 
 
@@ -25,8 +30,8 @@ def helm(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @cache
-def render_text(profile: str, *sets: str) -> str:
-    args = ["template", "brook", str(CHART), "-n", "brook", "--kube-version", KUBE_VERSION]
+def render_text(profile: str, *sets: str, namespace: str = "brook") -> str:
+    args = ["template", "brook", str(CHART), "-n", namespace, "--kube-version", KUBE_VERSION, *VERSION_SETS]
     args += ["-f", str(CHART / PROFILES[profile])]
     for item in sets:
         args += ["--set", item]
@@ -35,13 +40,13 @@ def render_text(profile: str, *sets: str) -> str:
     return proc.stdout
 
 
-def render(profile: str, *sets: str) -> list[dict]:
-    return [doc for doc in yaml.safe_load_all(render_text(profile, *sets)) if doc]
+def render(profile: str, *sets: str, namespace: str = "brook") -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(render_text(profile, *sets, namespace=namespace)) if doc]
 
 
 def template(profile: str, extra_values: str = "", *sets: str) -> subprocess.CompletedProcess[str]:
     """`helm template` of ``profile`` plus a values file with ``extra_values`` (YAML) and ``--set``s, pass or fail."""
-    args = ["template", "brook", str(CHART), "-n", "brook", "--kube-version", KUBE_VERSION]
+    args = ["template", "brook", str(CHART), "-n", "brook", "--kube-version", KUBE_VERSION, *VERSION_SETS]
     args += ["-f", str(CHART / PROFILES[profile])]
     with tempfile.TemporaryDirectory() as tmp:
         if extra_values:

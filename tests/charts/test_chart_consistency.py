@@ -182,7 +182,8 @@ def test_dag_pod_labels_are_dag_pods_of_the_topology() -> None:
     for path in sorted((ROOT / "jobs" / "dags").glob("*.py")):
         text = path.read_text()
         defaults |= dict(re.findall(r'setting\(\s*"(\w+)",\s*"([^"]*)"', text))
-        labels |= set(re.findall(r'"app\.kubernetes\.io/component":\s*"([^"]+)"', text))
+        # A label dict ("app.kubernetes.io/component": "x") or the runners' Workload(component="x").
+        labels |= set(re.findall(r'(?:"app\.kubernetes\.io/component":\s*|\bcomponent=)"([^"]+)"', text))
     assert labels == set(dag_pods), "DAG pod labels vs pipelines.<name>.workloads.<w>.dagPod in values.yaml"
     objs = render("kind", *TELECOM)
     accounts = {o["metadata"]["name"] for o in objs if o["kind"] == "ServiceAccount"}

@@ -5,15 +5,24 @@ non-root with limits, and the topology: one pipelines.<name> block yields every 
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 import yaml
 
-from tests.charts.conftest import CHART, PROFILES, ROOT, helm, render, render_text, render_values, template
-
-sys.path.insert(0, str(ROOT / "dev"))
-from validate import validate
+from tests.charts.conftest import (
+    CHART,
+    KUBE_VERSION,
+    PROFILES,
+    ROOT,
+    VERSION_SETS,
+    helm,
+    render,
+    render_text,
+    render_values,
+    template,
+)
+from tools import versions
+from tools.validate import validate
 
 pytestmark = pytest.mark.charts
 TELECOM = ("pipelines.telecom.enabled=true",)
@@ -21,7 +30,16 @@ TELECOM = ("pipelines.telecom.enabled=true",)
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_lint_strict(profile: str) -> None:
-    proc = helm("lint", "--strict", str(CHART), "-f", str(CHART / PROFILES[profile]), "--kube-version", "1.37.0")
+    proc = helm(
+        "lint",
+        "--strict",
+        str(CHART),
+        "-f",
+        str(CHART / PROFILES[profile]),
+        "--kube-version",
+        KUBE_VERSION,
+        *VERSION_SETS,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -84,13 +102,14 @@ def test_prod_profile_is_highly_available() -> None:
         ("pipelines.bets.workloads.consumer.deployment.replicas=two", "/pipelines/bets/workloads/consumer/deployment"),
         ("pipelines.Bets.enabled=true", "'Bets' does not match"),  # pipeline names: jobs.<name> packages
         ("pipelines.bets.kafkaUsers.brook-producer.acls[0].operations[0]=Everything", "/pipelines/bets/kafkaUsers"),
-        ("flink.flinkVersion=v1_20", "/flink/flinkVersion"),
+        ("flink.release=1.20.1", "/flink/release"),
+        ("flink.flinkVersion=v2_0", "flinkVersion"),  # derived from flink.release, not a value
         ("postgres.instances=0", "/postgres/instances"),
         ("kafaka.cluster=x", "kafaka"),
     ],
 )
 def test_bad_values_fail_with_the_key(setting: str, message: str) -> None:
-    proc = helm("template", "brook", str(CHART), "--kube-version", "1.37.0", "--set", setting)
+    proc = helm("template", "brook", str(CHART), "--kube-version", KUBE_VERSION, *VERSION_SETS, "--set", setting)
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr
 
@@ -407,3 +426,37 @@ def test_a_component_in_two_pipelines_is_refused() -> None:
 def test_migration_job_runs_the_common_migrate_module() -> None:
     job = next(o for o in render("kind") if o["kind"] == "Job" and o["metadata"]["name"].startswith("brook-migrate"))
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["python", "-m", "jobs.common.migrate"]
+
+
+# --- versions: from versions.env only --------------------------------------------------------------------------------
+
+
+def test_kafka_and_flink_versions_have_no_chart_default() -> None:
+    """kafka.version and flink.release come only from versions.env (skaffold, make and helm_sets() pass them): a
+    render without them fails naming both, instead of deploying a stale default (4.1.1, which Strimzi 1.2.0 refuses)."""
+    proc = helm("template", "brook", str(CHART), "--kube-version", KUBE_VERSION, "-f", str(CHART / "values-kind.yaml"))
+    assert proc.returncode != 0
+    assert "'version'" in proc.stderr and "'release'" in proc.stderr, proc.stderr
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert "version" not in values["kafka"] and "release" not in values["flink"]
+    assert "flinkVersion" not in values["flink"], "flinkVersion is derived from flink.release"
+
+
+def test_flink_version_is_derived_from_the_release() -> None:
+    objs = render("kind", "flink.release=2.0.7")
+    for flink in by_name(objs, "FlinkDeployment").values():
+        assert flink["spec"]["flinkVersion"] == "v2_0"
+        assert flink["spec"]["job"]["jarURI"] == "local:///opt/flink/opt/flink-python-2.0.7.jar"
+
+
+def test_kafka_version_is_one_the_pinned_strimzi_runs() -> None:
+    """Strimzi reconciles only the Kafka versions its kafka-versions.yaml marks supported. No operator runs here, so
+    the proof is a committed copy of that fact (operators/strimzi-kafka-versions.yaml, with its source tag/commit)."""
+    fact = yaml.safe_load((ROOT / "operators" / "strimzi-kafka-versions.yaml").read_text())
+    assert fact["strimzi"] == versions.get("STRIMZI_APP_VERSION"), "the fact table is for another Strimzi: update it"
+    assert fact["source"].endswith(f"/blob/{fact['strimzi']}/kafka-versions.yaml")
+    supported = [str(v) for v in fact["supported"]]
+    assert versions.get("KAFKA_VERSION") in supported, f"KAFKA_VERSION is not one of Strimzi's {supported}"
+    kafka = next(o for o in render("prod") if o["kind"] == "Kafka")
+    assert kafka["spec"]["kafka"]["version"] in supported
+    assert "4.1.1" not in supported, "the former chart default must stay refused by the fact table"

@@ -93,11 +93,9 @@ EXEMPT = re.compile(
 # Copies a tool cannot avoid, each tied to versions.env by a test: skaffold passes helm flags verbatim.
 TIED = {("skaffold.yaml", "KUBERNETES_VERSION"): "tests/charts/test_k8s.py"}
 PENDING = {
-    "charts/brook/values.yaml": "chart defaults of flink.release/kafka.version (skaffold and make --set them)",
-    "charts/brook/templates/_helpers.tpl": "a default for flink.release",
-    "charts/brook/README.md": "the values table generated from those defaults (tools/chart_readme.py)",
-    "tests/charts/conftest.py": "KUBE_VERSION = tools.versions.get('KUBERNETES_VERSION') instead",
-    "tests/charts/test_chart_render.py": "--kube-version from tools.versions",
+    # Not a pin but Strimzi's own table (the versions it runs, KAFKA_VERSION among them, as data read by a test):
+    # it belongs in EXEMPT, which this file's owner edits.
+    "operators/strimzi-kafka-versions.yaml": "a fact table of Strimzi 1.2.0's supported Kafka versions, not a pin",
 }
 
 

@@ -87,7 +87,14 @@ capabilities:
     name: brook-{{ . }}-env
 {{- end -}}
 
-{{/* The Flink release inside brook/flink-job (images/flink-job: FLINK_VERSION, from dev/flink/pom.xml). */}}
+{{/* The Flink release inside brook/flink-job (FLINK_VERSION of versions.env, which images/flink-job/pom.xml resolves):
+required, no default (skaffold and make pass --set flink.release). */}}
 {{- define "brook.flinkRelease" -}}
-{{ .Values.flink.release | default "2.0.2" }}
+{{ required "flink.release is required: the Flink release of brook/flink-job (FLINK_VERSION in versions.env; skaffold and make pass --set flink.release)" .Values.flink.release }}
+{{- end -}}
+
+{{/* The FlinkDeployment's flinkVersion, derived from flink.release: <major>.<minor>.<patch> → v<major>_<minor> (the operator's enum). */}}
+{{- define "brook.flinkVersion" -}}
+{{- $parts := splitList "." (include "brook.flinkRelease" .) -}}
+v{{ index $parts 0 }}_{{ index $parts 1 }}
 {{- end -}}
