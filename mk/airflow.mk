@@ -24,3 +24,18 @@ airflow-check: $(VENV)/airflow/.installed ## Airflow: db migrate (own SQLite), p
 	@$(AIRFLOW_CHECK_ENV) $(AIRFLOW_CLI) dags list -o plain --columns dag_id,fileloc 2>/dev/null \
 		| grep -v $(LOG_NOISE) | tee $(AIRFLOW_CHECK_HOME)/dags.txt
 	@grep -q '^bets_export ' $(AIRFLOW_CHECK_HOME)/dags.txt || { echo "airflow-check: bets_export is not listed" >&2; exit 1; }
+
+# Local Airflow (jobs/local/airflow.py): api-server, scheduler, dag-processor of the same venv in the background, the
+# metadata in a database of its own in the local Postgres, every task run by the local runner (BROOK_AIRFLOW_RUNNER=
+# local: `python -m <job>` in the app venv on the local services). docs/airflow.md.
+AIRFLOW_PORT ?= 8080
+
+.PHONY: airflow airflow-down airflow-status
+airflow: $(VENV)/app/.installed $(VENV)/airflow/.installed ## Airflow UI on 127.0.0.1:8080 (AIRFLOW_PORT) running Brook's DAGs locally (after services-up)
+	$(PY) -m jobs.local.airflow up --port $(AIRFLOW_PORT)
+
+airflow-down: ## stop the local Airflow (services-down does too)
+	@if [ -x $(PY) ]; then $(PY) -m jobs.local.airflow down; fi
+
+airflow-status: ## health of the local Airflow
+	$(PY) -m jobs.local.airflow status --port $(AIRFLOW_PORT)

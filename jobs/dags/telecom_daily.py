@@ -1,8 +1,11 @@
-"""Airflow DAG ``telecom_daily``: at 02:00 UTC, daily_stats for the previous UTC day, checked and validated.
+"""Airflow DAG ``telecom_daily`` (seed name: ``daily_metrics_batch``): at 02:00 UTC, daily_stats for the previous
+UTC day, checked and validated.
 
-check_data → run_batch → validate → notify. The first three are KubernetesPodOperator pods of the app image running
-``jobs.telecom.daily_batch --check-only``, ``jobs.telecom.daily_batch`` and ``jobs.telecom.validate``: database
-credentials stay in the pods (Secret ``brook-telecom-env``), never on Airflow's workers. check_data behaves like a
+check_data → run_batch → validate → notify. The first three run ``jobs.telecom.daily_batch --check-only``,
+``jobs.telecom.daily_batch`` and ``jobs.telecom.validate`` through the runner of ``BROOK_AIRFLOW_RUNNER``
+(jobs/dags/runners.py): in Kubernetes as pods of the app image, so database credentials stay in the pods (Secret
+``brook-telecom-env``), never on Airflow's workers; under ``make airflow`` as subprocesses in the app venv with the
+local services' env. Created unpaused. check_data behaves like a
 sensor: it fails while the day has no metrics or the stream has not closed it yet, and is retried every
 ``BROOK_TELECOM_CHECK_RETRY_MINUTES`` (Flink lagging at 02:00 delays the batch instead of producing a partial day).
 
@@ -22,21 +25,16 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import DAG, Param, Variable, task
-from kubernetes.client import models as k8s
 
 from jobs.common.settings import load, setting
-from jobs.dags.settings import ExportDagSettings, export_dag_settings, pod_defaults, templated
+from jobs.dags.runners import Job, Resources, RunnerSettings, Workload, job_task, runner_settings
+from jobs.dags.settings import ExportDagSettings, export_dag_settings, templated
 
 DAG_ID = "telecom_daily"
 BATCH_DATE = "{{ params.date or macros.ds_add(ds, -1) }}"
 WEBHOOK_VARIABLE = "brook_telecom_webhook_url"
-POD_LABELS = {
-    "app.kubernetes.io/name": "brook-telecom-batch",
-    "app.kubernetes.io/component": "telecom-batch",  # the chart's NetworkPolicies let this component reach Postgres
-    "app.kubernetes.io/part-of": "brook",
-}
+SEED_NAME = "daily_metrics_batch"  # what the design card's seeds call it (docs/airflow.md)
 log = logging.getLogger(__name__)
 
 
@@ -74,45 +72,32 @@ def telecom_templated(cfg: TelecomDagSettings, field: str) -> str:
     return f"{{{{ var.value.get({VARIABLES[field]!r}, {getattr(cfg, field)!r}) }}}}"
 
 
-def pod_task(
-    task_id: str, args: list[str], cfg: TelecomDagSettings, shared: ExportDagSettings, **retry: object
-) -> KubernetesPodOperator:
-    """One ``python -m …`` step of the app image in its own non-root pod, with the telecom Secret as env."""
-    return KubernetesPodOperator(
-        task_id=task_id,
-        name=f"telecom-{task_id.replace('_', '-')}",
+def batch_workload(cfg: TelecomDagSettings, shared: ExportDagSettings) -> Workload:
+    """The chart's telecom batch DAG pod (its component lets the NetworkPolicies admit it to Postgres)."""
+    return Workload(
+        app="brook-telecom-batch",
+        component="telecom-batch",
+        pod_name="telecom",
         namespace=templated(shared, "namespace"),
         image=f"{templated(shared, 'image')}:{templated(shared, 'image_tag')}",
-        cmds=["python", "-m"],
-        arguments=args,
-        pod_template_dict={
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {},
-            "spec": {
-                "serviceAccountName": telecom_templated(cfg, "service_account"),
-                "automountServiceAccountToken": False,  # the batch never calls the Kubernetes API
-                "containers": [
-                    {
-                        "name": KubernetesPodOperator.BASE_CONTAINER_NAME,
-                        "envFrom": [
-                            {"configMapRef": {"name": templated(shared, "env_configmap")}},
-                            {"secretRef": {"name": telecom_templated(cfg, "env_secret")}},
-                        ],
-                    }
-                ],
-            },
-        },
-        labels=POD_LABELS,
-        container_resources=k8s.V1ResourceRequirements(
-            requests={"cpu": cfg.cpu_request, "memory": cfg.memory_request},
-            limits={"cpu": cfg.cpu_limit, "memory": cfg.memory_limit},
+        service_account=telecom_templated(cfg, "service_account"),
+        env_configmap=templated(shared, "env_configmap"),
+        env_secret=telecom_templated(cfg, "env_secret"),
+        resources=Resources(
+            cpu_request=cfg.cpu_request,
+            cpu_limit=cfg.cpu_limit,
+            memory_request=cfg.memory_request,
+            memory_limit=cfg.memory_limit,
         ),
-        **pod_defaults(),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
-        execution_timeout=timedelta(minutes=cfg.timeout_minutes),
-        **retry,
     )
+
+
+JOBS = {
+    "check_data": Job("jobs.telecom.daily_batch", ("--date", BATCH_DATE, "--check-only")),
+    "run_batch": Job("jobs.telecom.daily_batch", ("--date", BATCH_DATE)),
+    "validate": Job("jobs.telecom.validate", ("--date", BATCH_DATE)),
+}
 
 
 @task
@@ -132,7 +117,7 @@ def notify(day: str, run_id: str) -> str:
     return line
 
 
-def build_dag(cfg: TelecomDagSettings, shared: ExportDagSettings) -> DAG:
+def build_dag(cfg: TelecomDagSettings, shared: ExportDagSettings, runner: RunnerSettings) -> DAG:
     with DAG(
         dag_id=DAG_ID,
         description="Telecom daily_stats for the previous UTC day from real_time_metrics, validated",
@@ -140,6 +125,7 @@ def build_dag(cfg: TelecomDagSettings, shared: ExportDagSettings) -> DAG:
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
+        is_paused_upon_creation=False,
         params={
             "date": Param(
                 None,
@@ -148,22 +134,18 @@ def build_dag(cfg: TelecomDagSettings, shared: ExportDagSettings) -> DAG:
                 description="UTC date to (re)compute; empty: the day before the logical date",
             )
         },
-        tags=["brook", "telecom"],
+        tags=["brook", "telecom", f"seed:{SEED_NAME}", f"runner:{runner.runner}"],
         doc_md=__doc__,
     ) as dag:
-        check = pod_task(
-            "check_data",
-            ["jobs.telecom.daily_batch", "--date", BATCH_DATE, "--check-only"],
-            cfg,
-            shared,
-            retries=cfg.check_retries,
-            retry_delay=timedelta(minutes=cfg.check_retry_minutes),
-        )
+        workload = batch_workload(cfg, shared)
+        timeout = {"execution_timeout": timedelta(minutes=cfg.timeout_minutes)}
+        sensor_like = {"retries": cfg.check_retries, "retry_delay": timedelta(minutes=cfg.check_retry_minutes)}
         backoff = {"retries": cfg.retries, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0}
-        batch = pod_task("run_batch", ["jobs.telecom.daily_batch", "--date", BATCH_DATE], cfg, shared, **backoff)
-        validate = pod_task("validate", ["jobs.telecom.validate", "--date", BATCH_DATE], cfg, shared, **backoff)
+        check = job_task("check_data", JOBS["check_data"], workload, runner, **timeout, **sensor_like)
+        batch = job_task("run_batch", JOBS["run_batch"], workload, runner, **timeout, **backoff)
+        validate = job_task("validate", JOBS["validate"], workload, runner, **timeout, **backoff)
         check >> batch >> validate >> notify(BATCH_DATE, "{{ run_id }}")
     return dag
 
 
-dag = build_dag(load(TelecomDagSettings), export_dag_settings())
+dag = build_dag(load(TelecomDagSettings), export_dag_settings(), runner_settings())

@@ -500,6 +500,10 @@ class LocalServices:
         return env
 
     def down(self, names: list[str] | None = None) -> None:
+        if not names:  # `make airflow`'s Airflow keeps its metadata in Postgres: it stops first
+            from jobs.local.airflow import stop_default
+
+            print(f"[services] airflow: {'stopped' if stop_default() else 'not running'}", flush=True)
         for svc in reversed(self._select(names)):
             stopped = svc.stop()
             print(f"[services] {svc.name}: {'stopped' if stopped else 'not running'}", flush=True)

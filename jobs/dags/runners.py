@@ -1,0 +1,256 @@
+"""How a Brook DAG task runs: the DAG says *what* (a :class:`Job` of a :class:`Workload`), :func:`job_task` *how*.
+
+One definition per task, two runners, chosen by ``BROOK_AIRFLOW_RUNNER`` in the environment of the process that
+parses the DAG (the dag processor, and the worker that re-parses it to run a task):
+
+- ``kubernetes`` (default; the Airflow image in the chart): a KubernetesPodOperator running the job in the app
+  image, with the workload's ServiceAccount, labels (the chart's NetworkPolicies select on the component), env
+  ConfigMap and Secret, resources and the hardened :func:`jobs.dags.settings.pod_defaults`;
+- ``local`` (``make airflow``): a :class:`LocalJobOperator` running the same ``python -m <module> <args>`` with
+  ``BROOK_AIRFLOW_PYTHON`` (the app venv's interpreter) and the worker's ``BROOK_*`` variables, i.e. the local
+  services' endpoints and credentials that ``jobs.local.airflow`` gave the Airflow processes.
+
+Both runners get the same ``cmds`` + ``arguments`` (tests/integration/test_airflow_runners.py renders every task of
+every DAG in both modes and compares them). Nothing here imports the Kubernetes provider unless the kubernetes runner
+is chosen, so the local dag processor parses without loading the Kubernetes client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from jobs.common.settings import load, setting
+from jobs.dags.settings import pod_defaults
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+KUBERNETES, LOCAL = "kubernetes", "local"
+CONFIG_ERROR_EXIT = 2  # jobs.common.cli: bad configuration, which no retry fixes
+SUMMARY_KEY = "brook_summary"  # jobs.common.cli.SUMMARY_KEY: a job's last machine-readable line
+# What a local job inherits besides BROOK_*: enough to find programs, a home, a locale and a temp dir.
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+TAIL_LINES = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunnerSettings:
+    runner: str = setting(
+        "AIRFLOW_RUNNER",
+        KUBERNETES,
+        help="How DAG tasks run: kubernetes (a pod per task) or local (a subprocess on the Airflow worker).",
+        choices=(KUBERNETES, LOCAL),
+    )
+    python: str = setting(
+        "AIRFLOW_PYTHON", "python", help="Interpreter of the local runner (make airflow: the app venv's python)."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workload:
+    """Who runs a job in Kubernetes: the chart's ``pipelines.<name>.workloads.<component>.dagPod``.
+
+    Names may be Jinja templates (resolved when the task runs, from Airflow Variables; jobs/dags/settings.py).
+    The local runner ignores all of it but nothing else: a laptop has no ServiceAccounts or NetworkPolicies.
+    """
+
+    app: str  # app.kubernetes.io/name
+    component: str  # app.kubernetes.io/component: what the chart's NetworkPolicies admit to Postgres/MinIO
+    pod_name: str  # pod name prefix; the task id is appended
+    namespace: str
+    image: str
+    service_account: str
+    env_configmap: str
+    env_secret: str
+    resources: Resources
+    startup_timeout_seconds: int
+
+    def labels(self) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/name": self.app,
+            "app.kubernetes.io/component": self.component,
+            "app.kubernetes.io/part-of": "brook",
+        }
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a task runs: ``python -m <module> <args>`` (args may be Jinja templates, e.g. the batch date)."""
+
+    module: str
+    args: tuple[str, ...] = ()
+
+    @property
+    def cmds(self) -> list[str]:
+        return ["python", "-m", self.module]
+
+
+def runner_settings() -> RunnerSettings:
+    """The runner of the process parsing the DAG (``BROOK_AIRFLOW_*``, else kubernetes)."""
+    return load(RunnerSettings)
+
+
+def job_task(task_id: str, job: Job, workload: Workload, runner: RunnerSettings, **task_kwargs: Any) -> BaseOperator:
+    """The task that runs ``job``: a pod in Kubernetes, a subprocess locally; retries etc. go to either as given."""
+    if runner.runner == LOCAL:
+        return LocalJobOperator(
+            task_id=task_id, cmds=job.cmds, arguments=list(job.args), python=runner.python, **task_kwargs
+        )
+    return pod_task(task_id, job, workload, **task_kwargs)
+
+
+def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> BaseOperator:
+    """A KubernetesPodOperator: the app image, non-root and read-only, env from the workload's ConfigMap/Secret."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from kubernetes.client import models as k8s
+
+    res = workload.resources
+    return KubernetesPodOperator(
+        task_id=task_id,
+        name=f"{workload.pod_name}-{task_id.replace('_', '-')}",
+        namespace=workload.namespace,
+        image=workload.image,
+        cmds=job.cmds,
+        arguments=list(job.args),
+        pod_template_dict={
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {},
+            "spec": {
+                "serviceAccountName": workload.service_account,
+                "automountServiceAccountToken": False,  # Brook's jobs never call the Kubernetes API
+                "containers": [
+                    {
+                        "name": KubernetesPodOperator.BASE_CONTAINER_NAME,
+                        "envFrom": [
+                            {"configMapRef": {"name": workload.env_configmap}},
+                            {"secretRef": {"name": workload.env_secret}},
+                        ],
+                    }
+                ],
+            },
+        },
+        labels=workload.labels(),
+        container_resources=k8s.V1ResourceRequirements(
+            requests={"cpu": res.cpu_request, "memory": res.memory_request},
+            limits={"cpu": res.cpu_limit, "memory": res.memory_limit},
+        ),
+        **pod_defaults(),
+        startup_timeout_seconds=workload.startup_timeout_seconds,
+        **task_kwargs,
+    )
+
+
+def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What a local job sees: the worker's ``BROOK_*`` (like a pod's envFrom) and a few basics, nothing of Airflow's."""
+    return {k: v for k, v in environ.items() if k.startswith("BROOK_") or k in PASSTHROUGH}
+
+
+def last_summary(lines: Iterable[str]) -> dict[str, Any] | None:
+    """The job's last ``{"brook_summary": ...}`` line (jobs.common.cli), if it printed one."""
+    found = None
+    for line in lines:
+        if line.startswith("{") and SUMMARY_KEY in line:
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                found = value
+    return found
+
+
+class LocalJobOperator(BaseOperator):
+    """Run a Brook job as a subprocess of the Airflow worker, its output streamed into the task log.
+
+    Exit 0: success, the job's summary line becomes the task's XCom. Exit 2 (bad configuration): the task fails
+    without retries, since waiting cannot fix a setting. Any other exit: the task fails and is retried like a pod
+    would be. Either failure carries the tail of the job's stderr in its message, so the UI's task log shows why.
+    """
+
+    template_fields: Sequence[str] = ("cmds", "arguments")
+    ui_color = "#e8f1f8"
+
+    def __init__(self, *, cmds: list[str], arguments: list[str], python: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cmds, self.arguments, self.python = cmds, arguments, python
+        self._proc: subprocess.Popen[str] | None = None
+
+    def argv(self) -> list[str]:
+        """``cmds`` + ``arguments`` with ``python`` replaced by the configured interpreter."""
+        head = [self.python if part == "python" else part for part in self.cmds[:1]] + list(self.cmds[1:])
+        return head + [str(arg) for arg in self.arguments]
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        argv = self.argv()
+        self.log.info("running %s", shlex.join(argv))
+        stdout: deque[str] = deque(maxlen=TAIL_LINES)
+        stderr: deque[str] = deque(maxlen=TAIL_LINES)
+        self._proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=job_environment(os.environ),
+        )
+        try:
+            errors = threading.Thread(target=self._pump, args=(self._proc.stderr, stderr, "stderr"), daemon=True)
+            errors.start()
+            self._pump(self._proc.stdout, stdout, "stdout")
+            code = self._proc.wait()
+            errors.join()
+        finally:
+            self._kill()  # a timeout or a kill of this task must not leave the job running
+        return self._outcome(argv, code, stdout, stderr)
+
+    def _pump(self, stream: Any, tail: deque[str], name: str) -> None:
+        """Copy one output stream of the job into the task log, keeping its last lines for the failure message."""
+        for raw in stream:
+            line = raw.rstrip("\n")
+            tail.append(line)
+            if name == "stderr":
+                self.log.warning("[%s] %s", name, line)
+            else:
+                self.log.info("[%s] %s", name, line)
+
+    def _outcome(self, argv: list[str], code: int, stdout: deque[str], stderr: deque[str]) -> dict[str, Any] | None:
+        if code == 0:
+            summary = last_summary(stdout)
+            self.log.info("%s done: %s", argv[2] if len(argv) > 2 else argv[0], summary)
+            return summary
+        message = f"{shlex.join(argv)} exited with code {code}; its stderr ends with:\n" + "\n".join(stderr)
+        if code == CONFIG_ERROR_EXIT:
+            raise AirflowFailException(message + "\n(configuration error: not retried)")
+        raise AirflowException(message)
+
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def on_kill(self) -> None:
+        self._kill()
