@@ -1,6 +1,6 @@
 # The top-level verbs: setup, test, lint, clean. Each concern's own targets live in its mk/<concern>.mk.
 PYTEST_ARGS ?=
-MARKERS ?= (unit or integration or charts or e2e) and not upstream
+MARKERS ?= (unit or integration or charts or e2e or faults) and not upstream
 
 # Every prerequisite a fresh machine needs; each one is idempotent (stamp files) and cached under $(BROOK_HOME).
 SETUP_TARGETS := python kafka-jars postgres-server flink-jars skaffold tools schemas

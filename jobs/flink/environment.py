@@ -40,6 +40,8 @@ def table_environment(settings: FlinkSettings, job_name: str) -> TableEnvironmen
     conf.set("execution.checkpointing.mode", "EXACTLY_ONCE")
     if settings.checkpoint_dir:
         conf.set("execution.checkpointing.dir", settings.checkpoint_dir)
+    if settings.restore_from:  # Flink 2.0's key (execution.savepoint.path before); state must match the plan
+        conf.set("execution.state-recovery.path", settings.restore_from)
     if settings.bounded:
         # A bounded run (tests, demo, bench) must fail with its cause, not restart forever.
         conf.set("restart-strategy.type", "fixed-delay")

@@ -23,6 +23,13 @@ class FlinkSettings:
         help="Checkpoint URI (file:// locally). Empty: the cluster's configuration decides (Kubernetes: s3://).",
     )
     checkpoint_interval_ms: int = setting("FLINK_CHECKPOINT_INTERVAL_MS", 10_000, help="Checkpoint interval (ms).")
+    restore_from: str = setting(
+        "FLINK_RESTORE_FROM",
+        "",
+        help="Start from this checkpoint or savepoint (a chk-N/savepoint directory or URI): a job restarted in "
+        "local mode resumes its state and Kafka offsets. Empty: start without state (Kubernetes: the operator "
+        "restores from the last checkpoint itself).",
+    )
     bounded: bool = setting(
         "FLINK_BOUNDED",
         False,

@@ -1,0 +1,121 @@
+"""The unbounded bets Flink job killed mid-stream and restarted from its last checkpoint: its four window tables
+equal a clean bounded run's over the same topic, and the full bets audit (consumer, Flink, exporter) is green."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from jobs.bets.audit import kafka_counts
+from jobs.bets.contract import BETS_PARTITIONS
+from jobs.bets.flink.skeleton import AGGREGATIONS
+from jobs.bets.topics import BetsTopics
+from jobs.common.kafka import ensure_topics
+from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings
+from tests.faults.bets_steps import audit_bets, bets_env, export
+from tests.faults.fault_harness import Job, Stack, new_schema, wait_until
+from tests.faults.flink_steps import (
+    bounded_env,
+    checkpoint_after,
+    diff,
+    restored_env,
+    rows,
+    scalar,
+    unbounded_env,
+)
+
+pytestmark = pytest.mark.faults
+
+SUMS = ("bet_status", "top_games", "avg_bet")  # tables whose Σ bets must reach the valid distinct count
+
+
+def sentinel(path: Path) -> Path:
+    """The final event: an hour ahead, refused by the contract (negative amount), so it only moves the watermark."""
+    late = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="milliseconds")
+    event = {
+        "bet_id": "ffffffff-ffff-4fff-8fff-ffffffffffff",
+        "user_id": "sentinel",
+        "game": "roulette",
+        "amount": -1,
+        "currency": "EUR",
+        "odds": 2.0,
+        "status": "placed",
+        "event_time": late,
+    }
+    path.write_text(json.dumps(event) + "\n")
+    return path
+
+
+def windows_complete(pg: PostgresSettings, expected: int) -> bool:
+    """Every window emitted: each sum table counts every valid bet, and active_users has a row per window."""
+    sums = [scalar(pg, f"SELECT coalesce(sum(bets), 0) FROM {table}") for table in SUMS]
+    windows = scalar(pg, "SELECT count(DISTINCT window_start) FROM bet_status")
+    return sums == [expected] * len(SUMS) and scalar(pg, "SELECT count(*) FROM active_users") == windows
+
+
+def test_unbounded_flink_killed_and_restored_from_checkpoint(
+    stack: Stack, kafka: KafkaSettings, topics: BetsTopics, pg: PostgresSettings, s3: S3Settings, log_dir: Path
+) -> None:
+    """The job is killed -9 once it has emitted windows and checkpointed after them (open windows in its state);
+    more bets arrive while it is down; it is restarted from its checkpoint and the stream ends with a final event.
+    Its tables must equal a clean bounded run's, and the whole bets audit must hold."""
+    group = topics.bets + "-group"
+    checkpoints = log_dir / "checkpoints"
+    env = bets_env(stack, topics, pg, s3, group)
+    ensure_topics(kafka, {topics.bets: BETS_PARTITIONS, topics.dlq: 1})
+    live = {**env, **unbounded_env(checkpoints)}
+    before = ("--count", "2000", "--seed", "905", "--rate", "200")
+    jobs: list[Job] = [Job("flink-1", "jobs.bets.flink.all", live, log_dir)]
+    try:
+        jobs.append(Job("producer-1", "jobs.bets.producer", env, log_dir, *before))
+        wait_until(
+            lambda: scalar(pg, "SELECT count(*) FROM bet_status") >= 5,
+            "the first windows in bet_status",
+            300,
+            diagnose=lambda: jobs[0].tail(),
+        )
+        emitted = time.time()
+        wait_until(lambda: checkpoint_after(checkpoints, emitted) is not None, "a checkpoint after them", 120)
+        jobs[0].kill()
+        checkpoint = checkpoint_after(checkpoints, emitted)
+        assert checkpoint is not None
+        windows = scalar(pg, "SELECT count(DISTINCT window_start) FROM bet_status")
+        print(f"[faults] killed the job after {windows} windows; restoring from {checkpoint}", flush=True)
+        jobs.append(Job("producer-2", "jobs.bets.producer", env, log_dir, "--count", "2000", "--seed", "906"))
+        jobs.append(Job("flink-2", "jobs.bets.flink.all", {**live, **restored_env(checkpoint)}, log_dir))
+        producers = [job for job in jobs if job.name.startswith("producer")]
+        for job in producers:
+            job.succeed(240)
+        produced = sum(job.summary("producer")["sent"] for job in producers)
+        final = Job(
+            "producer-final", "jobs.bets.producer", env, log_dir, "--input", str(sentinel(log_dir / "end.jsonl"))
+        )
+        final.succeed(120)
+        produced += final.summary("producer")["sent"]
+        _, _, valid, _ = kafka_counts(kafka, topics)
+        wait_until(
+            lambda: windows_complete(pg, valid),
+            f"the restored job to count all {valid} valid bets in closed windows",
+            300,
+            diagnose=lambda: jobs[-1].tail(),
+        )
+        jobs[-1].kill()  # an unbounded job never ends by itself
+
+        clean = new_schema(stack, pg.schema + "_clean")
+        reference = {**env, **bounded_env(log_dir / "checkpoints-clean"), "BROOK_PG_SCHEMA": clean.schema}
+        Job("flink-clean", "jobs.bets.flink.all", reference, log_dir).succeed(600)
+        for table in AGGREGATIONS:
+            got, want = rows(pg, f"SELECT * FROM {table}"), rows(clean, f"SELECT * FROM {table}")
+            assert got == want, diff(table, got, want)
+        print(f"[faults] window tables equal the clean run's ({valid} valid bets)", flush=True)
+    finally:
+        for job in jobs:
+            job.ensure_stopped()
+
+    Job("consumer", "jobs.bets.consumer", env, log_dir, "--exit-when-idle", "5").succeed(240)
+    export(env, log_dir)
+    audit_bets(stack, topics, pg, s3, produced, "unbounded Flink job killed -9 mid-stream, restored", log_dir, skip=())
