@@ -112,6 +112,12 @@ class KafkaSettings:
     connect_timeout_ms: int = setting(
         "KAFKA_CONNECT_TIMEOUT_MS", 15000, help="How long a client waits for the first broker before failing."
     )
+    ca_file: str = setting(
+        "KAFKA_CA_FILE",
+        "",
+        help="PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL); empty: the system's trust "
+        "store. Local secured mode: $BROOK_HOME/data/kafka-secured/tls/ca.crt; Strimzi: the cluster CA's ca.crt.",
+    )
 
     def validate(self) -> None:
         if self.security_protocol.startswith("SASL") and not (self.username and self.password):
@@ -119,6 +125,9 @@ class KafkaSettings:
                 "BROOK_KAFKA_USERNAME and BROOK_KAFKA_PASSWORD must be set when "
                 f"BROOK_KAFKA_SECURITY_PROTOCOL={self.security_protocol}."
             )
+        # A missing CA file would otherwise surface as an opaque TLS handshake failure on the first connection.
+        if self.ca_file and not os.path.isfile(self.ca_file):
+            raise ConfigError(f"BROOK_KAFKA_CA_FILE={self.ca_file!r} is not a readable file (PEM CA certificate).")
 
     def client_options(self) -> dict[str, Any]:
         """Connection keyword arguments shared by every kafka-python client."""
@@ -133,6 +142,8 @@ class KafkaSettings:
                 sasl_plain_username=self.username,
                 sasl_plain_password=self.password,
             )
+        if self.security_protocol.endswith("SSL") and self.ca_file:
+            opts["ssl_cafile"] = self.ca_file
         return opts
 
 

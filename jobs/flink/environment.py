@@ -81,6 +81,9 @@ def kafka_source_options(kafka: KafkaSettings, topic: str, group_id: str, settin
         options["properties.sasl.jaas.config"] = (
             f'{SCRAM_MODULE} required username="{kafka.username}" password="{kafka.password}";'
         )
+    if kafka.security_protocol.endswith("SSL") and kafka.ca_file:  # Kafka clients read a PEM truststore as-is
+        options["properties.ssl.truststore.type"] = "PEM"
+        options["properties.ssl.truststore.location"] = kafka.ca_file
     return options
 
 

@@ -1,16 +1,19 @@
 """Real Kafka (KRaft), PostgreSQL and MinIO on 127.0.0.1, started and stopped by Brook (local mode).
 
-``python -m jobs.local.services up|down|status|env [service ...]``
+``python -m jobs.local.services up|down|status|env [service ...] [--secured [--user NAME]]``
 
 Everything lives under ``$BROOK_HOME`` (default ``.brook``): data in ``data/<service>``, logs in
 ``logs/<service>.log``, pid files and ``run/endpoints.env`` (the ``BROOK_*`` variables that point jobs at these
 services). Credentials are generated once per data directory and kept with it, so a restart keeps them.
 The binaries come from ``make setup`` (Kafka jars from Maven Central, Postgres from Debian, MinIO from its Go module).
+``--secured`` (or ``BROOK_LOCAL_KAFKA_SECURED=true``) swaps Kafka for the secured broker of
+``jobs.local.kafka_secured`` (own port and data folder; docs/security.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import os
@@ -39,6 +42,20 @@ class LocalSettings:
     pg_port: int = setting("LOCAL_PG_PORT", 15432, help="Local Postgres port.")
     s3_port: int = setting("LOCAL_S3_PORT", 19000, help="Local MinIO API port (console: +1).")
     start_timeout: float = setting("LOCAL_START_TIMEOUT", 90.0, help="Seconds to wait for a service to be healthy.")
+    kafka_secured: bool = setting(
+        "LOCAL_KAFKA_SECURED",
+        False,
+        help="Run the secured broker (SASL_SSL/SCRAM, local CA, the chart's users and ACLs) instead of the plaintext "
+        "one: docs/security.md. Same as `up --secured`.",
+    )
+    kafka_secured_port: int = setting(
+        "LOCAL_KAFKA_SECURED_PORT", 19192, help="Secured local Kafka broker port (controller: +1)."
+    )
+    kafka_user: str = setting(
+        "LOCAL_KAFKA_USER",
+        "",
+        help="Secured mode: the chart KafkaUser whose credentials `env` prints (empty: connection settings only).",
+    )
 
 
 class ServiceError(RuntimeError):
@@ -453,6 +470,12 @@ class LocalServices:
         self.cfg = cfg or load(LocalSettings)
         self.paths = Paths(self.cfg.home)
         self.services = {t.name: t(self.paths, self.cfg) for t in SERVICE_TYPES}
+        if self.cfg.kafka_secured:  # a separate instance: the plaintext broker (if running) is left alone
+            from jobs.local.kafka_secured import SecuredKafka
+
+            self.services[Kafka.name] = SecuredKafka(self.paths, self.cfg)
+        # Secured mode writes its own endpoints file: the plaintext one other processes source stays as it is.
+        self.endpoints = self.paths.run / "endpoints-secured.env" if self.cfg.kafka_secured else self.paths.endpoints
 
     def _select(self, names: list[str] | None) -> list:
         unknown = sorted(set(names or []) - set(self.services))
@@ -495,8 +518,8 @@ class LocalServices:
             svc.start(creds, self.cfg.start_timeout)
             print(f"[services] {svc.name}: healthy in {time.monotonic() - started:.1f}s", flush=True)
         env = self.env()
-        self.paths.endpoints.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-        self.paths.endpoints.chmod(0o600)
+        self.endpoints.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        self.endpoints.chmod(0o600)
         return env
 
     def down(self, names: list[str] | None = None) -> None:
@@ -508,25 +531,33 @@ class LocalServices:
             stopped = svc.stop()
             print(f"[services] {svc.name}: {'stopped' if stopped else 'not running'}", flush=True)
         if not names:
-            self.paths.endpoints.unlink(missing_ok=True)
+            self.endpoints.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.local.services", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("up", "down", "status", "env"))
     parser.add_argument("services", nargs="*", help="kafka, postgres, minio (default: all)")
+    parser.add_argument(
+        "--secured", action="store_true", help="Kafka is the secured broker (BROOK_LOCAL_KAFKA_SECURED=true)"
+    )
+    parser.add_argument("--user", default="", help="secured mode: print this chart KafkaUser's credentials (env)")
     args = parser.parse_args(argv)
-    local = LocalServices()
+    cfg = load(LocalSettings)
+    if args.secured or args.user:
+        cfg = dataclasses.replace(cfg, kafka_secured=True, kafka_user=args.user or cfg.kafka_user)
+    local = LocalServices(cfg)
     try:
         if args.command == "up":
             local.up(args.services)
-            print(f"[services] endpoints: {local.paths.endpoints} (source it, or `python -m jobs.local.services env`)")
+            print(f"[services] endpoints: {local.endpoints} (source it, or `python -m jobs.local.services env`)")
         elif args.command == "down":
             local.down(args.services)
         elif args.command == "status":
             state = local.status()
             for name, ok in state.items():
-                print(f"{name:9} {'healthy' if ok else 'down'}   log: {local.paths.log(name)}")
+                log = local.paths.log(local.services[name].name)
+                print(f"{name:9} {'healthy' if ok else 'down'}   log: {log}")
             return 0 if all(state.values()) else 3
         else:
             for key, value in local.env().items():
