@@ -1,9 +1,9 @@
 """The bet contract in Flink SQL: source, validity predicate, and the window result sinks.
 
-Composed from the platform's rule twins (:mod:`jobs.common.sql_rules`) with the bounds of ``contract.py``, so
-both sides accept the same events. One gap cannot be closed with Flink's JSON format: a JSON *string* holding a
-number (``"amount": "12"``) reads the same as the number, so Flink counts it while the consumer dead-letters it
-(``wrong_type``); the audit would show it. Tests pin this down (tests/integration/test_flink_contract.py).
+Composed from the platform's rule twins (:mod:`jobs.common.sql_rules`) with the bounds of ``contract.py``, so both
+sides give every message the same verdict (docs/design.md, "Contract rules"). The source reads the Kafka value as
+one raw STRING and each field is read with its JSON type visible, so a number sent as a JSON string
+(``"amount": "12"``) is refused here as in the consumer.
 """
 
 from __future__ import annotations
@@ -15,42 +15,53 @@ from jobs.bets.contract import (
     MAX_ODDS,
     MIN_ODDS,
     ODDS_PLACES,
-    REQUIRED,
     STATUSES,
 )
 from jobs.common import sql_rules as sql
-from jobs.common.rules import UUID_PATTERN
+from jobs.common.rules import UUID_BODY
 
-VALID_PREDICATE = " AND ".join(
+
+def field(name: str) -> str:
+    """One field of the message, wrapped (its JSON type visible; NULL when absent or null)."""
+    return sql.wrapped(name)
+
+
+VALID_PREDICATE = sql.all_of(
     [
-        *sql.not_null(REQUIRED),
-        sql.matches("bet_id", UUID_PATTERN),
-        sql.not_blank("user_id"),
-        sql.not_blank("game"),
-        sql.is_number("amount"),
-        sql.is_number("odds"),
-        sql.between("amount", 0, MAX_AMOUNT, low_inclusive=False),
-        sql.between("odds", MIN_ODDS, MAX_ODDS),
-        sql.places_ok("amount", AMOUNT_PLACES),
-        sql.places_ok("odds", ODDS_PLACES),
-        sql.matches("currency", CURRENCY_PATTERN),
-        sql.one_of("status", STATUSES),
-        sql.is_event_time(),
+        sql.message_ok(),
+        sql.string_matching(field("bet_id"), UUID_BODY),
+        sql.text("user_id"),
+        sql.text("game"),
+        sql.number(field("amount"), 0, MAX_AMOUNT, AMOUNT_PLACES, low_inclusive=False),
+        sql.number(field("odds"), MIN_ODDS, MAX_ODDS, ODDS_PLACES),
+        sql.string_matching(field("currency"), CURRENCY_PATTERN),
+        sql.one_of(field("status"), STATUSES),
+        sql.event_time(),
     ]
 )
 
 
-def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int) -> str:
-    """A Kafka JSON source of raw bet events with the event-time attribute ``ts`` and its watermark."""
-    return sql.source_ddl(name, REQUIRED, with_clause, watermark_delay_seconds)
+def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()) -> str:
+    """A Kafka source of raw bet messages with the event-time attribute ``ts`` (-1 ms for an invalid message)."""
+    return sql.source_ddl(name, with_clause, VALID_PREDICATE, watermark_delay_seconds, metadata=metadata)
 
 
-def valid_bets_view(source: str) -> str:
-    """Contract-valid events, typed (amount/odds as exact decimals)."""
-    return (
-        "SELECT LOWER(bet_id) AS bet_id, user_id, game, CAST(amount AS DECIMAL(12, 2)) AS amount, currency, "
-        f"CAST(odds AS DECIMAL(12, 4)) AS odds, status, ts FROM {source} WHERE {VALID_PREDICATE}"
-    )
+def valid_bets_view(source: str, carry: tuple[str, ...] = ()) -> str:
+    """Contract-valid events, typed (amount/odds as exact decimals), read from the source's ``message``.
+
+    ``carry`` names further source columns to pass through (tests carry the Kafka offset)."""
+    columns = [
+        f"LOWER({sql.string_value(field('bet_id'))}) AS bet_id",
+        f"{sql.text_value('user_id')} AS user_id",
+        f"{sql.text_value('game')} AS game",
+        f"CAST({sql.decimal(field('amount'))} AS DECIMAL(12, 2)) AS amount",
+        f"{sql.string_value(field('currency'))} AS currency",
+        f"CAST({sql.decimal(field('odds'))} AS DECIMAL(12, 4)) AS odds",
+        f"{sql.string_value(field('status'))} AS status",
+        "ts",
+        *carry,
+    ]
+    return f"SELECT {', '.join(columns)} FROM {source} WHERE {sql.accepted()}"
 
 
 # Window result tables (jobs/bets/sql/002_bets_windows.sql) as Flink sink schemas: name → (columns, key).

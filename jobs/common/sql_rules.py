@@ -1,17 +1,35 @@
-"""The Flink SQL twins of :mod:`jobs.common.rules`: each rule once, as a SQL expression over a STRING column.
+"""The Flink SQL twins of :mod:`jobs.common.rules`: each rule once, as a SQL expression over the raw message.
 
-Pipelines declare every Kafka source column as STRING, so Flink's JSON format hands over the text the producer
-wrote (numbers included) and these expressions judge that text with the same patterns and bounds as the Python
-rules. A pipeline's ``flink_sql.py`` composes them into its validity predicate.
+A pipeline's Kafka source has one physical column, ``message``: the record value as one STRING (format ``raw``).
+Flink's JSON *format* cannot be the judge: it reads ``"12"`` and ``12`` alike, keeps the last of duplicate keys
+silently and ignores data after the object. Instead the rules run on the message text:
+
+- the message rules are the *same regular expressions* as in Python (``REGEXP`` is ``Matcher.find``, as
+  ``re.search``; ``REGEXP_REPLACE`` is ``replaceAll``, as ``re.sub``; Flink inserts the replacement literally);
+- duplicate keys: Jackson keeps one value per key, so a document with duplicates loses members when re-serialised
+  (``JSON_QUERY(message, '$')``): the number of ``:`` outside strings shrinks;
+- each field is read *with an array wrapper* (``JSON_QUERY … WITH UNCONDITIONAL ARRAY WRAPPER``): ``["12"]`` is
+  a string, ``[12]`` a number, ``[[12]]`` an array, NULL absent or null. Flink's JSON functions read numbers as
+  ``BigDecimal``, so the text is exact;
+- numbers are compared as ``DECIMAL(38, 24)`` on both sides of every comparison (Flink compares decimals of
+  different scales in a common type that may round), and ``TRY_CAST`` never fails a job on a row.
+
+A pipeline's contract composes these into its validity predicate; :func:`source_ddl` computes the event-time
+attribute only for events that pass it (others get -1 ms), so an invalid event can never move the watermark.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from decimal import Decimal
 
-from jobs.common.rules import EVENT_TIME_PATTERN
+from jobs.common import rules
 
-NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+MESSAGE = "message"
+DECIMAL = "DECIMAL(38, 24)"  # 14 integer digits: above every bound of every contract; 24 decimals
+REJECTED_MS = -1  # the rowtime of an invalid event: before TIME_MIN, so "accepted" is ts >= epoch 0
+REPLACEMENT_PATTERN = "\\ufffd"  # Java's regex reads \uFFFD: the character rules.REPLACEMENT_CHAR
 
 
 def quote(text: str) -> str:
@@ -19,75 +37,240 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(quote(v) for v in values)})"
+def all_of(predicates: Iterable[str]) -> str:
+    return " AND ".join(f"({p})" for p in predicates)
 
 
-def matches(column: str, pattern: str) -> str:
-    return f"REGEXP({column}, {quote(pattern)})"
+def regexp(expr: str, pattern: str) -> str:
+    """Some substring of ``expr`` matches ``pattern`` (Python: ``re.search``)."""
+    return f"REGEXP({expr}, {quote(pattern)})"
 
 
-def not_blank(column: str) -> str:
-    return f"CHAR_LENGTH(TRIM({column})) > 0"
+def full_match(expr: str, body: str) -> str:
+    """The whole of ``expr`` matches ``body`` (Python: ``re.fullmatch``; ``\\z``, not ``$``: see rules)."""
+    return regexp(expr, f"^(?:{body})\\z")
 
 
-def places_ok(column: str, places: int) -> str:
-    """No significant digit beyond ``places`` decimals (trailing zeros are fine: 12.500 == 12.50)."""
-    pattern = r"\.[0-9]{" + str(places) + r"}[0-9]*[1-9]"
-    return f"NOT {matches(column, pattern)}"
+def replace(expr: str, pattern: str, replacement: str) -> str:
+    return f"REGEXP_REPLACE({expr}, {quote(pattern)}, {quote(replacement)})"
 
 
-def decimal(column: str) -> str:
-    """The column's number as an exact decimal (only meaningful where ``is_number`` holds)."""
-    return f"CAST({column} AS DECIMAL(38, 10))"
+# --- the message --------------------------------------------------------------------------------------------------
+def skeleton(column: str = MESSAGE) -> str:
+    """Twin of :func:`rules.skeleton`."""
+    return replace(replace(column, rules.ANY_ESCAPE, ""), rules.STRING_TOKEN, '""')
 
 
-def is_number(column: str) -> str:
-    return matches(column, NUMBER_PATTERN)
+def collapsed(skel: str) -> str:
+    """Twin of :func:`rules.collapsed` (always MAX_DEPTH passes; Python stops early when nothing changes)."""
+    for _ in range(rules.MAX_DEPTH):
+        skel = replace(skel, rules.INNERMOST, "0")
+    return skel
 
 
-def between(column: str, low: Decimal | int, high: Decimal | int, low_inclusive: bool = True) -> str:
-    value = decimal(column)
-    return f"{value} {'>=' if low_inclusive else '>'} {low} AND {value} <= {high}"
+def lexical_ok(column: str = MESSAGE) -> str:
+    """Twin of :func:`rules.decode` (U+FFFD) and :func:`rules.lexical`."""
+    skel = skeleton(column)
+    return all_of(
+        [
+            "NOT " + regexp(column, REPLACEMENT_PATTERN),
+            f"NOT {regexp(replace(column, rules.NON_U_ESCAPE, ''), rules.BAD_ESCAPE)}",
+            f"NOT {regexp(skel, rules.LONG_NUMBER)}",
+            full_match(collapsed(skel), rules.ONE_VALUE),
+        ]
+    )
 
 
+def _colons(expr: str) -> str:
+    return f"CHAR_LENGTH({replace(expr, '[^:]', '')})"
+
+
+def unique_keys(column: str = MESSAGE) -> str:
+    """Twin of the duplicate-key rule of :func:`rules.loads` (see the module docstring)."""
+    canonical = f"JSON_QUERY({column}, '$')"
+    return f"{_colons(skeleton(column))} = {_colons(skeleton(canonical))}"
+
+
+def message_ok(column: str = MESSAGE) -> str:
+    """Everything :func:`rules.loads` checks before fields are read. A non-object root leaves every field NULL."""
+    return all_of([lexical_ok(column), unique_keys(column)])
+
+
+# --- fields -------------------------------------------------------------------------------------------------------
+def wrapped(name: str, column: str = MESSAGE) -> str:
+    """Field ``name`` serialised by Jackson inside ``[...]``: its JSON type is visible; NULL if absent or null, or
+    if the message is not a JSON object."""
+    return f"JSON_QUERY({column}, {quote('$.' + name)} WITH UNCONDITIONAL ARRAY WRAPPER)"
+
+
+def string_matching(field: str, body: str) -> str:
+    """Twin of :func:`rules.matching`: a JSON string whose whole value matches ``body``.
+
+    ``body`` must only match characters Jackson writes unescaped (not ``"``, ``\\`` or controls): then the
+    serialised string is the value itself."""
+    return full_match(field, f'\\["(?:{body})"\\]')
+
+
+def string_value(field: str) -> str:
+    """The value of a string field checked with :func:`string_matching` or :func:`one_of`."""
+    return f"REGEXP_EXTRACT({field}, '^\\[\"(.*)\"\\]$', 1)"
+
+
+def one_of(field: str, values: tuple[str, ...]) -> str:
+    """Twin of :func:`rules.one_of` (values with no character Jackson escapes)."""
+    literals = ", ".join(quote('["' + value + '"]') for value in values)
+    return f"{field} IN ({literals})"
+
+
+def is_string(field: str) -> str:
+    return f"SUBSTRING({field} FROM 1 FOR 2) = '[\"'"
+
+
+def text(name: str, column: str = MESSAGE) -> str:
+    """Twin of :func:`rules.text`."""
+    value = text_value(name, column)
+    return all_of(
+        [is_string(wrapped(name, column)), full_match(value, rules.TEXT_BODY), regexp(value, rules.NOT_BLANK)]
+    )
+
+
+def text_value(name: str, column: str = MESSAGE) -> str:
+    """The unescaped value of a string field."""
+    return f"JSON_VALUE({column}, {quote('$.' + name)})"
+
+
+def is_number(field: str) -> str:
+    """Twin of :func:`rules.number`'s type check: a JSON number, not a string holding one."""
+    return full_match(field, f"\\[{rules.NUMBER_BODY}\\]")
+
+
+def number_text(field: str) -> str:
+    return f"REGEXP_EXTRACT({field}, '^\\[(.*)\\]$', 1)"
+
+
+def decimal(field: str) -> str:
+    """The number of a field as DECIMAL(38, 24); NULL when it does not fit (never an error)."""
+    return f"TRY_CAST({number_text(field)} AS {DECIMAL})"
+
+
+def literal(value: Decimal | int) -> str:
+    return f"CAST({quote(str(value))} AS {DECIMAL})"
+
+
+def bounded(field: str, low: Decimal | int, high: Decimal | int, low_inclusive: bool = True) -> str:
+    """Twin of :func:`rules.bounded`."""
+    value = decimal(field)
+    return f"{value} {'>=' if low_inclusive else '>'} {literal(low)} AND {value} <= {literal(high)}"
+
+
+def places(field: str, most: int) -> str:
+    """Twin of :func:`rules.places`, exact: a value with digits beyond 24 decimals is below 1e-9 (at most 15
+    digits), so it either has more than ``most`` decimals after rounding too, or rounds to 0, and is then refused
+    unless its text is a zero."""
+    value = decimal(field)
+    return (
+        f"{value} = CAST(CAST({value} AS DECIMAL(38, {most})) AS {DECIMAL}) AND "
+        f"({value} <> {literal(0)} OR {full_match(number_text(field), rules.ZERO_BODY)})"
+    )
+
+
+def number(field: str, low: Decimal | int, high: Decimal | int, most: int, low_inclusive: bool = True) -> str:
+    """A JSON number within bounds with at most ``most`` decimals."""
+    return all_of([is_number(field), bounded(field, low, high, low_inclusive), places(field, most)])
+
+
+# --- event time ---------------------------------------------------------------------------------------------------
+_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+
+
+def _part(text: str, start: int, length: int) -> str:
+    return f"TRY_CAST(SUBSTRING({text} FROM {start} FOR {length}) AS BIGINT)"
+
+
+def _days(text: str) -> str:
+    """Days since 1970-01-01 of a valid yyyy-mm-dd, in integer arithmetic (no lenient date parser involved).
+
+    Valid years are 1969..2100; in that range a year is leap iff divisible by 4, except 2100, whose valid
+    instants are all refused by the range check anyway."""
+    year, month = _part(text, 1, 4), _part(text, 6, 2)
+    before = " ".join(f"WHEN {n} THEN {days}" for n, days in enumerate(_DAYS_BEFORE_MONTH, start=1))
+    return (
+        f"(({year} - 1970) * 365 + ({year} - 1969) / 4 + CASE {month} {before} END + "
+        f"CASE WHEN {month} > 2 AND MOD({year}, 4) = 0 THEN 1 ELSE 0 END + {_part(text, 9, 2)} - 1)"
+    )
+
+
+def _offset_minutes(text: str) -> str:
+    hours = f"TRY_CAST(REGEXP_EXTRACT({text}, '([0-9]{{2}}):[0-9]{{2}}$', 1) AS BIGINT)"
+    minutes = f"TRY_CAST(REGEXP_EXTRACT({text}, ':([0-9]{{2}})$', 1) AS BIGINT)"
+    sign = f"CASE WHEN REGEXP({text}, '-[0-9]{{2}}:[0-9]{{2}}$') THEN -1 ELSE 1 END"
+    return f"(CASE WHEN {text} LIKE '%Z' THEN 0 ELSE {sign} * ({hours} * 60 + {minutes}) END)"
+
+
+def epoch_ms(text: str) -> str:
+    """Milliseconds since the epoch (UTC) of a valid event-time text; fraction digits beyond 3 are truncated.
+
+    Truncation keeps the window of every event equal to Python's: windows are whole seconds, and Python's
+    microseconds floor into the same second as Flink's milliseconds."""
+    fraction = f"COALESCE(REGEXP_EXTRACT({text}, '\\.([0-9]+)', 1), '')"
+    millis = f"TRY_CAST(SUBSTRING(RPAD({fraction}, 3, '0') FROM 1 FOR 3) AS BIGINT)"
+    return (
+        f"({_days(text)} * 86400000 + {_part(text, 12, 2)} * 3600000 + {_part(text, 15, 2)} * 60000 + "
+        f"{_part(text, 18, 2)} * 1000 + {millis} - {_offset_minutes(text)} * 60000)"
+    )
+
+
+def event_time(name: str = "event_time", column: str = MESSAGE) -> str:
+    """Twin of :func:`rules.event_time`: a string matching the pattern (calendar-valid), then the UTC range."""
+    low, high = (int(t.timestamp() * 1000) for t in (rules.TIME_MIN, rules.TIME_MAX))
+    millis = epoch_ms(text_value(name, column))
+    return all_of(
+        [string_matching(wrapped(name, column), rules.EVENT_TIME_BODY), f"{millis} BETWEEN {low} AND {high - 1}"]
+    )
+
+
+# --- sources ------------------------------------------------------------------------------------------------------
 def interval(seconds: int) -> str:
     """A Flink SQL interval literal of any length: ``INTERVAL 'n' SECOND`` is capped at 99 s (SECOND(2))."""
     days, rest = divmod(seconds, 86_400)
     return f"INTERVAL '{days} {rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}' DAY TO SECOND"
 
 
-def event_ts(column: str = "event_time") -> str:
-    """The event-time attribute of an ISO-8601 column.
+def event_ts(valid: str, time_name: str = "event_time") -> str:
+    """The event-time attribute: the event's time if ``valid`` holds, else -1 ms (never NULL, never a window)."""
+    millis = epoch_ms(text_value(time_name))
+    return f"TO_TIMESTAMP_LTZ(COALESCE(CASE WHEN {valid} THEN {millis} END, {REJECTED_MS}), 3)"
 
-    Epoch seconds from the text without its fraction (UNIX_TIMESTAMP honours the offset, 'Z' included), plus the
-    first three fraction digits as milliseconds. Invalid text maps to epoch 0 (a rowtime must not be NULL); such
-    rows fail the predicate and never reach a window.
-    """
+
+def accepted(ts: str = "ts") -> str:
+    """Rows whose event-time attribute says the contract accepted them (see :func:`event_ts`)."""
+    return f"{ts} >= TO_TIMESTAMP_LTZ(0, 3)"
+
+
+_JSON_OPTION = re.compile(r"\n  'json\.[^']*' = '[^']*',?")
+_FORMAT = "'format' = 'json'"
+
+
+def raw_value(with_clause: str) -> str:
+    """A Kafka source WITH clause (``jobs.flink.environment``) reading the value as one raw UTF-8 STRING."""
+    if _FORMAT not in with_clause and "'format' = 'raw'" not in with_clause:
+        raise ValueError("expected a Kafka source with format 'json' or 'raw'")
+    clause = _JSON_OPTION.sub("", with_clause.replace(_FORMAT, "'format' = 'raw'"))
+    return clause.replace(",\n)", "\n)")
+
+
+def source_ddl(
+    name: str,
+    with_clause: str,
+    valid: str,
+    watermark_delay_seconds: int,
+    metadata: tuple[str, ...] = (),
+) -> str:
+    """A Kafka source of raw messages with the event-time attribute ``ts`` (-1 ms when not ``valid``).
+
+    ``metadata`` adds Kafka metadata columns, e.g. ``("`offset` BIGINT METADATA VIRTUAL",)``."""
+    extra = "".join(f"  {column},\n" for column in metadata)
     return (
-        f"TO_TIMESTAMP_LTZ(CASE WHEN {matches(column, EVENT_TIME_PATTERN)} THEN "
-        f"UNIX_TIMESTAMP(REGEXP_REPLACE({column}, '\\.[0-9]+', ''), 'yyyy-MM-dd''T''HH:mm:ssXXX') * 1000 + "
-        f"CAST(SUBSTRING(RPAD(COALESCE(REGEXP_EXTRACT({column}, '\\.([0-9]+)', 1), ''), 3, '0') FROM 1 FOR 3) "
-        "AS BIGINT) ELSE 0 END, 3)"
-    )
-
-
-def is_event_time(column: str = "event_time") -> str:
-    return matches(column, EVENT_TIME_PATTERN)
-
-
-def string_columns(names: tuple[str, ...]) -> str:
-    """Source column declarations: every field a STRING (see the module docstring)."""
-    return ",\n  ".join(f"`{name}` STRING" for name in names)
-
-
-def not_null(names: tuple[str, ...]) -> list[str]:
-    return [f"`{name}` IS NOT NULL" for name in names]
-
-
-def source_ddl(name: str, columns: tuple[str, ...], with_clause: str, watermark_delay_seconds: int) -> str:
-    """A Kafka JSON source of raw events (all STRING) with the event-time attribute ``ts`` and its watermark."""
-    return (
-        f"CREATE TEMPORARY TABLE {name} (\n  {string_columns(columns)},\n  ts AS {event_ts()},\n"
-        f"  WATERMARK FOR ts AS ts - {interval(watermark_delay_seconds)}\n) {with_clause}"
+        f"CREATE TEMPORARY TABLE {name} (\n  `{MESSAGE}` STRING,\n{extra}  ts AS {event_ts(valid)},\n"
+        f"  WATERMARK FOR ts AS ts - {interval(watermark_delay_seconds)}\n) {raw_value(with_clause)}"
     )

@@ -13,7 +13,10 @@ One definition shared by the generator, the Flink job, the audit and the tests. 
 | ``duration`` | whole seconds ≥ 0; > 0 for call and data_session, 0 otherwise |
 | ``data_mb`` | megabytes, ≥ 0, at most 3 decimals; > 0 for data_session, 0 otherwise |
 | ``amount`` | tenge (KZT), ≥ 0, at most 2 decimals; > 0 for balance_recharge, 0 otherwise |
-| ``event_time`` | ISO-8601 with offset (the bets contract's pattern) |
+| ``event_time`` | ISO-8601 with offset, calendar-valid, 1970..2099 UTC (the platform's rule, as for bets) |
+
+Plus the platform's message rules (docs/design.md, "Contract rules"): strict UTF-8, one JSON object nested at most
+8 deep, no duplicate keys, no ``\\u0000`` or lone-surrogate escapes, numbers of at most 15 digits.
 
 Masking rule: ``subscriber_id = HMAC-SHA256(key, digits of the E.164 number)[:16 hex]``. The key is a secret
 (``BROOK_TELECOM_MASK_KEY``), so the number cannot be recovered by hashing all ~10^10 candidates, while the same
@@ -24,14 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from jobs.common import rules
 from jobs.common import sql_rules as sql
-from jobs.common.rules import UUID_PATTERN, InvalidEvent
+from jobs.common.rules import UUID_BODY, InvalidEvent
 
 TELECOM_PARTITIONS = 3
 EVENT_TYPES = ("data_session", "call", "sms", "balance_recharge")
@@ -64,8 +66,8 @@ AMOUNT_PLACES = 2
 MAX_DURATION = 86_400 * 7  # seconds; a week-long session is a broken record
 MAX_DATA_MB = Decimal("999999999.999")
 MAX_AMOUNT = Decimal("9999999999.99")
-SUBSCRIBER_PATTERN = r"^[0-9a-f]{16}$"
-_SUBSCRIBER = re.compile(SUBSCRIBER_PATTERN)
+SUBSCRIBER_PATTERN = "[0-9a-f]{16}"  # a body: matched against the whole value (jobs.common.rules)
+_SUBSCRIBER = rules.full(SUBSCRIBER_PATTERN)
 
 
 def mask_msisdn(msisdn: str, key: bytes) -> str:
@@ -93,9 +95,7 @@ class TelecomEvent(NamedTuple):
 
 
 def _number(event: dict[str, Any], name: str, places: int, cap: Decimal, positive: bool) -> Decimal:
-    number = rules.number(event, name)
-    if number < 0 or number > cap:
-        raise InvalidEvent("bad_value", name, f"must be between 0 and {cap}, got {number}")
+    number = rules.bounded(name, rules.number(event, name), 0, cap)
     rules.places(name, number, places)
     if positive != (number > 0):
         rule = "> 0" if positive else "0"
@@ -108,12 +108,8 @@ def parse_telecom(raw: bytes | str | None) -> TelecomEvent:
     event = rules.json_object(raw, REQUIRED)
     event_id = rules.uuid(event, "event_id")
     kind = rules.one_of(event, "event_type", EVENT_TYPES)
-    subscriber = rules.text(event, "subscriber_id")
-    if not _SUBSCRIBER.match(subscriber):
-        raise InvalidEvent("bad_value", "subscriber_id", "must be a masked id (16 hex digits), not a raw number")
-    region = rules.text(event, "region")
-    if region not in REGIONS:
-        raise InvalidEvent("bad_value", "region", f"unknown region {region!r}")
+    subscriber = rules.matching(event, "subscriber_id", _SUBSCRIBER, "a masked id (16 hex digits), not a raw number")
+    region = rules.one_of(event, "region", REGIONS)
     direction = event.get("direction")
     if kind in WITH_DIRECTION and direction not in DIRECTIONS:
         raise InvalidEvent("bad_value", "direction", f"must be incoming or outgoing for {kind}, got {direction!r}")
@@ -137,44 +133,56 @@ encode_event = rules.encode
 
 
 # --- the same contract in Flink SQL ------------------------------------------------------------------------------
-# Every source column is a STRING (as for every pipeline), so the rules below see the text the generator wrote.
-SOURCE_FIELDS = (*REQUIRED, "direction")
+# The source reads each message as one raw STRING; each field is read with its JSON type (jobs.common.sql_rules).
 
 
-def _amount_rule(column: str, places: int, cap: Decimal | int, kinds: tuple[str, ...]) -> str:
-    return (
-        f"{sql.is_number(column)} AND {sql.between(column, 0, cap)} AND {sql.places_ok(column, places)} AND "
-        f"({sql.decimal(column)} > 0) = ({sql.one_of('event_type', kinds)})"
-    )
+def field(name: str) -> str:
+    """One field of the message, wrapped (its JSON type visible; NULL when absent or null)."""
+    return sql.wrapped(name)
 
 
-VALID_PREDICATE = " AND ".join(
+def _amount_rule(name: str, places: int, cap: Decimal | int, kinds: tuple[str, ...]) -> str:
+    value = field(name)
+    positive = f"({sql.decimal(value)} > {sql.literal(0)}) = ({sql.one_of(field('event_type'), kinds)})"
+    return sql.all_of([sql.number(value, 0, cap, places), positive])
+
+
+_WITH_DIRECTION = sql.one_of(field("event_type"), WITH_DIRECTION)
+VALID_PREDICATE = sql.all_of(
     [
-        *sql.not_null(REQUIRED),
-        sql.matches("event_id", UUID_PATTERN),
-        sql.one_of("event_type", EVENT_TYPES),
-        sql.matches("subscriber_id", SUBSCRIBER_PATTERN),
-        sql.one_of("region", REGIONS),
-        f"(({sql.one_of('event_type', WITH_DIRECTION)} AND {sql.one_of('direction', DIRECTIONS)}) OR "
-        f"(NOT {sql.one_of('event_type', WITH_DIRECTION)} AND direction IS NULL))",
+        sql.message_ok(),
+        sql.string_matching(field("event_id"), UUID_BODY),
+        sql.one_of(field("event_type"), EVENT_TYPES),
+        sql.string_matching(field("subscriber_id"), SUBSCRIBER_PATTERN),
+        sql.one_of(field("region"), REGIONS),
+        f"(({_WITH_DIRECTION} AND {sql.one_of(field('direction'), DIRECTIONS)}) OR "
+        f"(NOT {_WITH_DIRECTION} AND {field('direction')} IS NULL))",
         _amount_rule("duration", 0, MAX_DURATION, WITH_DURATION),
         _amount_rule("data_mb", DATA_PLACES, MAX_DATA_MB, WITH_DATA),
         _amount_rule("amount", AMOUNT_PLACES, MAX_AMOUNT, WITH_AMOUNT),
-        sql.is_event_time(),
+        sql.event_time(),
     ]
 )
 
 
-def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int) -> str:
-    """A Kafka JSON source of raw telecom events with the event-time attribute ``ts`` and its watermark."""
-    return sql.source_ddl(name, SOURCE_FIELDS, with_clause, watermark_delay_seconds)
+def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()) -> str:
+    """A Kafka source of raw telecom messages with the event-time attribute ``ts`` (-1 ms for an invalid one)."""
+    return sql.source_ddl(name, with_clause, VALID_PREDICATE, watermark_delay_seconds, metadata=metadata)
 
 
-def valid_events_view(source: str) -> str:
-    """Contract-valid events, typed (duration BIGINT seconds, data_mb/amount exact decimals)."""
-    return (
-        "SELECT LOWER(event_id) AS event_id, event_type, subscriber_id, region, "
-        f"CAST({sql.decimal('duration')} AS BIGINT) AS duration, "
-        f"CAST(data_mb AS DECIMAL(18, {DATA_PLACES})) AS data_mb, "
-        f"CAST(amount AS DECIMAL(18, {AMOUNT_PLACES})) AS amount, ts FROM {source} WHERE {VALID_PREDICATE}"
-    )
+def valid_events_view(source: str, carry: tuple[str, ...] = ()) -> str:
+    """Contract-valid events, typed (duration BIGINT seconds, data_mb/amount exact decimals).
+
+    ``carry`` names further source columns to pass through (tests carry the Kafka offset)."""
+    columns = [
+        f"LOWER({sql.string_value(field('event_id'))}) AS event_id",
+        f"{sql.string_value(field('event_type'))} AS event_type",
+        f"{sql.string_value(field('subscriber_id'))} AS subscriber_id",
+        f"{sql.string_value(field('region'))} AS region",
+        f"CAST({sql.decimal(field('duration'))} AS BIGINT) AS duration",
+        f"CAST({sql.decimal(field('data_mb'))} AS DECIMAL(18, {DATA_PLACES})) AS data_mb",
+        f"CAST({sql.decimal(field('amount'))} AS DECIMAL(18, {AMOUNT_PLACES})) AS amount",
+        "ts",
+        *carry,
+    ]
+    return f"SELECT {', '.join(columns)} FROM {source} WHERE {sql.accepted()}"

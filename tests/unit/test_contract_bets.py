@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from jobs.bets.contract import InvalidEvent, encode_bet, parse_bet
+from tests.hostile_events import hostile_bets, sequential_ids
 
 pytestmark = pytest.mark.unit
 
@@ -87,6 +88,72 @@ def test_invalid_events_are_rejected_with_reason(raw: bytes | None, code: str, f
     assert err.value.code == code
     assert err.value.field == field
     assert str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "field"),
+    [
+        ("nul_in_game", "invalid_json", None),
+        ("escaped_lone_game", "invalid_json", None),
+        ("lone_high_surrogate_game", "invalid_json", None),
+        ("line_separator_game", "bad_value", "game"),
+        ("c1_in_game", "bad_value", "game"),
+        ("nbsp_only_user", "bad_value", "user_id"),
+        ("long_game", "bad_value", "game"),
+        ("month_13", "bad_value", "event_time"),
+        ("feb_29_non_leap", "bad_value", "event_time"),
+        ("year_0001", "bad_value", "event_time"),
+        ("year_2100", "bad_value", "event_time"),
+        ("before_epoch_by_offset", "bad_value", "event_time"),
+        ("offset_plus_23_59", "bad_value", "event_time"),
+        ("lowercase_z", "bad_value", "event_time"),
+        ("seven_fraction_digits", "bad_value", "event_time"),
+        ("trailing_newline_time", "bad_value", "event_time"),
+        ("amount_as_string", "wrong_type", "amount"),
+        ("amount_1e400", "bad_value", None),
+        ("amount_16_digits", "bad_value", None),
+        ("amount_tiny", "bad_value", "amount"),
+        ("extra_huge_number", "bad_value", None),
+        ("duplicate_escaped_key", "invalid_json", None),
+        ("deep_extra_50", "invalid_json", None),
+        ("trailing_data", "invalid_json", None),
+        ("bom", "invalid_json", None),
+        ("utf16", "invalid_json", None),
+        ("replacement_char", "invalid_json", None),
+    ],
+)
+def test_hostile_messages_are_refused_with_reason(name: str, code: str, field: str | None) -> None:
+    with pytest.raises(InvalidEvent) as err:
+        parse_bet(hostile_bets(sequential_ids(1))[name])
+    assert (err.value.code, err.value.field) == (code, field)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "emoji_game",
+        "max_length_game",
+        "feb_29_leap",
+        "epoch_by_offset",
+        "offset_plus_18",
+        "six_fraction_digits",
+        "deep_extra_8",
+        "amount_1e2",
+        "amount_trailing_zeros",
+        "escaped_pair_game",
+        "escaped_backslash_u",
+        "escaped_currency",
+        "upper_uuid",
+    ],
+)
+def test_hostile_but_valid_messages_are_accepted(name: str) -> None:
+    bet = parse_bet(hostile_bets(sequential_ids(1))[name])
+    assert bet.event_time.tzinfo is UTC and bet.amount > 0
+
+
+def test_fraction_digits_and_offsets_give_the_utc_instant() -> None:
+    bet = parse_bet(with_(event_time="1969-12-31T23:00:00.999999-01:00"))
+    assert bet.event_time == datetime(1970, 1, 1, 0, 0, 0, 999999, tzinfo=UTC)
 
 
 def test_boundaries_accepted() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from jobs.bets.contract import InvalidEvent
 from jobs.common.sql_rules import interval
+from jobs.flink.environment import with_clause
 from jobs.telecom.contract import VALID_PREDICATE, parse_telecom, source_ddl
 
 pytestmark = pytest.mark.unit
@@ -63,6 +64,12 @@ def test_a_valid_event_is_normalised() -> None:
         ({"amount": 5}, "bad_value", "amount"),
         ({"event_type": "sms", "direction": "outgoing", "duration": 0, "data_mb": 0}, None, None),
         ({"event_time": "2026-03-10T10:00:00"}, "bad_value", "event_time"),
+        ({"event_time": "2026-02-29T10:00:00Z"}, "bad_value", "event_time"),
+        ({"event_time": "2100-01-01T00:00:00Z"}, "bad_value", "event_time"),
+        ({"region": "Almaty\u2028"}, "bad_value", "region"),
+        ({"duration": 1e400}, "bad_value", None),
+        ({"data_mb": "10.125"}, "wrong_type", "data_mb"),
+        ({"cell_id": "x\u0000"}, "invalid_json", None),
     ],
 )
 def test_rule_breaches_are_refused_with_a_reason(changes: dict[str, Any], code: str | None, field: str | None) -> None:
@@ -70,7 +77,7 @@ def test_rule_breaches_are_refused_with_a_reason(changes: dict[str, Any], code: 
         parse_telecom(raw(**changes))
         return
     with pytest.raises(InvalidEvent) as err:
-        parse_telecom(raw(**changes))
+        parse_telecom(raw(**changes).replace(b"Infinity", b"1e400"))
     assert (err.value.code, err.value.field) == (code, field)
 
 
@@ -81,8 +88,11 @@ def test_non_objects_are_refused(value: bytes | None) -> None:
 
 
 def test_flink_sql_twin_names_every_rule() -> None:
-    for needle in ("subscriber_id", "'Almaty'", "'balance_recharge'", "direction IS NULL", "event_time"):
+    for needle in ("$.subscriber_id", '["Almaty"]', '["balance_recharge"]', "$.direction", "$.event_time"):
         assert needle in VALID_PREDICATE
     assert interval(120) == "INTERVAL '0 00:02:00' DAY TO SECOND"
     assert interval(86_400 + 61) == "INTERVAL '1 00:01:01' DAY TO SECOND"
-    assert "WATERMARK FOR ts AS ts - INTERVAL '0 00:02:00' DAY TO SECOND" in source_ddl("s", "WITH ()", 120)
+    json_source = with_clause({"connector": "kafka", "format": "json", "json.ignore-parse-errors": "true"})
+    ddl = source_ddl("s", json_source, 120)
+    assert "WATERMARK FOR ts AS ts - INTERVAL '0 00:02:00' DAY TO SECOND" in ddl
+    assert "'format' = 'raw'" in ddl and "json." not in ddl.split(") WITH (")[-1]

@@ -1,10 +1,11 @@
 """The shared skeleton of Brook's bet aggregations: one source, window dedup, one window aggregation per table.
 
-Every job reads the ``bets`` topic through the contract's source (``jobs/bets/flink_sql.py``), keeps only
-valid events, assigns them to tumbling event-time windows and keeps one row per (window, bet_id) — a replayed
-event is counted once (window deduplication keeps the first by event time). A job module only supplies the
-SELECT that aggregates the deduplicated ``bets_windowed`` view for its table; ``run(["top_games", ...])`` runs one
-or several of them as a single Flink job reading the topic once.
+Every job reads the ``bets`` topic through the contract's source (``jobs/bets/flink_sql.py``: raw messages, the
+event-time attribute only for events the contract accepts), keeps only valid events, assigns them to tumbling
+event-time windows and keeps one row per (window, bet_id) — a replayed event is counted once (window deduplication
+keeps the first by event time). A job module only supplies the SELECT that aggregates the deduplicated
+``bets_windowed`` view for its table; ``run(["top_games", ...])`` runs one or several of them as a single Flink
+job reading the topic once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_opti
 from jobs.flink.settings import FlinkSettings
 
 if TYPE_CHECKING:
-    from pyflink.table import StatementSet
+    from pyflink.table import StatementSet, TableEnvironment
 
 AGGREGATIONS: dict[str, str] = {
     "top_games": "SELECT window_start, window_end, game, COUNT(*) AS bets, CAST(SUM(amount) AS DECIMAL(18, 2)) "
@@ -36,21 +37,20 @@ AGGREGATIONS: dict[str, str] = {
 }
 
 
-def build(
-    tables: list[str],
+def declare(
+    t_env: TableEnvironment,
     kafka: KafkaSettings,
     topics: BetsTopics,
-    pg: PostgresSettings,
     settings: FlinkSettings,
-    name: str,
-) -> StatementSet:
-    """The statement set writing ``tables`` (a TableEnvironment is created with ``name`` as the job name)."""
-    t_env = table_environment(settings, name)
-    t_env.get_config().set("table.local-time-zone", "UTC")  # window_start/end are UTC wall-clock times
-    group = "brook-flink-" + "-".join(tables) if len(tables) < len(AGGREGATIONS) else "brook-flink-all"
+    group: str,
+    metadata: tuple[str, ...] = (),
+) -> None:
+    """Register the source (raw messages, contract-gated event time) and the views ``bets_valid``,
+    ``bets_deduplicated`` and ``bets_windowed`` in ``t_env``. ``metadata`` columns are carried into ``bets_valid``."""
     source = with_clause(kafka_source_options(kafka, topics.bets, group, settings))
-    t_env.execute_sql(flink_sql.source_ddl("bets_source", source, settings.watermark_delay_seconds))
-    t_env.create_temporary_view("bets_valid", t_env.sql_query(flink_sql.valid_bets_view("bets_source")))
+    t_env.execute_sql(flink_sql.source_ddl("bets_source", source, settings.watermark_delay_seconds, metadata))
+    carry = tuple(column.split()[0] for column in metadata)
+    t_env.create_temporary_view("bets_valid", t_env.sql_query(flink_sql.valid_bets_view("bets_source", carry)))
     window = interval(settings.window_seconds)
     # Window deduplication keeps the first row per (window, bet_id); its window_time (a rowtime, = window end −
     # 1 ms) feeds a second, identical TUMBLE, so the aggregations below are window aggregations: results are
@@ -68,6 +68,28 @@ def build(
         "bets_windowed",
         t_env.sql_query(f"SELECT * FROM TABLE(TUMBLE(TABLE bets_deduplicated, DESCRIPTOR(closed_at), {window}))"),
     )
+
+
+def build(
+    tables: list[str],
+    kafka: KafkaSettings,
+    topics: BetsTopics,
+    pg: PostgresSettings,
+    settings: FlinkSettings,
+    name: str,
+) -> StatementSet:
+    """The statement set writing ``tables`` (a TableEnvironment is created with ``name`` as the job name)."""
+    t_env = table_environment(settings, name)
+    t_env.get_config().set("table.local-time-zone", "UTC")  # window_start/end are UTC wall-clock times
+    group = "brook-flink-" + "-".join(tables) if len(tables) < len(AGGREGATIONS) else "brook-flink-all"
+    declare(t_env, kafka, topics, settings, group)
+    return insert_into(t_env, tables, pg, settings)
+
+
+def insert_into(
+    t_env: TableEnvironment, tables: list[str], pg: PostgresSettings, settings: FlinkSettings
+) -> StatementSet:
+    """A statement set with one JDBC sink and INSERT per result table (after :func:`declare`)."""
     statements = t_env.create_statement_set()
     for table in tables:
         t_env.execute_sql(flink_sql.sink_ddl(table, with_clause(jdbc_sink_options(pg, table, settings))))
