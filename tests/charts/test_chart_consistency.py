@@ -7,6 +7,8 @@ import dataclasses
 import importlib.util
 import json
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -19,7 +21,7 @@ from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings
 from jobs.flink.settings import FlinkSettings
 from jobs.telecom.topics import TelecomTopics
 from tests.charts.conftest import CHART, ROOT, render
-from tools import chart_readme
+from tools import chart_readme, versions
 
 pytestmark = pytest.mark.charts
 TELECOM = ("pipelines.telecom.enabled=true",)
@@ -31,6 +33,8 @@ WORKLOAD_SETTINGS = {
     "brook-migrate": (PostgresSettings,),
     "flink": (KafkaSettings, PostgresSettings, FlinkSettings, BetsTopics, TelecomTopics),
     "exporter": (PostgresSettings, S3Settings, ExportSettings),
+    "brook-audit-bets": (KafkaSettings, BetsTopics, PostgresSettings, S3Settings),  # jobs/bets/audit.py main()
+    "brook-audit-telecom": (KafkaSettings, TelecomTopics, PostgresSettings),  # jobs/telecom/audit.py main()
 }
 
 
@@ -63,14 +67,18 @@ def workload_container(objs: list[dict], name: str) -> dict:
     for obj in objs:
         if obj["metadata"]["name"] == name and obj["kind"] in ("Deployment", "Job"):
             return obj["spec"]["template"]["spec"]["containers"][0]
+        if obj["metadata"]["name"] == name and obj["kind"] == "CronJob":
+            return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
         if name == "brook-migrate" and obj["kind"] == "Job" and obj["metadata"]["name"].startswith("brook-migrate"):
             return obj["spec"]["template"]["spec"]["containers"][0]
     raise AssertionError(f"{name} not rendered")
 
 
-@pytest.mark.parametrize("workload", ["brook-producer", "brook-consumer", "brook-migrate"])
+@pytest.mark.parametrize(
+    "workload", ["brook-producer", "brook-consumer", "brook-migrate", "brook-audit-bets", "brook-audit-telecom"]
+)
 def test_deployments_get_every_required_variable(workload: str) -> None:
-    objs = render("kind")
+    objs = render("kind", *TELECOM)
     missing = required_vars(*WORKLOAD_SETTINGS[workload]) - provided(objs, workload_container(objs, workload))
     assert not missing, f"{workload} lacks {sorted(missing)}"
 
@@ -257,3 +265,96 @@ def test_pod_launcher_role_is_namespaced_and_pods_only() -> None:
     resources = {r for rule in role["rules"] for r in rule["resources"]}
     assert resources <= {"pods", "pods/log", "pods/exec", "events"}
     assert not [o for o in objs if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+
+
+def test_kafka_tls_variables_are_settings_the_jobs_read() -> None:
+    """brook-env's Kafka security variables are KafkaSettings fields (jobs/common/settings.py): the CA file the chart
+    mounts is what every Python client and the Flink Kafka source trust."""
+    env = next(o for o in render("kind") if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "brook-env")["data"]
+    fields = {f.metadata["env"]: f for f in dataclasses.fields(KafkaSettings)}
+    for var in ("BROOK_KAFKA_SECURITY_PROTOCOL", "BROOK_KAFKA_SASL_MECHANISM", "BROOK_KAFKA_CA_FILE"):
+        assert var in env and var in fields, var
+    ssl = KafkaSettings(
+        bootstrap="b:9092", security_protocol="SASL_SSL", username="u", password="p", ca_file=env["BROOK_KAFKA_CA_FILE"]
+    )
+    assert ssl.client_options()["ssl_cafile"] == env["BROOK_KAFKA_CA_FILE"]
+
+
+# --- the kind end-to-end workflow ------------------------------------------------------------------------------------
+
+WORKFLOW = ROOT / ".github" / "workflows" / "kind-e2e.yml"
+
+
+def test_kind_e2e_workflow_passes_actionlint() -> None:
+    """actionlint (ACTIONLINT_VERSION, built from its Go module by `make actionlint`, cached like helm) over every
+    workflow; the kind workflow runs `make k8s-smoke`."""
+    proc = subprocess.run(["make", "-s", "actionlint"], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    binary = versions.brook_home() / "bin" / "actionlint"
+    info = subprocess.run(["go", "version", "-m", str(binary)], capture_output=True, text=True, timeout=60).stdout
+    assert re.search(
+        rf"^\s+mod\s+github.com/rhysd/actionlint\s+{re.escape(versions.get('ACTIONLINT_VERSION'))}\s", info, re.M
+    )
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert WORKFLOW in workflows
+    lint = subprocess.run([str(binary), "-no-color", *map(str, workflows)], capture_output=True, text=True, cwd=ROOT)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    steps = [
+        step.get("run", "") for job in yaml.safe_load(WORKFLOW.read_text())["jobs"].values() for step in job["steps"]
+    ]
+    assert any(line.startswith("make k8s-smoke") for run in steps for line in run.splitlines())
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    """The check has teeth: an unknown runner label and an undefined expression context are refused."""
+    binary = versions.brook_home() / "bin" / "actionlint"
+    if not binary.exists():
+        pytest.fail("actionlint is missing: run `make actionlint`")
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ nope.x }}\n")
+    lint = subprocess.run([str(binary), "-no-color", str(bad)], capture_output=True, text=True, cwd=tmp_path)
+    assert lint.returncode != 0 and "nope" in lint.stdout, lint.stdout
+
+
+def test_k8s_smoke_runs_up_produce_settle_audit() -> None:
+    """`make k8s-smoke` as make would run it: its own kind cluster with the smoke profile, then wait for Kafka and the
+    Flink jobs, a counted batch from brook-producer-once, the settle time, and the audit Job with --produced N."""
+    proc = subprocess.run(
+        ["make", "-n", "-s", "k8s-smoke-run", "SMOKE_EVENTS=123", "K8S_CONTEXT=kind-x"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    order = [
+        "wait kafka/brook",
+        "wait flinkdeployment",
+        "cronjob/brook-producer-once",
+        "sleep",
+        "cronjob/brook-audit-bets",
+    ]
+    positions = [out.find(marker) for marker in order]
+    assert -1 not in positions and positions == sorted(positions), out
+    assert "--count 123 --rate 0" in out and "--produced 123" in out and "--context kind-x" in out
+    up = subprocess.run(["make", "-n", "-s", "k8s-smoke"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "KIND_CLUSTER=brook-smoke" in up.stdout and "SKAFFOLD_PROFILES=smoke" in up.stdout, up.stdout
+
+
+def test_skaffold_smoke_profile_deploys_no_demo_producer(tmp_path: Path) -> None:
+    """skaffold's `smoke` profile (make k8s-smoke) as skaffold renders it offline: the producer's Deployment is off,
+    its one-shot template brook-producer-once and the audit template are there, images are skaffold's."""
+    from tests.charts.test_k8s import skaffold
+
+    args = ["render", "--offline", "--digest-source=tag", "--default-repo", "registry.test.invalid/brook"]
+    proc = skaffold(*args, "-p", "smoke,without-airflow", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    objects = [o for o in yaml.safe_load_all(proc.stdout) if isinstance(o, dict)]
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("Deployment", "brook-producer") not in names and ("Deployment", "brook-consumer") in names
+    assert {("CronJob", "brook-producer-once"), ("CronJob", "brook-audit-bets")} <= names
+    once = next(o for o in objects if o["metadata"]["name"] == "brook-producer-once")
+    image = once["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.startswith("registry.test.invalid/brook/"), image

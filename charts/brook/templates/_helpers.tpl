@@ -59,6 +59,28 @@ returns nothing under `helm template`); a key the Secret has but the chart no lo
 http://{{ include "brook.minio.service" . }}:{{ include "brook.minio.apiPort" . }}
 {{- end -}}
 {{- define "brook.flink.restPort" -}}8081{{- end -}}
+{{/* The official Airflow chart's ports (its values `ports.apiServer`, `ports.workerLogs`, `ports.triggererLogs`). */}}
+{{- define "brook.airflow.apiServerPort" -}}8080{{- end -}}
+{{- define "brook.airflow.workerLogsPort" -}}8793{{- end -}}
+{{- define "brook.airflow.triggererLogsPort" -}}8794{{- end -}}
+
+{{/*
+Kafka over TLS: the listener's certificate is signed by the Strimzi cluster CA, whose public certificate Strimzi
+keeps in the Secret <cluster>-cluster-ca-cert (key ca.crt). Every Kafka client pod mounts it here and trusts only it
+(BROOK_KAFKA_CA_FILE in brook-env; Strimzi docs, "Configuring internal clients to trust the cluster CA").
+*/}}
+{{- define "brook.kafka.caSecret" -}}{{ .Values.kafka.cluster }}-cluster-ca-cert{{- end -}}
+{{- define "brook.kafka.caDir" -}}/etc/brook/kafka-ca{{- end -}}
+{{- define "brook.kafka.caFile" -}}{{ include "brook.kafka.caDir" . }}/ca.crt{{- end -}}
+{{- define "brook.kafka.caVolume" -}}
+- name: kafka-ca
+  secret:
+    secretName: {{ include "brook.kafka.caSecret" . }}
+    items: [{key: ca.crt, path: ca.crt}]
+{{- end -}}
+{{- define "brook.kafka.caMount" -}}
+- {name: kafka-ca, mountPath: {{ include "brook.kafka.caDir" . }}, readOnly: true}
+{{- end -}}
 {{- define "brook.kafkaUi.port" -}}8080{{- end -}}
 {{- define "brook.pgadmin.port" -}}8081{{- end -}}
 

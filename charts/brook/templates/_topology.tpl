@@ -9,10 +9,17 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
     buckets:         [name]                                          minio.buckets + every pipeline's buckets
     users:           {<KafkaUser>: {acls: […]}}                      union of ACLs per user name
     secrets:         {<secret>: {kafkaUser, postgres, s3, generated}}  → Secret brook-<secret>-env
-    deployments:     [{name, secret, args, replicas, env, resources}]
+    deployments:     [{name, secret, args, replicas, env, resources, kafka}]   the enabled `deployment` blocks
+    oneShots:        [same]                                          every `deployment` block (enabled or not):
+                                                                     CronJob templates brook-<workload>-once
     flinkJobs:       [{name, module}]                                brook-<pipeline>-<job>, jobs.<pipeline>.flink.<job>
     serviceAccounts: [{name, component}]                             the DAG pods'
     peers:           {kafka: [component], postgres: […], minio: […]}  NetworkPolicy / listener peers
+    enabled:         [pipeline]                                      enabled pipelines (brook-airflow-env)
+    audits:          [{name, module}]                                CronJob template brook-audit-<pipeline>
+
+The platform's `audit` workload (every enabled pipeline's conservation audit, KafkaUser brook-audit) exists when an
+enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pipelines grant it.
 */}}
 {{- define "brook.topology" -}}
 {{- $v := .Values -}}
@@ -36,6 +43,7 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
 {{- $env := dict -}}
 {{- $buckets := values $v.minio.buckets | sortAlpha -}}
 {{- $flinkJobs := list -}}
+{{- $enabled := list -}}
 {{- range $pname, $p := $v.pipelines -}}
 {{- range $key, $t := $p.topics -}}
 {{- $_ := set $env $t.env $t.name -}}
@@ -50,6 +58,7 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
 {{- end -}}
 {{- end -}}
 {{- if $p.enabled -}}
+{{- $enabled = append $enabled $pname -}}
 {{- range $name, $u := $p.kafkaUsers -}}
 {{- $acls := list -}}
 {{- if hasKey $users $name -}}
@@ -68,8 +77,19 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- $audits := list -}}
+{{- if hasKey $users "brook-audit" -}}
+{{- if hasKey $workloads "audit" -}}
+{{- fail "a pipeline has a workload named audit: the platform's conservation audit uses that component" -}}
+{{- end -}}
+{{- $_ := set $workloads "audit" (dict "kafkaUser" "brook-audit" "postgres" true "s3" true) -}}
+{{- range $enabled -}}
+{{- $audits = append $audits (dict "name" . "module" (printf "jobs.%s.audit" .)) -}}
+{{- end -}}
+{{- end -}}
 {{- $secrets := dict -}}
 {{- $deployments := list -}}
+{{- $oneShots := list -}}
 {{- $serviceAccounts := list -}}
 {{- range $wname, $w := $workloads -}}
 {{- $sname := $w.secret | default $wname -}}
@@ -99,12 +119,14 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
 {{- $_ := set $s.generated $var $key -}}
 {{- end -}}
 {{- with $w.deployment -}}
-{{- if .enabled -}}
 {{- $args := list "-m" .module -}}
 {{- range $opt, $value := .options -}}
 {{- $args = concat $args (list (printf "--%s" $opt) (toString $value)) -}}
 {{- end -}}
-{{- $deployments = append $deployments (dict "name" $wname "secret" $sname "args" $args "replicas" .replicas "env" (.env | default dict) "resources" .resources) -}}
+{{- $run := dict "name" $wname "secret" $sname "args" $args "replicas" .replicas "env" (.env | default dict) "resources" .resources "kafka" (not (empty $w.kafkaUser)) -}}
+{{- $oneShots = append $oneShots $run -}}
+{{- if .enabled -}}
+{{- $deployments = append $deployments $run -}}
 {{- end -}}
 {{- end -}}
 {{- with $w.dagPod -}}
@@ -118,6 +140,7 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
 {{- end -}}
 {{- $out := dict "topics" $topics "env" $env "buckets" $buckets "users" $users "secrets" $secrets
   "deployments" $deployments "flinkJobs" $flinkJobs "serviceAccounts" $serviceAccounts
+  "enabled" $enabled "audits" $audits "oneShots" $oneShots
   "peers" (dict "kafka" ($peers.kafka | sortAlpha) "postgres" ($peers.postgres | sortAlpha) "minio" ($peers.minio | sortAlpha)) -}}
 {{- toYaml $out -}}
 {{- end -}}
