@@ -118,12 +118,13 @@ def test_alerts_for_failing_and_lagging_archiving() -> None:
     assert not [d for d in render("kind", *ON) if d["kind"] == "PrometheusRule"]
     docs = render("kind", *ALERTS, "postgres.backup.alerts.maxSecondsSinceArchival=900")
     rules = {r["alert"]: r for g in one(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
-    assert set(rules) == {"BrookWALArchiveFailing", "BrookWALArchiveLagging"}
+    assert set(rules) == {"BrookWALArchiveFailing", "BrookWALArchiveLagging", "BrookBaseBackupFailing"}
     failing, lagging = rules["BrookWALArchiveFailing"]["expr"], rules["BrookWALArchiveLagging"]["expr"]
     assert "cnpg_pg_stat_archiver_last_failed_time" in failing and 'pod=~"brook-pg-[0-9]+"' in failing
     assert "cnpg_pg_stat_archiver_seconds_since_last_archival" in lagging and "> 900" in lagging
     assert 'cnpg_collector_pg_wal_archive_status{namespace="brook"' in lagging
     assert rules["BrookWALArchiveFailing"]["labels"]["severity"] == "critical"
+    assert "barman_cloud_cloudnative_pg_io_last_failed_backup_timestamp" in rules["BrookBaseBackupFailing"]["expr"]
 
 
 @pytest.mark.parametrize(
