@@ -2,8 +2,8 @@
 mutations (field values of any JSON type, hostile strings and numbers, impossible or extreme times, duplicate
 keys, broken bytes, deep nesting, trailing data), plus arbitrary JSON documents and arbitrary bytes.
 
-The profile (``tests/conftest.py`` registers nothing; :func:`profile` is applied per test) is deterministic
-(``derandomize``, no example database written into the repo) and sized by ``BROOK_FUZZ_EXAMPLES`` (``make fuzz``).
+:func:`profile` is applied per test: deterministic (``derandomize``, no example database written into the repo),
+with the test's bounded number of examples times ``BROOK_FUZZ_SCALE`` (1 in ``make test``, 10 in ``make fuzz``).
 """
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ NUMBER_TEXTS = (
 )
 
 
-def profile(default_examples: int) -> settings:
-    """Deterministic settings: ``BROOK_FUZZ_EXAMPLES`` (make fuzz) overrides ``default_examples``."""
-    examples = int(os.environ.get("BROOK_FUZZ_EXAMPLES", default_examples))
+def profile(examples: int) -> settings:
+    """Deterministic settings with ``examples`` × ``BROOK_FUZZ_SCALE`` examples (make fuzz raises the scale)."""
+    examples *= int(os.environ.get("BROOK_FUZZ_SCALE", "1"))
     return settings(
         max_examples=examples,
         derandomize=True,

@@ -19,7 +19,7 @@ from jobs.common.rules import InvalidEvent
 from jobs.telecom.contract import parse_telecom
 from tests.message_strategies import messages, profile
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.fuzz]
 
 CODES = {"invalid_json", "not_object", "missing_field", "wrong_type", "bad_value"}
 
