@@ -154,6 +154,22 @@ def test_bisection_isolates_exactly_the_refused_rows(pg_schema: PostgresSettings
     assert stored_ids(pg_schema) == sorted(bet.bet_id for i, bet in enumerate(bets) if i not in bad)
 
 
+def test_bisection_without_a_hint_from_the_server(pg_schema: PostgresSettings) -> None:
+    """A refusal that names no row (a trigger raising class 22 with no COPY line, no failing row): plain bisection."""
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.game = '{POISON_GAME}' THEN RAISE EXCEPTION 'no poison here' USING ERRCODE = '22023'; END IF; "
+            "RETURN NEW; END $$"
+        )
+        cur.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON bets FOR EACH ROW EXECUTE FUNCTION refuse_poison()")
+    bets = [parse_bet(json.dumps(event(n, game=POISON_GAME if n in (1, 6, 7) else "dice")).encode()) for n in range(9)]
+    stored = store(pg_schema, bets)
+    assert [row.index for row in stored.rejected] == [1, 6, 7]
+    assert all(row.error == "no poison here (SQLSTATE 22023)" for row in stored.rejected), stored
+    assert stored.inserted == 6 and len(stored_ids(pg_schema)) == 6
+
+
 def test_bisection_counts_only_new_rows(pg_schema: PostgresSettings) -> None:
     """A replayed batch with a refused row: the old rows collapse (not counted as new), the refused one is reported."""
     make_poisonous(pg_schema)
