@@ -121,13 +121,15 @@ flink-resume: ## resume Flink job JOB=brook-<pipeline>-<job> from its last savep
 	$(call flink_state,running)
 	@echo "$(JOB): resuming from its savepoint. Watch: $(KUBECTL_BROOK) get flinkdeployment $(JOB)"
 
+# Words on stdin → a JSON patch appending each to the first container's args (ARGS hold no quotes or backslashes).
+k8s_args_patch = awk 'BEGIN{printf "["} NF{printf "%s{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/args/-\",\"value\":\"%s\"}", n++?",":"", $$0} END{printf "]"}'
 # $(call k8s_job,CRONJOB,ARGS): a Job from the chart's suspended CronJob template CRONJOB, with ARGS appended to its
 # command line; waits for it, prints its log, and succeeds only if the Job succeeded.
 define k8s_job
 	@set -e; job="$(1)-$$(date +%s)"; k="$(KUBECTL_BROOK)"; \
 	printf '\033[1;34m==> %s\033[0m\n' "Job $$job from cronjob/$(1)$(if $(strip $(2)), with arguments: $(strip $(2)))"; \
 	$$k create job "$$job" --from=cronjob/$(1) --dry-run=client -o json \
-	  | $$k patch --local -f - --type json -o json -p "$$(printf '%s\n' $(2) | awk 'BEGIN{printf "["} NF{printf "%s{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/args/-\",\"value\":\"%s\"}", n++?",":"", $$0} END{printf "]"}')" \
+	  $(if $(strip $(2)),| $$k patch --local -f - --type json -o json -p "$$(printf '%s\n' $(2) | $(k8s_args_patch))") \
 	  | $$k create -f -; \
 	end=$$(( $$(date +%s) + $(K8S_JOB_TIMEOUT) )); state=""; \
 	while [ -z "$$state" ]; do \

@@ -358,3 +358,29 @@ def test_skaffold_smoke_profile_deploys_no_demo_producer(tmp_path: Path) -> None
     once = next(o for o in objects if o["metadata"]["name"] == "brook-producer-once")
     image = once["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image.startswith("registry.test.invalid/brook/"), image
+
+
+@pytest.mark.parametrize(("target", "cronjob"), [("k8s-audit", "brook-audit-bets"), ("k8s-run", "brook-producer-once")])
+def test_k8s_job_args_reach_the_container(target: str, cronjob: str) -> None:
+    """`make k8s-audit/k8s-run ARGS=...` turn ARGS into a JSON patch (add to .../containers/0/args/-) of the Job that
+    `kubectl create job --from=cronjob/...` makes from the chart's template: applied to that template, the container
+    runs its module with ARGS appended (the list must exist for the patch to apply)."""
+    proc = subprocess.run(
+        ["make", "-n", "-s", target, f"TASK={cronjob}", "ARGS=--produced 7 --expect-exported"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"--from=cronjob/{cronjob}" in proc.stdout
+    command = re.search(r'-p "\$\((printf .*?)\)" \|', proc.stdout).group(1)
+    patch = json.loads(subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout)
+    cron = next(o for o in render("kind") if o["kind"] == "CronJob" and o["metadata"]["name"] == cronjob)
+    job = {"spec": json.loads(json.dumps(cron["spec"]["jobTemplate"]["spec"]))}
+    for op in patch:
+        assert op["op"] == "add" and op["path"].endswith("/-")
+        node = job
+        for part in op["path"].strip("/").split("/")[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node.append(op["value"])
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[:2] == ["-m", cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][1]]
+    assert args[-3:] == ["--produced", "7", "--expect-exported"]

@@ -606,7 +606,8 @@ def test_audit_is_a_restricted_job_with_its_own_read_only_user() -> None:
         pod = cron["spec"]["jobTemplate"]["spec"]["template"]
         assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "audit"
         container = pod["spec"]["containers"][0]
-        assert container["command"] == ["python", "-m", f"jobs.{pipeline}.audit"]
+        assert [*container["command"], *container["args"]] == ["python", "-m", f"jobs.{pipeline}.audit"]
+        assert container["args"], "make k8s-audit appends ARGS to an existing args list (JSON patch add /args/-)"
         assert {"secretRef": {"name": "brook-audit-env"}} in container["envFrom"]
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
