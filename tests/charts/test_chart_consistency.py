@@ -384,3 +384,16 @@ def test_k8s_job_args_reach_the_container(target: str, cronjob: str) -> None:
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:2] == ["-m", cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][1]]
     assert args[-3:] == ["--produced", "7", "--expect-exported"]
+
+
+def test_helm_waits_as_long_as_the_migration_may_retry() -> None:
+    """skaffold's helm install/upgrade waits for the post-install hooks; Helm's 5-minute default would give up while
+    the migration Job still retries (CNPG bootstrapping Postgres on a first install): the timeout covers its
+    deadline."""
+    flags = yaml.safe_load((ROOT / "skaffold.yaml").read_text())["manifests"]["helm"]["flags"]
+    job = next(o for o in render("kind") if o["kind"] == "Job" and o["metadata"]["name"].startswith("brook-migrate"))
+    deadline = job["spec"]["activeDeadlineSeconds"]
+    for verb in ("install", "upgrade"):
+        value = flags[verb][flags[verb].index("--timeout") + 1]
+        minutes = re.fullmatch(r"(\d+)m", value)
+        assert minutes and int(minutes.group(1)) * 60 >= deadline, f"{verb} --timeout {value} < {deadline}s"
