@@ -154,7 +154,8 @@ class LocalBackup:
             cur.execute("SELECT pg_reload_conf()")
             time.sleep(0.2)  # the reload is asynchronous
             cur.execute("SELECT name FROM pg_settings WHERE pending_restart")
-            pending = [row[0] for row in cur.fetchall()]
+            # Only ours: settings given on the server's command line (max_connections...) also show as pending.
+            pending = [row[0] for row in cur.fetchall() if row[0] in wanted]
         if pending:
             if not restart:
                 raise BackupError(
@@ -262,7 +263,8 @@ class LocalBackup:
         settings = {
             "restore_command": f"{self.bin / 'restore-wal'} %f %p",
             "recovery_target_action": "promote",
-            "recovery_target_timeline": "latest",
+            # To a time: on the base backup's timeline. To the end: follow the newest timeline in the archive.
+            "recovery_target_timeline": "current" if target_time is not None else "latest",
         }
         if target_time is not None:
             settings["recovery_target_time"] = target_time
@@ -377,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             result = backup.base_backup()
             mb = result["database_bytes"] / 1e6
             print(f"[backup] {result['backup_id']}: {mb:.1f} MB in {result['seconds']:.1f}s → {backup.url}/{SERVER}")
-            print(json.dumps({"brook_summary": "backup", **result}, default=str))
+            keys = ("backup_id", "seconds", "database_bytes", "begin_time", "end_time", "begin_wal", "end_wal")
+            print(json.dumps({"brook_summary": "backup", **{k: result.get(k) for k in keys}}, default=str))
         elif args.command == "list":
             for item in backup.backups():
                 print(f"{item['backup_id']}  {item['begin_time']} → {item['end_time']}  {item.get('status')}")
