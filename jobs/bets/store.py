@@ -42,8 +42,9 @@ SELECT {_COLS} FROM bets WITH NO DATA
 # with 1,000 refused rows).
 _ISOLATING = f"""
 CREATE TEMP TABLE IF NOT EXISTS bets_isolating ON COMMIT DELETE ROWS AS
-SELECT 0 AS pos, {_COLS} FROM bets WITH NO DATA
-"""
+SELECT 0 AS pos, {_COLS} FROM bets WITH NO DATA;
+CREATE INDEX IF NOT EXISTS bets_isolating_pos ON bets_isolating (pos)
+"""  # the index: a merge of a few positions reads those rows, not the whole staged batch
 _MERGE_SOME = f"""
 INSERT INTO bets ({_COLS})
 SELECT {_COLS} FROM bets_isolating WHERE pos = ANY(%s)
