@@ -387,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             state = backup.archiver()
             print(json.dumps(state, default=str))
+            if state["archive_mode"] != "on":
+                print("[backup] WAL archiving is off: `make backup RESTART=1` turns it on", file=sys.stderr)
+            elif state["failing"]:
+                print(f"[backup] archiving FAILS since {state['last_failed_time']}: is MinIO up?", file=sys.stderr)
             return 1 if state["failing"] or state["archive_mode"] != "on" else 0
         else:
             port = args.port or services.cfg.pg_port + 1
