@@ -290,7 +290,8 @@ def test_restored_cluster_is_a_working_primary(drill: Drill) -> None:
 )
 def test_consumer_reingests_exactly_once_after_restore_to_t(drill: Drill) -> None:
     consumer = drill.spawn("consumer-after-restore", "jobs.bets.consumer", "--exit-when-idle", "15")
-    assert consumer.wait(timeout=300) == 0, drill.output("consumer-after-restore")[-3000:]
+    if consumer.wait(timeout=300) != 0:  # a real failure, not the pending piece: pytest.fail is not xfail'd
+        pytest.fail(drill.output("consumer-after-restore")[-3000:])
     checks: list[Check] = audit(drill.kafka, drill.topics, drill.pg, drill.s3, drill.produced, expect_exported=False)
     checks = [c for c in checks if c.stage.startswith(CONSERVATION)]
     render(checks)
