@@ -228,6 +228,10 @@ class SecuredKafka(Kafka):
         _wait(self.healthy, timeout, f"secured Kafka on 127.0.0.1:{self.port}", log, proc)
         self.sync_chart_users()
 
+    def reconcile(self) -> None:
+        """An `up` on a running broker still brings its users and ACLs to the chart's current render."""
+        self.sync_chart_users()
+
     def sync_chart_users(self) -> dict[str, list[dict]]:
         """Create every chart KafkaUser's SCRAM credential and make the broker's ACLs exactly the chart's."""
         from kafka.admin import ScramMechanism, UserScramCredentialUpsertion

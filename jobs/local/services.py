@@ -13,6 +13,7 @@ The binaries come from ``make setup`` (Kafka jars from Maven Central, Postgres f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import glob
 import json
@@ -154,6 +155,13 @@ def _spawn(cmd: list[str], log: Path, pidfile: Path, env: dict[str, str] | None 
     return proc
 
 
+def _reap(pid: int) -> None:
+    """Collect a server this very process started (a test session): an exited child stays a zombie, which
+    ``kill(pid, 0)`` still finds, until its parent waits for it."""
+    with contextlib.suppress(ChildProcessError):  # not our child: init reaps it
+        os.waitpid(pid, os.WNOHANG)
+
+
 def _stop_pid(pidfile: Path, timeout: float = 30.0) -> bool:
     pid = _pid_alive(pidfile)
     if pid is None:
@@ -161,7 +169,10 @@ def _stop_pid(pidfile: Path, timeout: float = 30.0) -> bool:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(pidfile):
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not _pid_alive(pidfile):
+            break
         time.sleep(0.2)
     if _pid_alive(pidfile):
         os.kill(pid, signal.SIGKILL)
@@ -512,6 +523,9 @@ class LocalServices:
                 healthy = False
             if healthy:
                 print(f"[services] {svc.name}: already running", flush=True)
+                reconcile = getattr(svc, "reconcile", None)  # e.g. the secured broker re-syncs the chart's users
+                if reconcile is not None:
+                    reconcile()
                 continue
             started = time.monotonic()
             print(f"[services] {svc.name}: starting", flush=True)

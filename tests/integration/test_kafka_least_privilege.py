@@ -36,7 +36,7 @@ from jobs.bets.contract import encode_bet
 from jobs.bets.generator import BetGenerator
 from jobs.bets.topics import BetsTopics
 from jobs.common.cli import read_summary
-from jobs.common.settings import KafkaSettings, PostgresSettings, load, to_env
+from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, to_env
 from jobs.local import kafka_acls
 from jobs.local.kafka_secured import ADMIN, SecuredKafka
 from jobs.local.services import LocalServices, LocalSettings
@@ -242,10 +242,14 @@ def test_a_resync_removes_what_the_chart_does_not_have(broker: SecuredKafka) -> 
 
 
 def test_authentication_needs_the_password_and_the_ca(broker: SecuredKafka, tmp_path: Path) -> None:
+    """kafka-python reports both only as "Unable to bootstrap"; the broker's log says which one it was."""
+    log = broker.paths.log(broker.name)
     good = settings(broker, "brook-producer")
-    wrong_password = load(KafkaSettings, {**broker.user_env("brook-producer"), "BROOK_KAFKA_PASSWORD": "wrong"})
+    fast = {**broker.user_env("brook-producer"), "BROOK_KAFKA_CONNECT_TIMEOUT_MS": "3000"}
+    wrong_password = load(KafkaSettings, {**fast, "BROOK_KAFKA_PASSWORD": "wrong"})
     with pytest.raises(KafkaError):
         KafkaAdminClient(**wrong_password.client_options()).list_topics()
+    assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in log.read_text()
     other_ca = tmp_path / "other-ca.crt"
     subprocess.run(
         [
@@ -255,10 +259,17 @@ def test_authentication_needs_the_password_and_the_ca(broker: SecuredKafka, tmp_
         capture_output=True,
         check=True,
     )
-    wrong_ca = load(KafkaSettings, {**broker.user_env("brook-producer"), "BROOK_KAFKA_CA_FILE": str(other_ca)})
+    wrong_ca = load(KafkaSettings, {**fast, "BROOK_KAFKA_CA_FILE": str(other_ca)})
     with pytest.raises(KafkaError):
         KafkaAdminClient(**wrong_ca.client_options()).list_topics()
+    assert "(SSL handshake failed)" in log.read_text()
     assert "bets" in with_admin(good, lambda a: a.list_topics())
+
+
+def test_a_missing_ca_file_fails_at_start_naming_the_variable(tmp_path: Path) -> None:
+    env = {"BROOK_KAFKA_BOOTSTRAP": "127.0.0.1:1", "BROOK_KAFKA_SECURITY_PROTOCOL": "SSL"}
+    with pytest.raises(ConfigError, match="BROOK_KAFKA_CA_FILE"):
+        load(KafkaSettings, {**env, "BROOK_KAFKA_CA_FILE": str(tmp_path / "absent.crt")})
 
 
 # --- the producer ----------------------------------------------------------------------------------------------------
@@ -339,6 +350,7 @@ def test_flink_reads_bets_and_telecom_in_its_group_prefix(broker: SecuredKafka) 
     assert consume(kafka, "telecom_events", "brook-flink-telecom-metrics") > 0
 
 
+@pytest.mark.timeout(900)  # PyFlink's mini-cluster: a minute alone, several on two busy cores
 def test_a_bounded_pyflink_job_reads_bets_as_brook_flink(
     broker: SecuredKafka, pg_schema: PostgresSettings, tmp_path: Path
 ) -> None:
@@ -351,7 +363,7 @@ def test_a_bounded_pyflink_job_reads_bets_as_brook_flink(
         "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
         "BROOK_FLINK_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),
     }
-    run_job("jobs.bets.flink.bet_status", env, timeout=400)
+    run_job("jobs.bets.flink.bet_status", env, timeout=840)
     _, _, valid_distinct, _ = kafka_counts(admin_settings(broker), BetsTopics())
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT coalesce(sum(bets), 0) FROM bet_status")
