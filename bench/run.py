@@ -31,6 +31,9 @@ STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
     "flink": ("events", 300_000, "Flink SQL pass-through: same source → blackhole"),
     # size = seconds of production at LATENCY_RATE; no baseline (the table has none for this stage)
     "latency": ("events", 60, "—"),
+    # a private archiving Postgres of N bets rows; MB/s = database size / time (docs/backups.md)
+    "backup": ("rows", 300_000, "pg_basebackup to local disk (Brook: barman-cloud-backup to MinIO)"),
+    "restore": ("rows", 300_000, "copy of a local pg_basebackup + start (Brook: restore + WAL replay)"),
 }
 LATENCY_RATE = 2000  # events/s: about half of what the Flink job sustains here (see the flink stage)
 TARGETS = {"producer": 25_000, "consumer": 40_000, "exporter": 300_000, "flink": 20_000}

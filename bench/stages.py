@@ -13,8 +13,12 @@ import dataclasses
 import io
 import itertools
 import json
+import os
 import resource
 import secrets
+import shutil
+import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +43,8 @@ from jobs.common.lifecycle import Stop
 from jobs.common.migrate import migrate
 from jobs.common.produce import ProducerSettings, produce, producer_options
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
+from jobs.local.backup import LocalBackup, private_postgres
+from jobs.local.services import LocalServices
 
 SEED = 2026
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -281,12 +287,90 @@ def fill_topic(kafka: KafkaSettings, topic: str, n: int) -> None:
     client.close()
 
 
+# --- backups (docs/backups.md) ----------------------------------------------------------------------------------
+def _free_port(start: int) -> int:
+    for port in range(start, start + 1000):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise SystemExit(f"no free port from {start}")
+
+
+def _pg_basebackup(backup: LocalBackup, target: Path) -> None:
+    pg = backup.pg_settings
+    cmd = [str(backup.pg.bindir() / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(backup.pg.port), "-U", pg.user]
+    cmd += ["-D", str(target), "-X", "stream", "-c", "fast", "--no-sync"]
+    subprocess.run(backup.pg._as_owner(cmd), env={**os.environ, "PGPASSWORD": pg.password}, check=True)
+
+
+def backup_trial(stage: str, variant: str, n: int) -> dict[str, Any]:
+    """``backup``: barman-cloud-backup into MinIO vs pg_basebackup to local disk. ``restore``: barman-cloud-restore
+    + WAL replay from the archive until promoted vs a copy of a local pg_basebackup started as a server. On a
+    private archiving cluster (the shared Postgres is never restarted) holding ``n`` rows, before the clock starts;
+    bytes = the cluster's database size. MinIO is the shared one (a bucket of its own, this trial's folder)."""
+    home = LocalServices().paths.home / "bench" / f"pg-{secrets.token_hex(3)}"
+    try:
+        with private_postgres(home, _free_port(27432)) as services:
+            pg = load(PostgresSettings, services.env())
+            migrate(pg.dsn())
+            bets = [parse_bet(value) for _, value in events(n)]
+            with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
+                cur.copy_expert(f"COPY bets ({', '.join(COLUMNS)}) FROM STDIN", copy_text(bets))
+            backup = LocalBackup(services, bucket="brook-bench-backups", server=f"bench-{home.name}")
+            try:
+                return {"count": n, **_backup_measure(backup, stage, variant, home)}
+            finally:
+                backup.forget()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _backup_measure(backup: LocalBackup, stage: str, variant: str, home: Path) -> dict[str, Any]:
+    backup.configure(restart=True)
+    size = backup.database_bytes()
+    local, restored = home / "basebackup", home / "data" / "restored"
+    local.mkdir()
+    backup.pg._chown(local)
+    if stage == "backup" and variant == "brook":
+        seconds = backup.base_backup()["seconds"]
+        details: dict[str, Any] = {"tool": "barman-cloud-backup", "target": "MinIO (loopback)"}
+    elif stage == "backup":
+        started = time.perf_counter()
+        _pg_basebackup(backup, local)
+        seconds = time.perf_counter() - started
+        details = {"tool": "pg_basebackup -X stream -c fast", "target": "local disk"}
+    elif variant == "brook":
+        backup.base_backup()
+        backup.switch_and_wait()
+        done = backup.restore(restored, _free_port(28432))
+        backup.stop(restored)
+        seconds = done.seconds
+        details = {
+            "tool": "barman-cloud-restore + WAL replay (barman-cloud-wal-restore)",
+            "files_s": done.restore_seconds,
+        }
+    else:
+        _pg_basebackup(backup, local)
+        started = time.perf_counter()
+        restored.mkdir(mode=0o700)
+        backup.pg._chown(restored)
+        subprocess.run(backup.pg._as_owner(["cp", "-a", f"{local}/.", str(restored)]), check=True)
+        restored.chmod(0o700)  # cp -a copied the backup folder's mode
+        backup.start(restored, _free_port(28432))
+        seconds = time.perf_counter() - started
+        backup.stop(restored)
+        details = {"tool": "cp -a of a local pg_basebackup + pg_ctl start"}
+    return {"seconds": seconds, "bytes": size, "settings": details}
+
+
 TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     "producer": lambda v, a: producer_trial(v, a.events, load(KafkaSettings)),
     "consumer": lambda v, a: consumer_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
     "exporter": lambda v, a: exporter_trial(v, a.events, load(PostgresSettings), load(S3Settings)),
     "flink": lambda v, a: flink_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
     "latency": lambda v, a: latency_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.rate),
+    "backup": lambda v, a: backup_trial("backup", v, a.events),
+    "restore": lambda v, a: backup_trial("restore", v, a.events),
 }
 
 
