@@ -36,10 +36,16 @@ _STAGING = f"""
 CREATE TEMP TABLE IF NOT EXISTS bets_incoming ON COMMIT DELETE ROWS AS
 SELECT {_COLS} FROM bets WITH NO DATA
 """
+_MERGE = f"""
+INSERT INTO bets ({_COLS})
+SELECT {_COLS} FROM bets_incoming
+ON CONFLICT (bet_id) DO NOTHING
+"""
+
 # Isolation stages a refused batch once, each row with its batch position, and merges subsets of positions: no
 # row is copied twice and no staged row is deleted, so the staging heap never fills with dead tuples that every
-# later INSERT … SELECT would rescan (the first version re-copied each part: quadratic, 277 s for a batch of 5,000
-# with 1,000 refused rows).
+# later INSERT … SELECT would rescan (a first version re-copied and deleted each part: 277 s for a batch of 5,000
+# with 1,000 refused rows; this one 120 s, on the same loaded 2-core machine; 100 refused rows: 22 s → 3.6 s).
 _ISOLATING = f"""
 CREATE TEMP TABLE IF NOT EXISTS bets_isolating ON COMMIT DELETE ROWS AS
 SELECT 0 AS pos, {_COLS} FROM bets WITH NO DATA;
@@ -53,11 +59,6 @@ ON CONFLICT (bet_id) DO NOTHING
 _SAVEPOINT = "SAVEPOINT brook_isolate"
 _RELEASE = "RELEASE SAVEPOINT brook_isolate"
 _ROLLBACK = "ROLLBACK TO SAVEPOINT brook_isolate"
-_MERGE = f"""
-INSERT INTO bets ({_COLS})
-SELECT {_COLS} FROM bets_incoming
-ON CONFLICT (bet_id) DO NOTHING
-"""
 
 
 def copy_text(bets: Sequence[Bet]) -> io.StringIO:
