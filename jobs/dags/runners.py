@@ -8,7 +8,8 @@ parses the DAG (the dag processor, and the worker that re-parses it to run a tas
   ConfigMap and Secret, resources and the hardened :func:`jobs.dags.settings.pod_defaults`;
 - ``local`` (``make airflow``): a :class:`LocalJobOperator` running the same ``python -m <module> <args>`` with
   ``BROOK_AIRFLOW_PYTHON`` (the app venv's interpreter) and the worker's ``BROOK_*`` variables, i.e. the local
-  services' endpoints and credentials that ``jobs.local.airflow`` gave the Airflow processes.
+  services' endpoints and credentials that ``jobs.local.airflow`` gave the Airflow processes, under the Airflow
+  Variable ``brook_local_env`` if set (a JSON object of ``BROOK_*`` values, e.g. another schema and bucket).
 
 Both runners get the same ``cmds`` + ``arguments`` (tests/integration/test_airflow_runners.py renders every task of
 every DAG in both modes and compares them). Nothing here imports the Kubernetes provider unless the kubernetes runner
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from jobs.common.settings import load, setting
@@ -42,6 +43,9 @@ SUMMARY_KEY = "brook_summary"  # jobs.common.cli.SUMMARY_KEY: a job's last machi
 # What a local job inherits besides BROOK_*: enough to find programs, a home, a locale and a temp dir.
 PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 TAIL_LINES = 30
+# Airflow Variable (JSON object) of BROOK_* values the local runner lays over the worker's, read when a task runs:
+# another schema or bucket without restarting Airflow, as the Variables of jobs/dags/settings.py rename the pods'.
+LOCAL_ENV_VARIABLE = "brook_local_env"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +169,15 @@ def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k.startswith("BROOK_") or k in PASSTHROUGH}
 
 
+def local_overrides(value: object) -> dict[str, str]:
+    """The ``brook_local_env`` Variable as environment; a value that is not an object of BROOK_* keys is refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(str(key).startswith("BROOK_") for key in value):
+        raise AirflowFailException(f"Airflow Variable {LOCAL_ENV_VARIABLE} must be a JSON object of BROOK_* values")
+    return {str(key): str(item) for key, item in value.items()}
+
+
 def last_summary(lines: Iterable[str]) -> dict[str, Any] | None:
     """The job's last ``{"brook_summary": ...}`` line (jobs.common.cli), if it printed one."""
     found = None
@@ -202,6 +215,9 @@ class LocalJobOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         argv = self.argv()
+        overrides = local_overrides(Variable.get(LOCAL_ENV_VARIABLE, default=None, deserialize_json=True))
+        if overrides:
+            self.log.info("Variable %s sets %s", LOCAL_ENV_VARIABLE, ", ".join(sorted(overrides)))
         self.log.info("running %s", shlex.join(argv))
         stdout: deque[str] = deque(maxlen=TAIL_LINES)
         stderr: deque[str] = deque(maxlen=TAIL_LINES)
@@ -211,7 +227,7 @@ class LocalJobOperator(BaseOperator):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=job_environment(os.environ),
+            env={**job_environment(os.environ), **overrides},
         )
         try:
             errors = threading.Thread(target=self._pump, args=(self._proc.stderr, stderr, "stderr"), daemon=True)

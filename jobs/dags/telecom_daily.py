@@ -101,13 +101,16 @@ JOBS = {
 
 
 @task
-def notify(day: str, run_id: str) -> str:
-    """Log the outcome; POST it to the webhook Variable when one is set (best effort)."""
-    line = f"telecom_daily: daily_stats for {day} recomputed and validated (run {run_id})"
+def notify(day: str, run: str) -> str:
+    """Log the outcome; POST it to the webhook Variable when one is set (best effort).
+
+    Not ``run_id``: Airflow refuses a parameter named like a context key when the task runs (ValueError).
+    """
+    line = f"telecom_daily: daily_stats for {day} recomputed and validated (run {run})"
     log.info(line)
     url = Variable.get(WEBHOOK_VARIABLE, default=None)
     if url:
-        body = json.dumps({"dag_id": DAG_ID, "date": day, "run_id": run_id, "status": "ok", "text": line}).encode()
+        body = json.dumps({"dag_id": DAG_ID, "date": day, "run_id": run, "status": "ok", "text": line}).encode()
         request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:

@@ -49,6 +49,7 @@ ADMIN = "admin"
 NOT_SHOWN = ".admin-password-not-shown"  # marker: the generated password is printed once, by the first report
 DEFAULT_PORT = 8080
 START_TIMEOUT = 300.0  # a cold start (migrations, first parse) on two busy cores
+API_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -180,12 +181,20 @@ class AirflowApi:
             headers["Authorization"] = f"Bearer {self.token()}"
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                text = response.read().decode()
-        except urllib.error.HTTPError as err:
-            raise ServiceError(f"{method} {path}: HTTP {err.code} {err.read().decode(errors='replace')}") from err
-        return json.loads(text) if text else None
+        # A single api-server worker on busy cores can stall for a while: reads are retried, writes are not (a
+        # repeated trigger would be a second run).
+        attempts = 3 if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=API_TIMEOUT) as response:
+                    text = response.read().decode()
+                return json.loads(text) if text else None
+            except urllib.error.HTTPError as err:
+                raise ServiceError(f"{method} {path}: HTTP {err.code} {err.read().decode(errors='replace')}") from err
+            except (TimeoutError, urllib.error.URLError):
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def token(self) -> str:
         if self._token is None:
@@ -450,6 +459,8 @@ def _stop_group(pid: int, pidfile: Path, timeout: float = 30.0) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _pid_alive(pidfile):
+        with contextlib.suppress(ChildProcessError):  # started by this very process (tests): reap, or it lingers
+            os.waitpid(pid, os.WNOHANG)
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)  # stragglers of the group (a task subprocess, a uvicorn worker)
