@@ -60,7 +60,8 @@ from tests.faults.flink_steps import (
     unbounded_env,
 )
 
-pytestmark = pytest.mark.faults
+# Three PyFlink JVMs per test: minutes each when the machine is shared, so more than the suite's 900 s default.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(2400)]
 
 EVENTS_PER_SECOND = 150  # after the diurnal curve: the generator's --rate is scaled so the stream has this rate
 METRICS = "SELECT * FROM real_time_metrics"
@@ -156,7 +157,7 @@ def live(stack: Stack) -> Iterator[Live]:
         )
         jobs.append(second)
 
-        wait_until(lambda: scalar(pg, "SELECT count(*) FROM real_time_metrics") >= 5, "the first windows", 600)
+        wait_until(lambda: scalar(pg, "SELECT count(*) FROM real_time_metrics") >= 5, "the first windows", 900)
         emitted = time.time()
         wait_until(lambda: checkpoint_after(checkpoints, emitted) is not None, "a checkpoint after them", 120)
         jobs[0].kill()
@@ -182,7 +183,7 @@ def live(stack: Stack) -> Iterator[Live]:
         wait_until(
             lambda: windowed_total(pg) == valid,
             f"the restored job to count all {valid} valid events",
-            600,
+            900,
             diagnose=lambda: restored.tail(),
         )
         restored.kill()
