@@ -308,13 +308,13 @@ def bets_file(path: Path, valid: int, invalid: list[bytes]) -> Path:
 def test_consumer_reads_bets_in_its_group_and_dead_letters_with_the_real_jobs(
     broker: SecuredKafka, pg_schema: PostgresSettings, tmp_path: Path
 ) -> None:
-    """Producer then consumer, each as its own user; the audit's Kafka/Postgres recount (as the admin) balances."""
+    """Producer then consumer, each as its own user; the audit's recount, as the audit's user, balances."""
     invalid = [b"not json", b'{"bet_id": "x"}', b'{"amount": -1}']
     events = bets_file(tmp_path / "bets.jsonl", 120, invalid)
     run_job("jobs.bets.producer", broker.user_env("brook-producer"), "--input", str(events))
     pg_env = to_env(pg_schema)
     run_job("jobs.bets.consumer", {**broker.user_env("brook-consumer"), **pg_env}, "--exit-when-idle", "5")
-    messages, bad, valid_distinct, dlq_sources = kafka_counts(admin_settings(broker), BetsTopics())
+    messages, bad, valid_distinct, dlq_sources = kafka_counts(settings(broker, "brook-audit"), BetsTopics())
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM bets")
         stored = cur.fetchone()[0]
@@ -355,7 +355,8 @@ def test_a_bounded_pyflink_job_reads_bets_as_brook_flink(
     broker: SecuredKafka, pg_schema: PostgresSettings, tmp_path: Path
 ) -> None:
     """A real PyFlink job through jobs/flink/environment.py: SASL_SSL, the SCRAM JAAS line, the PEM truststore, its
-    group brook-flink-bet_status. Conservation: what it counts is what the audit recounts as valid and distinct."""
+    group brook-flink-bet_status. Conservation: what it counts is what the audit (as brook-audit) recounts as valid
+    and distinct."""
     env = {
         **broker.user_env("brook-flink"),
         **to_env(pg_schema),
@@ -364,7 +365,7 @@ def test_a_bounded_pyflink_job_reads_bets_as_brook_flink(
         "BROOK_FLINK_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),
     }
     run_job("jobs.bets.flink.bet_status", env, timeout=840)
-    _, _, valid_distinct, _ = kafka_counts(admin_settings(broker), BetsTopics())
+    _, _, valid_distinct, _ = kafka_counts(settings(broker, "brook-audit"), BetsTopics())
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT coalesce(sum(bets), 0) FROM bet_status")
         counted = cur.fetchone()[0]
@@ -471,6 +472,18 @@ def test_the_notes_audit_user_reads_what_the_audit_reads(broker: SecuredKafka, t
     for pipeline, user in users.items():
         for topic in reads[pipeline]:
             read_without_group(settings(broker, user), topic)
+
+
+def test_the_audit_user_only_reads(broker: SecuredKafka) -> None:
+    """brook-audit recounts without a consumer group (nothing committed) and changes nothing."""
+    kafka = settings(broker, "brook-audit")
+    denied(lambda: produce(kafka, "bets", idempotent=False))
+    denied(lambda: produce(kafka, "bets.dlq", idempotent=False))
+    denied(lambda: consume(kafka, "bets", "brook-audit"))
+    denied(lambda: create_topic(kafka))
+    denied(lambda: delete_topic(kafka, "bets.dlq"))
+    denied(lambda: alter_topic_config(kafka))
+    denied(lambda: list_acls(kafka))
 
 
 @pytest.mark.xfail(
