@@ -35,7 +35,7 @@ from typing import Any
 import psycopg2
 
 from jobs.common.settings import PostgresSettings, S3Settings, load
-from jobs.local.services import LocalServices, Paths, Postgres, ServiceError
+from jobs.local.services import LocalServices, LocalSettings, Paths, Postgres, ServiceError
 
 BUCKET = "brook-pg-backups"  # the backups' own bucket (nothing else writes there)
 SERVER = "brook-local"  # barman's server name: the folder under the bucket
@@ -331,8 +331,6 @@ def parse_time(text: str) -> datetime:
 def private_postgres(home: Path, port: int, minio_port: int | None = None) -> Iterator[LocalServices]:
     """A throw-away Postgres (and MinIO, if ``minio_port``) under ``home``, for drills and benchmarks: the shared
     local Postgres is never restarted or destroyed. Binaries are the shared ones."""
-    from jobs.local.services import LocalSettings
-
     shared = LocalServices()
     home.mkdir(parents=True, exist_ok=True)
     if minio_port is not None and not (home / "bin").exists():
