@@ -31,6 +31,7 @@ def job(module: str, env: dict[str, str], *args: str, timeout: int = 900) -> sub
     )
 
 
+@pytest.mark.timeout(2400)  # five jobs, one of them Flink: minutes on a loaded CI machine
 def test_a_hostile_replay_file_passes_the_audit(
     kafka_settings: KafkaSettings,
     bets_topics: BetsTopics,

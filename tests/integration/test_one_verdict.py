@@ -33,6 +33,7 @@ from jobs.common.rules import InvalidEvent
 from jobs.common.settings import KafkaSettings, PostgresSettings
 from jobs.telecom.contract import parse_telecom
 from jobs.telecom.topics import TelecomTopics
+from tests.hostile_events import in_time_order
 from tests.integration import flink_verdicts
 from tests.message_strategies import messages, profile
 
@@ -55,17 +56,6 @@ def verdict(parse: Callable[[bytes | None], Any], raw: bytes | None) -> Any:
         return parse(raw)
     except InvalidEvent:
         return None
-
-
-def in_time_order(raws: list[bytes | None], parse: Callable[[bytes | None], Any]) -> list[bytes | None]:
-    """The accepted messages sorted by event time in their own slots (refused ones stay where they are), so no
-    accepted event is late for a watermark without delay; a refused one cannot move it (its rowtime is -1 ms)."""
-    slots = [n for n, raw in enumerate(raws) if verdict(parse, raw) is not None]
-    ordered = sorted((raws[n] for n in slots), key=lambda raw: verdict(parse, raw).event_time)
-    out = list(raws)
-    for n, raw in zip(slots, ordered, strict=True):
-        out[n] = raw
-    return out
 
 
 def stored_row(bet: Bet) -> tuple:
@@ -149,6 +139,7 @@ def read_windows(pg: PostgresSettings) -> dict[str, set[tuple]]:
     return out
 
 
+@pytest.mark.timeout(1800)  # one bounded Flink job per example
 @profile(1)
 @given(raws=st.lists(messages("bets"), min_size=60, max_size=160))
 def test_python_flink_and_postgres_give_one_verdict_for_bets(
@@ -166,6 +157,7 @@ def test_python_flink_and_postgres_give_one_verdict_for_bets(
     assert read_windows(pg_schema) == expected_windows(accepted)
 
 
+@pytest.mark.timeout(1800)  # one bounded Flink job per example
 @profile(1)
 @given(raws=st.lists(messages("telecom", ident=PLACEHOLDER.decode()), min_size=60, max_size=160))
 def test_python_and_flink_give_one_verdict_for_telecom(
