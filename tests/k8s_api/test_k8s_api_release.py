@@ -1,0 +1,270 @@
+"""Brook's chart against a real API server, per profile (kind, prod, telecom on): the helm lifecycle, Pod Security
+`restricted` on every pod the controllers create, and the least-privilege table of Brook's ServiceAccounts.
+
+Per profile, in order: `helm install` with its hooks, the objects and pods it yields, the can-i table, `helm upgrade`
+with unchanged values (generated Secrets kept), for kind the switch to the prod values, `helm rollback`,
+`helm uninstall` (what `helm.sh/resource-policy: keep` leaves) and a reinstall (the kept credentials reused).
+
+Proven: the API server accepts and creates every object of every step (schemas, the operators' CRDs, admission,
+RBAC objects); `helm lookup` keeps the generated credentials; kube-controller-manager turns Deployments into
+ReplicaSets into Pods and Jobs into Pods, and Pod Security admission lets every one of them in (no FailedCreate);
+RBAC answers the table below as written.
+Not proven (no kubelet, no node, no operator runs here): that any container starts, that the hook Jobs complete
+(helm waits for them until its --timeout, so every install/upgrade here ends "failed" on the first post-* hook, which
+is asserted to be the only error; the other hooks are then checked with a server-side dry run), that Strimzi, CNPG
+or the Flink operator accept the custom resources at runtime, that NetworkPolicies admit or block any traffic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+from tests.k8s_api import rbac_table
+from tests.k8s_api.conftest import CHART, get_json, ok, wait_for
+from tests.k8s_api.control_plane import ROOT, ControlPlane
+
+pytestmark = pytest.mark.k8s_api
+
+NAMESPACE = "brook"
+RELEASE = "brook"
+KIND_VALUES = ("-f", str(CHART / "values-kind.yaml"))
+PROD_VALUES = ("-f", str(CHART / "values-prod.yaml"))
+PROFILES = {
+    "kind": KIND_VALUES,
+    "prod": PROD_VALUES,
+    "telecom": (*KIND_VALUES, "--set", "pipelines.telecom.enabled=true"),
+}
+# How long helm waits for a hook Job that no node will ever run (helm's --timeout, per operation).
+HOOK_TIMEOUT = "5s"
+KEEP = "helm.sh/resource-policy"
+
+
+@dataclass
+class Release:
+    plane: ControlPlane
+    profile: str
+    install: object = None
+    secrets: dict = field(default_factory=dict)
+
+    def helm(self, verb: str, *args: str):
+        return self.plane.helm(verb, RELEASE, *args, "-n", NAMESPACE, "--timeout", HOOK_TIMEOUT)
+
+    def install_or_upgrade(self, verb: str, values: tuple[str, ...]):
+        return self.helm(verb, str(CHART), *values, "--wait=false")
+
+    def manifest(self, revision: int | None = None) -> list[dict]:
+        args = ["get", "manifest", RELEASE, "-n", NAMESPACE] + ([f"--revision={revision}"] if revision else [])
+        return [d for d in yaml.safe_load_all(ok(self.plane.helm(*args))) if d]
+
+    def hooks(self) -> list[dict]:
+        return [d for d in yaml.safe_load_all(ok(self.plane.helm("get", "hooks", RELEASE, "-n", NAMESPACE))) if d]
+
+    def status(self) -> dict:
+        return json.loads(ok(self.plane.helm("status", RELEASE, "-n", NAMESPACE, "-o", "json")))
+
+
+def only_hook_timeout(proc, phase: str) -> None:
+    """The step succeeded, or failed only because its first ``phase`` hook Job did not complete before helm's
+    timeout (no node runs it). Anything else (a rejected object, an immutable field, a PodSecurity warning) fails."""
+    assert "violate PodSecurity" not in proc.stderr, proc.stderr
+    if proc.returncode == 0:
+        return
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and f"failed {phase}" in errors[0], proc.stderr
+    assert re.search(r"timed out|deadline exceeded|not ready", proc.stderr), proc.stderr
+
+
+def secret_data(plane: ControlPlane) -> dict[str, dict]:
+    """Every Secret of the namespace but helm's release records: name → data."""
+    items = get_json(plane, "-n", NAMESPACE, "secrets")["items"]
+    return {s["metadata"]["name"]: s.get("data", {}) for s in items if s.get("type") != "helm.sh/release.v1"}
+
+
+def missing_objects(plane: ControlPlane, objects: list[dict]) -> list[str]:
+    """Objects of a manifest the API server does not have."""
+    stdin = yaml.safe_dump_all(objects)
+    proc = plane.kubectl("-n", NAMESPACE, "get", "--ignore-not-found", "-o", "name", "-f", "-", stdin=stdin)
+    found = set(ok(proc).split())
+    wanted = {f"{o['kind'].lower()}/{o['metadata']['name']}" for o in objects}
+    # kubectl prints "<resource>.<group>/<name>" for grouped kinds: compare kind and name only.
+    found_short = {f"{n.split('/')[0].split('.')[0]}/{n.split('/')[1]}" for n in found}
+    return sorted(w for w in wanted if w not in found_short)
+
+
+def reset_namespace(plane: ControlPlane) -> None:
+    """An empty `brook` namespace with k8s/namespace.yaml's labels (deleted with everything in it, then re-applied)."""
+    ok(plane.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", "--timeout=180s"))
+    ok(plane.kubectl("apply", "-f", str(ROOT / "k8s" / "namespace.yaml")))
+
+
+@pytest.fixture(scope="module", params=list(PROFILES))
+def release(request, k8s_api, crds, namespaces) -> Iterator[Release]:
+    """The profile's release, installed with its hooks into an empty `brook` namespace; removed with it at the end."""
+    reset_namespace(k8s_api)
+    rel = Release(k8s_api, request.param)
+    rel.install = rel.install_or_upgrade("install", PROFILES[rel.profile])
+    rel.secrets = secret_data(k8s_api)
+    yield rel
+    k8s_api.helm("uninstall", RELEASE, "-n", NAMESPACE, "--timeout", HOOK_TIMEOUT)
+    reset_namespace(k8s_api)
+
+
+def test_install_accepted(release):
+    """`helm install` with hooks: every object of the release is accepted and created; the only error is the hook
+    timeout, and the generated credentials exist."""
+    only_hook_timeout(release.install, "post-install")
+    objects = release.manifest()
+    assert objects
+    assert missing_objects(release.plane, objects) == []
+    assert {"brook-credentials", "brook-minio"} <= set(release.secrets)
+
+
+def test_hook_jobs(release):
+    """The first post-install hook Job is created (and its pod by the Job controller); helm stops there, so every
+    other hook is checked with a server-side dry run: accepted, no Pod Security warning. None completes here."""
+    hooks = release.hooks()
+    assert hooks and all(h["kind"] == "Job" for h in hooks), [h["kind"] for h in hooks]
+    existing = {j["metadata"]["name"] for j in get_json(release.plane, "-n", NAMESPACE, "jobs")["items"]} & {
+        h["metadata"]["name"] for h in hooks
+    }
+    assert existing, "helm created no hook Job"
+    for name in existing:
+        pods = wait_for(
+            f"a pod of hook Job {name}",
+            lambda name=name: get_json(release.plane, "-n", NAMESPACE, "pods", "-l", f"job-name={name}")["items"],
+        )
+        assert all(p["status"]["phase"] == "Pending" and not p["spec"].get("nodeName") for p in pods)
+    for hook in hooks:
+        if hook["metadata"]["name"] in existing:
+            continue
+        proc = release.plane.kubectl("-n", NAMESPACE, "create", "--dry-run=server", "-f", "-", stdin=json.dumps(hook))
+        ok(proc)
+        assert "violate PodSecurity" not in proc.stderr, proc.stderr
+
+
+def expected_pods(objects: list[dict]) -> dict[str, tuple[dict, int]]:
+    """Deployment name → (its selector labels, replicas) for every Deployment of the manifest with replicas > 0."""
+    out = {}
+    for obj in objects:
+        if obj["kind"] == "Deployment" and obj["spec"].get("replicas", 1) > 0:
+            out[obj["metadata"]["name"]] = (obj["spec"]["selector"]["matchLabels"], obj["spec"].get("replicas", 1))
+    return out
+
+
+def test_every_pod_admitted(release):
+    """Deployments → ReplicaSets → Pods through kube-controller-manager, under Pod Security `restricted` enforced on
+    the namespace: every pod exists (admitted) and stays Pending (no node); no FailedCreate event anywhere."""
+    deployments = expected_pods(release.manifest())
+    assert deployments
+    for name, (labels, replicas) in deployments.items():
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+
+        def pods(selector=selector, replicas=replicas):
+            items = get_json(release.plane, "-n", NAMESPACE, "pods", "-l", selector)["items"]
+            return items if len(items) >= replicas else None
+
+        items = wait_for(f"{replicas} pod(s) of Deployment {name}", pods, timeout=90)
+        assert all(not p["spec"].get("nodeName") for p in items), "no node: nothing may be bound"
+    events = get_json(release.plane, "-n", NAMESPACE, "events")["items"]
+    failed = [f"{e['involvedObject']['name']}: {e['message']}" for e in events if e["reason"] == "FailedCreate"]
+    assert failed == []
+
+
+def test_least_privilege_table(release):
+    """`kubectl auth can-i --as=system:serviceaccount:brook:<sa>` for every ServiceAccount the release creates, the
+    Airflow ones its Role binds, and `default`: what each may do, and what none may (tests/k8s_api/rbac_table.py)."""
+    created = {o["metadata"]["name"] for o in release.manifest() if o["kind"] == "ServiceAccount"}
+    assert created <= set(rbac_table.MAY), f"no row in the least-privilege table for {created - set(rbac_table.MAY)}"
+    rows = rbac_table.table(created)
+
+    def ask(row):
+        sa, check, _ = row
+        proc = release.plane.kubectl(*rbac_table.can_i_args(NAMESPACE, sa, check, NAMESPACE))
+        answer = proc.stdout.strip()
+        assert answer in {"yes", "no"}, proc.stderr
+        return answer == "yes"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(ask, rows))
+    wrong = [
+        f"{sa}: {check} → {'yes' if got else 'no'}"
+        for (sa, check, want), got in zip(rows, answers, strict=True)
+        if got != want
+    ]
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_upgrade_unchanged_values_keeps_secrets(release):
+    """`helm upgrade` with the same values: accepted (hook timeout aside), and every Secret's data is unchanged (the
+    chart looks brook-credentials up on the server instead of generating new passwords)."""
+    proc = release.install_or_upgrade("upgrade", PROFILES[release.profile])
+    only_hook_timeout(proc, "post-upgrade")
+    assert release.status()["version"] == 2
+    assert missing_objects(release.plane, release.manifest()) == []
+    assert secret_data(release.plane) == release.secrets
+
+
+@pytest.mark.parametrize("release", ["kind"], indirect=True)
+def test_upgrade_kind_to_prod(release):
+    """A kind-profile release upgraded to values-prod.yaml: every object of the prod manifest accepted, credentials
+    kept."""
+    proc = release.install_or_upgrade("upgrade", PROD_VALUES)
+    only_hook_timeout(proc, "post-upgrade")
+    assert missing_objects(release.plane, release.manifest()) == []
+    assert secret_data(release.plane) == release.secrets
+
+
+def test_rollback(release):
+    """`helm rollback` to revision 1 (no rollback hooks in the chart): succeeds, and the release's objects are
+    revision 1's again."""
+    ok(release.helm("rollback", "1"))
+    status = release.status()
+    assert status["info"]["status"] == "deployed"
+    assert release.manifest() == release.manifest(revision=1)
+    assert missing_objects(release.plane, release.manifest()) == []
+    assert secret_data(release.plane) == release.secrets
+
+
+def test_uninstall_and_reinstall(release):
+    """`helm uninstall` removes every object but the ones marked `helm.sh/resource-policy: keep` (the credentials
+    and MinIO's volume claim); hook Jobs that never succeeded stay behind too (helm deletes hooks only by their
+    delete policy). A reinstall adopts the kept objects and reuses the same credentials."""
+    objects = release.manifest()
+    ok(release.helm("uninstall"))
+    kept = [o for o in objects if (o["metadata"].get("annotations") or {}).get(KEEP) == "keep"]
+    gone = [o for o in objects if o not in kept]
+    assert {o["metadata"]["name"] for o in kept} >= {"brook-credentials", "brook-minio"}
+    assert sorted(missing_objects(release.plane, gone)) == sorted(
+        f"{o['kind'].lower()}/{o['metadata']['name']}" for o in gone
+    )
+    assert missing_objects(release.plane, kept) == []
+
+    proc = release.install_or_upgrade("install", PROFILES[release.profile])
+    only_hook_timeout(proc, "post-install")
+    assert missing_objects(release.plane, release.manifest()) == []
+    assert secret_data(release.plane) == release.secrets
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 11: the audit command in NOTES.txt is rejected by Pod Security restricted (no securityContext)",
+)
+def test_notes_audit_pod_admitted(release):
+    """Each `Audit pipeline` command NOTES.txt prints: the pod it would create, sent to the API server (dry run)."""
+    notes = ok(release.plane.helm("get", "notes", RELEASE, "-n", NAMESPACE))
+    commands = [line for line in notes.splitlines() if line.startswith("Audit pipeline")]
+    assert commands, notes
+    for line in commands:
+        name = re.search(r" run (\S+)", line).group(1)
+        overrides = json.loads(re.search(r"--overrides '(.*)'", line).group(1))
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, **overrides}
+        proc = release.plane.kubectl("-n", NAMESPACE, "create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod))
+        assert proc.returncode == 0, f"{line}\n{proc.stderr}"
