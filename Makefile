@@ -30,6 +30,7 @@ include mk/airflow.mk
 include mk/pipeline.mk
 include mk/telecom.mk
 include mk/backup.mk
+include mk/kafka-secured.mk
 include mk/k8s-api.mk
 include mk/verbs.mk
 

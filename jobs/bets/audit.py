@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import io
+from dataclasses import dataclass
 
 import psycopg2
 import pyarrow.parquet as pq
 
+from jobs.bets.consumer import UNSTORABLE
 from jobs.bets.contract import InvalidEvent, parse_bet
 from jobs.bets.export_naming import PREFIX as RAW_PREFIX
 from jobs.bets.topics import BetsTopics
@@ -23,8 +25,19 @@ from jobs.common.cli import run, summary
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
 
 
-def kafka_counts(kafka: KafkaSettings, topics: BetsTopics) -> tuple[int, int, int, int]:
-    """(messages, invalid messages, distinct valid bet_ids) in ``bets`` and distinct sources in the DLQ."""
+@dataclass(frozen=True)
+class KafkaCounts:
+    messages: int  # in the bets topic
+    invalid: int  # of those, breaking the contract
+    valid_distinct: int  # distinct bet_ids of the valid ones
+    dlq_invalid: int  # distinct source offsets dead-lettered for a contract reason
+    unstorable: int  # distinct bet_ids dead-lettered as `unstorable` (valid, but refused by Postgres)
+
+
+def kafka_counts(kafka: KafkaSettings, topics: BetsTopics) -> KafkaCounts:
+    """The topic and its DLQ, recounted. The DLQ is counted by distinct source offset (a replayed batch may
+    dead-letter a message twice); ``unstorable`` messages by bet_id, since a replayed copy of a refused bet is
+    refused too while the bet counts once among the valid ones."""
     messages = invalid = 0
     valid_ids: set[str] = set()
     for _, _, value, _ in read_topic(kafka, topics.bets):
@@ -33,11 +46,14 @@ def kafka_counts(kafka: KafkaSettings, topics: BetsTopics) -> tuple[int, int, in
             valid_ids.add(parse_bet(value).bet_id)
         except InvalidEvent:
             invalid += 1
-    sources = {
-        (headers.get("brook.source.partition"), headers.get("brook.source.offset"))
-        for _, _, _, headers in read_topic(kafka, topics.dlq)
-    }
-    return messages, invalid, len(valid_ids), len(sources)
+    sources: set[tuple[bytes | None, bytes | None]] = set()
+    unstorable: set[str] = set()
+    for _, _, value, headers in read_topic(kafka, topics.dlq):
+        if headers.get("brook.error.code") == UNSTORABLE.encode():
+            unstorable.add(parse_bet(value).bet_id)
+        else:
+            sources.add((headers.get("brook.source.partition"), headers.get("brook.source.offset")))
+    return KafkaCounts(messages, invalid, len(valid_ids), len(sources), len(unstorable))
 
 
 def postgres_counts(pg: PostgresSettings) -> dict[str, int]:
@@ -79,20 +95,23 @@ def audit(
     produced: int | None,
     expect_exported: bool,
 ) -> list[Check]:
-    messages, invalid, valid_distinct, dlq_sources = kafka_counts(kafka, topics)
+    k = kafka_counts(kafka, topics)
     db = postgres_counts(pg)
     objects, parquet_rows, parquet_ids = parquet_counts(s3)
     stored = db["stored"]
+    valid = k.valid_distinct
     return [
-        Check("produced", produced if produced is not None else messages),
-        Check("in Kafka (bets)", messages, produced, "= produced"),
-        Check("  valid, distinct bet_id", valid_distinct),
-        Check("  invalid", invalid),
-        Check("stored in Postgres (bets)", stored, valid_distinct, "= valid distinct"),
-        Check("in DLQ (distinct source offsets)", dlq_sources, invalid, "= invalid"),
-        Check("counted by Flink (sum bet_status.bets)", db["bet_status"], stored, "= stored"),
-        Check("counted by Flink (sum top_games.bets)", db["top_games"], stored, "= stored"),
-        Check("counted by Flink (sum avg_bet.bets)", db["avg_bet"], stored, "= stored"),
+        Check("produced", produced if produced is not None else k.messages),
+        Check("in Kafka (bets)", k.messages, produced, "= produced"),
+        Check("  valid, distinct bet_id", valid),
+        Check("  invalid", k.invalid),
+        Check("stored in Postgres (bets)", stored, valid - k.unstorable, "= valid distinct - unstorable"),
+        Check("in DLQ (distinct source offsets)", k.dlq_invalid, k.invalid, "= invalid"),
+        Check("in DLQ as unstorable (distinct bet_id)", k.unstorable),
+        # Flink judges by the contract alone: it counts every valid bet, stored or not.
+        Check("counted by Flink (sum bet_status.bets)", db["bet_status"], valid, "= valid distinct"),
+        Check("counted by Flink (sum top_games.bets)", db["top_games"], valid, "= valid distinct"),
+        Check("counted by Flink (sum avg_bet.bets)", db["avg_bet"], valid, "= valid distinct"),
         Check("marked exported", db["exported"], stored if expect_exported else None, "= stored"),
         Check(f"rows in Parquet ({objects} objects)", parquet_rows, db["exported"], "= marked exported"),
         Check("  distinct bet_id in Parquet", parquet_ids, parquet_rows, "= rows (no duplicates)"),

@@ -3,10 +3,12 @@
 ``python -m jobs.bets.consumer [--exit-when-idle SECONDS]``
 
 Order per batch, which is what makes it lossless and exactly-once in rows: (1) invalid messages are sent to the
-DLQ and every send is confirmed, (2) valid rows are inserted idempotently and the transaction commits, (3) rows
-Postgres refused for a data reason are sent to the DLQ and confirmed, (4) only then are the Kafka offsets
-committed. A crash anywhere replays the batch: rows collapse on ``bet_id``; a DLQ message may appear twice, and
-its headers (source partition + offset) identify the copy.
+DLQ and every send is confirmed, (2) valid rows are inserted idempotently, rows Postgres refused for a data reason
+are sent to the DLQ and confirmed, and the group's position (``consumer_offsets``) is written, all in one
+transaction that then commits, (3) only then are the Kafka offsets committed. A crash anywhere replays the batch:
+rows collapse on ``bet_id``; a DLQ message may appear twice, and its headers (source partition + offset) identify
+the copy. On every partition assignment the consumer starts where the database says (:class:`ResumeFromDatabase`),
+so a database restored to an earlier point re-ingests exactly what it lost.
 
 One verdict per message: stored, or dead-lettered with a reason. Bad input never stops the loop. A row the
 contract accepted but Postgres refuses (SQLSTATE class 22 or 23, e.g. U+0000 in text or a constraint stricter
@@ -27,16 +29,17 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import psycopg2
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
-from jobs.bets.store import Stored, is_infrastructure_error, store_batch
+from jobs.bets.store import Position, Rejected, Stored, is_infrastructure_error, store_batch, stored_position
 from jobs.bets.topics import BetsTopics
 from jobs.common.cli import run, summary
 from jobs.common.kafka import ensure_topics, headers
@@ -113,6 +116,31 @@ class Counts:
         )
 
 
+class ResumeFromDatabase(ConsumerRebalanceListener):
+    """On every assignment, start each partition where the database says the group stands.
+
+    The position is committed with the rows (``consumer_offsets``), so it is right even when Kafka's committed
+    offsets are not: after the database was restored to an earlier point, Kafka's are ahead and would skip what the
+    restore lost; after a crash between the database commit and the Kafka commit, Kafka's are behind (harmless, rows
+    collapse, but this skips the replay). A partition the database has no position for starts from Kafka's.
+    """
+
+    def __init__(self, consumer: KafkaConsumer, pg: PostgresSettings, group: str) -> None:
+        self.consumer, self.pg, self.group = consumer, pg, group
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Nothing to save: every finished batch's position is already in the database."""
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        # Its own short connection: the batch writer thread owns the consumer's connection.
+        with closing(psycopg2.connect(self.pg.dsn())) as conn:
+            stored = stored_position(conn, self.group, [(tp.topic, tp.partition) for tp in assigned])
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is not None:
+                self.consumer.seek(tp, offset)
+
+
 class BetConsumer:
     """One consumer-group member with its own DLQ producer and database connection."""
 
@@ -122,7 +150,6 @@ class BetConsumer:
         self.kafka, self.pg, self.settings, self.topics = kafka, pg, settings, topics
         self.counts = Counts()
         self.consumer = KafkaConsumer(
-            topics.bets,
             group_id=settings.group,
             client_id="brook-consumer",
             enable_auto_commit=False,
@@ -130,6 +157,7 @@ class BetConsumer:
             max_poll_records=settings.batch_rows,
             **kafka.client_options(),
         )
+        self.consumer.subscribe([topics.bets], listener=ResumeFromDatabase(self.consumer, pg, settings.group))
         self.dlq = KafkaProducer(
             client_id="brook-consumer-dlq", acks="all", enable_idempotence=True, linger_ms=5, **kafka.client_options()
         )
@@ -163,11 +191,13 @@ class BetConsumer:
         for future in sent:
             future.get(timeout=DLQ_ACK_TIMEOUT)  # raises the send's KafkaError: offsets stay uncommitted
 
-    def _store(self, bets: list[Bet]) -> Stored:
-        """Insert and commit (refused rows isolated), reconnecting with backoff on infrastructure failures only."""
+    def _store(self, batch: InFlight) -> Stored:
+        """Insert and commit, with the group's position in the same transaction (refused rows isolated),
+        reconnecting with backoff on infrastructure failures only."""
+        position = Position(self.settings.group, {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()})
         for attempt in range(1, self.settings.db_retries + 1):
             try:
-                return store_batch(self.conn, bets)
+                return store_batch(self.conn, batch.bets, position, lambda rows: self._dead_letter_refused(batch, rows))
             except psycopg2.Error as err:
                 if not is_infrastructure_error(err) or attempt == self.settings.db_retries:
                     raise
@@ -203,16 +233,16 @@ class BetConsumer:
             offsets=offsets, consumed=len(records), valid=len(valid), bad=len(sent), bets=valid, sources=sources
         )
 
-    def _dead_letter_refused(self, batch: InFlight, stored: Stored) -> None:
-        """Send the rows Postgres refused to the DLQ as ``unstorable`` and wait for every acknowledgement."""
-        self._confirm([self._dead_letter(batch.sources[row.index], UNSTORABLE, row.error) for row in stored.rejected])
-        for row in stored.rejected:
+    def _dead_letter_refused(self, batch: InFlight, rejected: list[Rejected]) -> None:
+        """Send the rows Postgres refused to the DLQ as ``unstorable`` and wait for every acknowledgement (called
+        inside the batch's transaction, on the writer thread: the producer is thread-safe)."""
+        self._confirm([self._dead_letter(batch.sources[row.index], UNSTORABLE, row.error) for row in rejected])
+        for row in rejected:
             source = batch.sources[row.index]
             print(f"[consumer] unstorable {source.topic}/{source.partition}@{source.offset}: {row.error}", flush=True)
 
     def finish(self, batch: InFlight, stored: Stored) -> None:
-        """After the database commit: dead-letter the refused rows (confirmed), commit this batch's offsets, count."""
-        self._dead_letter_refused(batch, stored)
+        """After the database commit (refused rows already dead-lettered): commit this batch's offsets, count."""
         commit = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.offsets.items()}
         try:
             self.consumer.commit(offsets=commit)
@@ -267,7 +297,7 @@ class BetConsumer:
                         ready = self.prepare(batch)
                         batch = []
                         settle()
-                        pending = (ready, writer.submit(self._store, ready.bets))
+                        pending = (ready, writer.submit(self._store, ready))
                     if self.settings.progress_seconds > 0 and now >= next_progress:
                         print(f"[consumer] {self.counts.line()}", flush=True)
                         next_progress = now + self.settings.progress_seconds

@@ -19,11 +19,12 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import psycopg2
 from psycopg2.extensions import connection, cursor
+from psycopg2.extras import execute_values
 
 from jobs.bets.contract import Bet
 from jobs.common.rules import json_default
@@ -133,21 +134,76 @@ class Stored:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def store_batch(conn: connection, bets: Sequence[Bet]) -> Stored:
-    """Insert and commit a batch; rows refused for a data reason are isolated and returned, the rest commit.
+@dataclass(frozen=True)
+class Position:
+    """Where a consumer group stands after a batch: the next offset to read, per (topic, partition)."""
+
+    group: str
+    offsets: Mapping[tuple[str, int], int]
+
+
+_SAVE_POSITION = """
+INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) VALUES %s
+ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
+"""
+
+
+def save_position(conn: connection, position: Position) -> None:
+    """Record the group's position in the caller's transaction: it commits with the rows or not at all. Never
+    moves backwards (a member that lost its partitions may commit an older batch after the new owner)."""
+    rows = [(position.group, topic, partition, offset) for (topic, partition), offset in position.offsets.items()]
+    if rows:
+        with conn.cursor() as cur:
+            execute_values(cur, _SAVE_POSITION, rows)
+
+
+def stored_position(conn: connection, group: str, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The positions recorded for ``partitions`` (absent: the group never stored a batch from that partition)."""
+    wanted = list(partitions)
+    if not wanted:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = %s "
+            "AND (topic, partition) IN %s",
+            (group, tuple(wanted)),
+        )
+        return {(topic, partition): offset for topic, partition, offset in cur.fetchall()}
+
+
+def store_batch(
+    conn: connection,
+    bets: Sequence[Bet],
+    position: Position | None = None,
+    before_commit: Callable[[list[Rejected]], None] | None = None,
+) -> Stored:
+    """Insert and commit a batch, with the consumer's ``position`` in the same transaction; rows refused for a data
+    reason are isolated and returned, the rest commit.
+
+    ``before_commit`` gets the refused rows while the transaction is still open (the consumer dead-letters them
+    there): the position passes them only if they were handed over, so a crash in between replays them.
 
     Any other error (connection, schema, resources) propagates with nothing committed: the caller decides whether
     to retry. The happy path is one transaction, as before; only a refused batch pays for :func:`_isolate`.
     """
     try:
         with conn:
-            return Stored(insert_bets(conn, bets))
+            stored = Stored(insert_bets(conn, bets))
+            if position is not None:
+                save_position(conn, position)
+            return stored
     except psycopg2.Error as err:
         if not is_data_error(err):
             raise
         refused = err
     with conn:
-        return _isolate(conn, bets, refused)
+        stored = _isolate(conn, bets, refused)
+        if position is not None:
+            save_position(conn, position)
+        if before_commit is not None:
+            before_commit(stored.rejected)  # raises (e.g. the DLQ is down): the transaction rolls back
+        return stored
 
 
 def _isolate(conn: connection, bets: Sequence[Bet], refused: psycopg2.Error) -> Stored:

@@ -23,7 +23,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "brook"
-KUBE_VERSION = "1.37.0"  # what the chart tests render with (kind's node version)
 
 RESOURCE_TYPES = {"topic": "TOPIC", "group": "GROUP", "cluster": "CLUSTER", "transactionalId": "TRANSACTIONAL_ID"}
 PATTERN_TYPES = {"literal": "LITERAL", "prefix": "PREFIXED"}
@@ -65,24 +64,22 @@ class Binding:
         return self.principal.removeprefix("User:")
 
 
-def version_sets() -> list[str]:
-    """The ``--set`` values skaffold gives the release from versions.env (``tools.versions``), where the repository
-    has them (the chart then has no defaults for those versions)."""
-    try:
-        from tools.versions import helm_sets
-    except ImportError:
-        return []
-    return helm_sets()
+def version_args() -> list[str]:
+    """The render target and the ``--set`` values skaffold gives the release, from versions.env (the chart has no
+    defaults for those versions): the same render the chart tests validate."""
+    from tools.versions import get, helm_sets
+
+    return ["--kube-version", get("KUBERNETES_VERSION"), *helm_sets()]
 
 
 def render_args(helm: Path, values: Path = CHART / "values.yaml") -> list[str]:
     """``helm template`` with every pipeline and the Kafka UI enabled: every KafkaUser the chart can deploy."""
     pipelines = yaml.safe_load(values.read_text()).get("pipelines") or {}
     sets = [f"pipelines.{name}.enabled=true" for name in sorted(pipelines)] + ["ui.kafkaUi.enabled=true"]
-    args = [str(helm), "template", "brook", str(CHART), "-n", "brook", "--kube-version", KUBE_VERSION]
+    args = [str(helm), "template", "brook", str(CHART), "-n", "brook"]
     for item in sets:
         args += ["--set", item]
-    return args + version_sets()
+    return args + version_args()
 
 
 def rendered_kafka_users(helm: Path) -> dict[str, list[dict]]:

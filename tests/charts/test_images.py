@@ -278,7 +278,7 @@ def third_party_imports(paths: list[Path]) -> set[str]:
 @pytest.mark.parametrize(
     ("image", "lock", "dirs"),
     [
-        ("app", "images/app/requirements.lock", ["bets", "common", "telecom", "local"]),
+        ("app", "images/app/requirements.lock", ["bets", "common", "telecom"]),
         ("flink-job", "images/flink-job/requirements.lock", ["flink", "bets/flink", "telecom/flink"]),
     ],
 )
@@ -297,6 +297,13 @@ def test_image_lock_provides_every_import_of_its_jobs(image: str, lock: str, dir
     pins = lock_pins(ROOT / lock)
     missing = {name for name in imports if DISTRIBUTIONS[name] not in pins}
     assert not missing, f"brook/{image} lacks {missing}: add them to images/{image}/requirements.in, `make image-locks`"
+
+
+def test_the_local_runner_never_reaches_an_image() -> None:
+    """jobs/local (pg_ctl, useradd, openssl, barman, helm) is excluded from every build context after jobs/ is let in;
+    nothing an image runs imports it (tests/unit/test_layers.py), so the image locks need none of its imports."""
+    lines = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()]
+    assert "jobs/local/" in lines and lines.index("jobs/local/") > lines.index("!jobs/")
 
 
 def test_every_pom_version_is_passed_by_both_callers() -> None:

@@ -314,7 +314,13 @@ def test_consumer_reads_bets_in_its_group_and_dead_letters_with_the_real_jobs(
     run_job("jobs.bets.producer", broker.user_env("brook-producer"), "--input", str(events))
     pg_env = to_env(pg_schema)
     run_job("jobs.bets.consumer", {**broker.user_env("brook-consumer"), **pg_env}, "--exit-when-idle", "5")
-    messages, bad, valid_distinct, dlq_sources = kafka_counts(settings(broker, "brook-audit"), BetsTopics())
+    counts = kafka_counts(settings(broker, "brook-audit"), BetsTopics())
+    messages, bad, valid_distinct, dlq_sources = (
+        counts.messages,
+        counts.invalid,
+        counts.valid_distinct,
+        counts.dlq_invalid,
+    )
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM bets")
         stored = cur.fetchone()[0]
@@ -365,7 +371,7 @@ def test_a_bounded_pyflink_job_reads_bets_as_brook_flink(
         "BROOK_FLINK_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),
     }
     run_job("jobs.bets.flink.bet_status", env, timeout=840)
-    _, _, valid_distinct, _ = kafka_counts(settings(broker, "brook-audit"), BetsTopics())
+    valid_distinct = kafka_counts(settings(broker, "brook-audit"), BetsTopics()).valid_distinct
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT coalesce(sum(bets), 0) FROM bet_status")
         counted = cur.fetchone()[0]

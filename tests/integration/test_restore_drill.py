@@ -282,12 +282,6 @@ def test_restored_cluster_is_a_working_primary(drill: Drill) -> None:
     assert drill.backup.archiver()["archive_mode"] == "on"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="consumer offsets in Postgres: pending (jobs/bets/consumer.py keeps its offsets in Kafka, which are ahead "
-    "of a database restored to T; docs/backups.md)",
-)
 def test_consumer_reingests_exactly_once_after_restore_to_t(drill: Drill) -> None:
     consumer = drill.spawn("consumer-after-restore", "jobs.bets.consumer", "--exit-when-idle", "15")
     if consumer.wait(timeout=300) != 0:  # a real failure, not the pending piece: pytest.fail is not xfail'd
