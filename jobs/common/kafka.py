@@ -48,12 +48,26 @@ def committed_offsets(kafka: KafkaSettings, group: str) -> dict[TopicPartition, 
         admin.close()
 
 
+def refuse_unauthorized(kafka: KafkaSettings, topic: str) -> None:
+    """Raise if this user may not describe ``topic``: kafka-python reports such a topic as having no partitions,
+    which a recount (the audit) would otherwise take for an empty topic and count zero."""
+    admin = KafkaAdminClient(client_id="brook-admin", **kafka.client_options())
+    try:
+        described = admin.describe_topics([topic])
+    finally:
+        admin.close()
+    if any(t.get("error_code") == TopicAuthorizationFailedError.errno for t in described):
+        raise TopicAuthorizationFailedError(f"not authorised to describe topic {topic!r} as {kafka.username!r}")
+
+
 def offset_range(kafka: KafkaSettings, topic: str) -> dict[TopicPartition, tuple[int, int]]:
-    """(earliest, end) offset of every partition of ``topic``; end - earliest = messages currently retained."""
+    """(earliest, end) offset of every partition of ``topic``; end - earliest = messages currently retained.
+    A topic that does not exist has none; one this user may not describe raises (it is not empty, it is hidden)."""
     consumer = KafkaConsumer(client_id="brook-admin", **kafka.client_options())
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:
+            refuse_unauthorized(kafka, topic)
             return {}
         starts, ends = consumer.beginning_offsets(partitions), consumer.end_offsets(partitions)
         return {tp: (starts[tp], ends[tp]) for tp in partitions}

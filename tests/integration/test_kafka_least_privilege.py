@@ -492,12 +492,6 @@ def test_the_audit_user_only_reads(broker: SecuredKafka) -> None:
     denied(lambda: list_acls(kafka))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jobs.common.kafka.offset_range takes a topic it may not describe for an empty one (kafka-python's "
-    "partitions_for_topic is empty), so the audit counts 0 DLQ entries instead of failing: reported to the owner "
-    "of jobs/common.",
-)
 def test_the_audit_fails_loudly_when_it_may_not_read_a_topic(broker: SecuredKafka) -> None:
     with pytest.raises(AUTHZ):
         kafka_counts(settings(broker, "brook-flink"), BetsTopics())
