@@ -39,7 +39,7 @@ AUDIT_LOG_NAME = "audits.log"
 # --- private services ---------------------------------------------------------------------------------------------
 def _free_pair(start: int) -> int:
     """A port p with p and p + 1 free on 127.0.0.1 (Kafka and MinIO use the next port too)."""
-    for port in range(start, start + 2000, 2):
+    for port in range(start, start + 1000, 2):
         free = True
         for candidate in (port, port + 1):
             with socket.socket() as sock:
@@ -68,7 +68,8 @@ class Stack:
         ):
             link.symlink_to(target, target_is_directory=True)
         (home / "bin").symlink_to(shared.minio_bin.parent, target_is_directory=True)
-        kafka_port = _free_pair(29092)
+        # Below the kernel's ephemeral range (32768+): a port free now must still be free when its service starts.
+        kafka_port = _free_pair(26092)
         self.cfg = LocalSettings(
             home=str(home),
             kafka_port=kafka_port,

@@ -1,5 +1,5 @@
-"""Steps the Flink fault tests share: an unbounded job's settings, its latest completed checkpoint, and the final
-event that lets every window close in an unbounded run.
+"""Steps the Flink fault tests share: an unbounded job's settings, its latest completed checkpoint, and how an
+unbounded run is ended so that every window closes.
 
 How a killed job comes back: Flink keeps the latest completed checkpoint under
 ``<checkpoint dir>/<job id>/chk-<n>/`` (a kill -9 leaves it behind: nobody is left to delete it), and a new job
@@ -8,22 +8,25 @@ its Kafka offsets and window state. The restarted job is given ``BROOK_FLINK_STA
 *not* restored, it would skip every event produced while it was down, and its window tables could not equal the
 clean run's.
 
-How the last windows close: an unbounded job closes a window when the watermark passes it. The test sends, to
-every partition, one final event an hour ahead that the contract rejects (so it is counted nowhere but the DLQ)
-but whose event time the source reads: the watermark, the minimum over the partitions, moves past every real
-window. Idleness is switched off (``BROOK_FLINK_IDLE_TIMEOUT_SECONDS=0``): on a loaded machine a partition the
-job reads slowly would be declared idle, the watermark would jump to the final event, and that partition's
-remaining events would be dropped as late.
+How the stream ends: an unbounded job closes a window only when the watermark passes it, and the contract keeps
+rejected events from moving the watermark, so no "final event" can close the last windows without being counted
+itself. The test ends the job as an operator would (``flink stop --drain``): once the job has committed the end
+offset of every partition (it commits on each checkpoint), a stop-with-savepoint with ``drain`` through the
+local cluster's REST endpoint advances the watermark to the end of time, every window fires, and the job
+finishes.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import urllib.request
 from pathlib import Path
 
 import psycopg2
-from kafka import KafkaProducer
 
-from jobs.common.settings import KafkaSettings, PostgresSettings
+from jobs.common.settings import PostgresSettings
+from tests.faults.fault_harness import Job
 
 
 def unbounded_env(checkpoints: Path) -> dict[str, str]:
@@ -54,16 +57,33 @@ def bounded_env(checkpoints: Path) -> dict[str, str]:
     }
 
 
-def send_final_events(kafka: KafkaSettings, topic: str, value: bytes) -> int:
-    """``value`` once to every partition of ``topic`` (see the module docstring); returns how many were acknowledged."""
-    producer = KafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
-    try:
-        partitions = sorted(producer.partitions_for(topic))
-        sent = [producer.send(topic, value=value, partition=partition) for partition in partitions]
-        producer.flush()
-        return sum(1 for future in sent if future.get(timeout=60))
-    finally:
-        producer.close()
+def rest_url(job: Job) -> str:
+    """The REST endpoint of a local PyFlink job's mini-cluster, from its JVM log (a free port is chosen per job)."""
+    for log in sorted(job.log.parent.glob(f"{job.name}-jvm/*.log")):
+        found = re.findall(r"Rest endpoint listening at (\S+):(\d+)", log.read_text(errors="replace"))
+        if found:
+            return f"http://127.0.0.1:{found[-1][1]}"
+    raise AssertionError(f"{job.name}: no REST endpoint in its JVM log yet")
+
+
+def running_job_id(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/jobs", timeout=10) as resp:
+        jobs = [j["id"] for j in json.load(resp)["jobs"] if j["status"] == "RUNNING"]
+    assert len(jobs) == 1, f"expected one running job at {url}: {jobs}"
+    return jobs[0]
+
+
+def stop_with_drain(job: Job, savepoints: Path, timeout: float) -> None:
+    """``flink stop --drain``: a final savepoint, the watermark to the end of time (every window fires), job ends."""
+    url = rest_url(job)
+    body = json.dumps({"drain": True, "targetDirectory": savepoints.as_uri()}).encode()
+    request = urllib.request.Request(
+        f"{url}/jobs/{running_job_id(url)}/stop", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        assert resp.status == 202, resp.status
+    job.succeed(timeout)
+    print(f"[faults] {job.name} stopped with drain (savepoint in {savepoints})", flush=True)
 
 
 def completed_checkpoints(root: Path) -> list[Path]:

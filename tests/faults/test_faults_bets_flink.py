@@ -3,9 +3,7 @@ equal a clean bounded run's over the same topic, and the full bets audit (consum
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from jobs.bets.topics import BetsTopics
 from jobs.common.kafka import ensure_topics
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings
 from tests.faults.bets_steps import audit_bets, bets_env, export
-from tests.faults.fault_harness import Job, Stack, new_schema, wait_until
+from tests.faults.fault_harness import Job, Stack, caught_up, new_schema, wait_until
 from tests.faults.flink_steps import (
     bounded_env,
     checkpoint_after,
@@ -25,7 +23,7 @@ from tests.faults.flink_steps import (
     restored_env,
     rows,
     scalar,
-    send_final_events,
+    stop_with_drain,
     unbounded_env,
 )
 
@@ -33,22 +31,6 @@ from tests.faults.flink_steps import (
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(2400)]
 
 SUMS = ("bet_status", "top_games", "avg_bet")  # tables whose Σ bets must reach the valid distinct count
-
-
-def final_event() -> bytes:
-    """An hour ahead, refused by the contract (negative amount): it only moves the watermark."""
-    late = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="milliseconds")
-    event = {
-        "bet_id": "ffffffff-ffff-4fff-8fff-ffffffffffff",
-        "user_id": "sentinel",
-        "game": "roulette",
-        "amount": -1,
-        "currency": "EUR",
-        "odds": 2.0,
-        "status": "placed",
-        "event_time": late,
-    }
-    return json.dumps(event).encode()
 
 
 def progress(pg: PostgresSettings) -> str:
@@ -67,8 +49,8 @@ def test_unbounded_flink_killed_and_restored_from_checkpoint(
     stack: Stack, kafka: KafkaSettings, topics: BetsTopics, pg: PostgresSettings, s3: S3Settings, log_dir: Path
 ) -> None:
     """The job is killed -9 once it has emitted windows and checkpointed after them (open windows in its state);
-    more bets arrive while it is down; it is restarted from its checkpoint; the stream ends with a final event per
-    partition. Its tables must equal a clean bounded run's, and the whole bets audit must hold."""
+    more bets arrive while it is down; it is restarted from its checkpoint and, once it has read everything, stopped
+    with drain. Its tables must equal a clean bounded run's, and the whole bets audit must hold."""
     group = topics.bets + "-group"
     checkpoints = log_dir / "checkpoints"
     env = bets_env(stack, topics, pg, s3, group)
@@ -98,19 +80,19 @@ def test_unbounded_flink_killed_and_restored_from_checkpoint(
         for job in producers:
             job.succeed(240)
         produced = sum(job.summary("producer")["sent"] for job in producers)
-        produced += send_final_events(kafka, topics.bets, final_event())
         valid = kafka_counts(kafka, topics).valid_distinct
         # The clean reference runs meanwhile: a bounded job over the same, now complete, topic into its own schema.
         clean = new_schema(stack, pg.schema + "_clean")
         reference = {**env, **bounded_env(log_dir / "checkpoints-clean"), "BROOK_PG_SCHEMA": clean.schema}
         jobs.append(Job("flink-clean", "jobs.bets.flink.all", reference, log_dir))
         wait_until(
-            lambda: windows_complete(pg, valid),
-            f"the restored job to count all {valid} valid bets in closed windows",
+            lambda: caught_up(kafka, topics.bets, "brook-flink-all"),
+            "the restored job to commit the end of every partition",
             900,
-            diagnose=lambda: f"{progress(pg)}\n{restored.tail()}",
+            diagnose=restored.tail,
         )
-        restored.kill()  # an unbounded job never ends by itself
+        stop_with_drain(restored, log_dir / "savepoints", 600)  # every window fires, as `flink stop --drain`
+        assert windows_complete(pg, valid), f"after the drain: {progress(pg)}; {valid} valid bets"
         jobs[-1].succeed(600)
         for table in AGGREGATIONS:
             got, want = rows(pg, f"SELECT * FROM {table}"), rows(clean, f"SELECT * FROM {table}")

@@ -4,7 +4,8 @@ restored from its last checkpoint, then the daily batch killed -9 inside its tra
 The stream (module fixture ``live``): the unbounded Flink job runs; the generator produces in wall-clock mode
 (as its Deployment does) and is killed mid-stream, and a new generator process takes over; once windows are
 emitted and checkpointed the Flink job is killed, a third generator process produces while it is down, and the
-job is restarted from its checkpoint; a final event closes the windows; the daily batch runs for each date. A
+job is restarted from its checkpoint and, once it has read everything, stopped with drain (every window fires);
+the daily batch runs for each date. A
 clean bounded Flink run over the same topic into a second schema is the reference for the window tables.
 
 What "nothing lost" means for a generator restart: the generator is the source, so an event exists for the
@@ -19,13 +20,12 @@ the live windows can equal the clean run's exactly, even though a restored Flink
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -38,12 +38,14 @@ from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 from jobs.local.services import LocalServices
 from jobs.telecom.audit import audit, topic_counts
 from jobs.telecom.contract import TELECOM_PARTITIONS, parse_telecom
+from jobs.telecom.flink.metrics import GROUP_ID
 from jobs.telecom.generator import diurnal
 from jobs.telecom.topics import TelecomTopics
 from tests.faults.fault_harness import (
     Job,
     Stack,
     assert_audit,
+    caught_up,
     end_total,
     new_schema,
     settled_end_total,
@@ -56,7 +58,7 @@ from tests.faults.flink_steps import (
     restored_env,
     rows,
     scalar,
-    send_final_events,
+    stop_with_drain,
     unbounded_env,
 )
 
@@ -89,21 +91,6 @@ class Live:
 def rate_for(events_per_second: float) -> str:
     """The generator's --rate (a daily mean) that gives ``events_per_second`` now, through the diurnal curve."""
     return f"{events_per_second / diurnal(datetime.now(UTC)):.1f}"
-
-
-def final_event() -> bytes:
-    """An hour ahead, refused by the contract (a raw phone number as subscriber): it only moves the watermark."""
-    event = {
-        "event_id": "ffffffff-ffff-4fff-8fff-ffffffffffff",
-        "event_type": "sms",
-        "subscriber_id": "+77010000000",
-        "region": "Almaty",
-        "duration": 0,
-        "data_mb": 0,
-        "amount": 0,
-        "event_time": (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="milliseconds"),
-    }
-    return json.dumps(event).encode()
 
 
 def dates(pg: PostgresSettings) -> list[str]:
@@ -174,19 +161,19 @@ def live(stack: Stack) -> Iterator[Live]:
         for generator in (second, third):
             generator.succeed(240)
             produced += generator.summary("telecom-generator")["sent"]
-        produced += send_final_events(kafka, topics.events, final_event())
         _, valid = topic_counts(kafka, topics)
         # The clean reference runs meanwhile: a bounded job over the same, now complete, topic into its own schema.
         clean = new_schema(stack, f"f_telecom_{tag}_clean")
         reference = {**env, **to_env(clean), **bounded_env(log_dir / "checkpoints-clean")}
         jobs.append(Job("flink-clean", "jobs.telecom.flink.metrics", reference, log_dir))
         wait_until(
-            lambda: windowed_total(pg) == valid,
-            f"the restored job to count all {valid} valid events",
+            lambda: caught_up(kafka, topics.events, GROUP_ID),
+            "the restored job to commit the end of every partition",
             900,
-            diagnose=lambda: restored.tail(),
+            diagnose=restored.tail,
         )
-        restored.kill()
+        stop_with_drain(restored, log_dir / "savepoints", 600)  # every window fires, as `flink stop --drain`
+        assert windowed_total(pg) == valid, f"after the drain: {windowed_total(pg)} counted of {valid} valid events"
         jobs[-1].succeed(600)
     finally:
         for job in jobs:
@@ -197,7 +184,7 @@ def live(stack: Stack) -> Iterator[Live]:
 
 
 def valid_event_ids(kafka: KafkaSettings, topics: TelecomTopics) -> Iterator[str]:
-    """The event_id of every contract-valid message in the topic (the final events share one id on purpose)."""
+    """The event_id of every contract-valid message in the topic."""
     for _, _, value, _ in read_topic(kafka, topics.events):
         try:
             yield parse_telecom(value).event_id
