@@ -165,10 +165,6 @@ def live(stack: Stack) -> Iterator[Live]:
             generator.succeed(240)
             produced += generator.summary("telecom-generator")["sent"]
         _, valid = topic_counts(kafka, topics)
-        # The clean reference runs meanwhile: a bounded job over the same, now complete, topic into its own schema.
-        clean = new_schema(stack, f"f_telecom_{tag}_clean")
-        reference = {**env, **to_env(clean), **bounded_env(log_dir / "checkpoints-clean")}
-        jobs.append(Job("flink-clean", "jobs.telecom.flink.metrics", reference, log_dir))
         wait_until(
             lambda: caught_up(kafka, topics.events, GROUP_ID),
             "the restored job to commit the end of every partition",
@@ -177,7 +173,12 @@ def live(stack: Stack) -> Iterator[Live]:
         )
         stop_with_drain(restored, log_dir / "savepoints", 600)  # every window fires, as `flink stop --drain`
         assert windowed_total(pg) == valid, f"after the drain: {windowed_total(pg)} counted of {valid} valid events"
-        jobs[-1].succeed(600)
+        # The clean reference: the same job, bounded, over the same complete topic into its own schema. Not earlier:
+        # it commits offsets to the same consumer group, which the wait above reads.
+        clean = new_schema(stack, f"f_telecom_{tag}_clean")
+        reference = {**env, **to_env(clean), **bounded_env(log_dir / "checkpoints-clean")}
+        jobs.append(Job("flink-clean", "jobs.telecom.flink.metrics", reference, log_dir))
+        jobs[-1].succeed(900)
     finally:
         for job in jobs:
             job.ensure_stopped()
