@@ -31,6 +31,7 @@ include mk/pipeline.mk
 include mk/telecom.mk
 include mk/backup.mk
 include mk/kafka-secured.mk
+include mk/fuzz.mk
 include mk/k8s-api.mk
 include mk/verbs.mk
 

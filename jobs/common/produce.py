@@ -72,6 +72,16 @@ class Stats:
         )
 
 
+def _key(value: bytes, key_field: str) -> bytes | None:
+    """The UTF-8 of the string in ``key_field``, or no key for anything hostile (not JSON, not an object, nested
+    past the recursion limit, a lone surrogate that has no UTF-8): the line itself is still sent as it is."""
+    try:
+        key = json.loads(value).get(key_field)
+        return key.encode() if isinstance(key, str) else None
+    except (ValueError, AttributeError, RecursionError, UnicodeEncodeError):
+        return None
+
+
 def replayed(path: Path, key_field: str) -> Iterator[tuple[bytes | None, bytes]]:
     """Each line of a JSON-lines file as-is (even if invalid: the pipeline's DLQ must cope); key = the string in
     ``key_field`` when one can be read, else no key."""
@@ -80,11 +90,7 @@ def replayed(path: Path, key_field: str) -> Iterator[tuple[bytes | None, bytes]]
             value = line.rstrip(b"\r\n")
             if not value:
                 continue
-            try:
-                key = json.loads(value).get(key_field)
-            except (ValueError, AttributeError):
-                key = None
-            yield (key.encode() if isinstance(key, str) else None), value
+            yield _key(value, key_field), value
 
 
 def produce(

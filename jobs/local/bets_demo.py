@@ -34,8 +34,7 @@ DEMO_SCHEMA = "demo"
 DEMO_BUCKET = "brook-demo"
 
 
-# Not among them: a number sent as a JSON string ("amount": "12"), the one case Flink's JSON format cannot tell
-# apart (jobs/bets/flink_sql.py); the audit reports it as a Flink/Postgres mismatch, by design.
+# Each is dead-lettered by the consumer and left out by Flink's predicate alike (one verdict per message).
 BAD_EVENTS = (
     b"{this is not json",
     b'{"bet_id": "3f1e2c1a-1111-4111-8111-111111111111", "user_id": "u1", "game": "roulette", "amount": -5, '
@@ -45,6 +44,10 @@ BAD_EVENTS = (
     b'{"bet_id": "3f1e2c1a-3333-4111-8111-111111111111", "user_id": "u3", "game": "slots", "amount": 12.345, '
     b'"currency": "EUR", "odds": 2.0, "status": "won", "event_time": "2026-11-25T10:00:00Z"}',
     b'["a", "list"]',
+    b'{"bet_id": "3f1e2c1a-4444-4111-8111-111111111111", "user_id": "u4", "game": "slots", "amount": "12", '
+    b'"currency": "EUR", "odds": 2.0, "status": "won", "event_time": "2026-11-25T10:00:00Z"}',
+    b'{"bet_id": "3f1e2c1a-5555-4111-8111-111111111111", "user_id": "u5", "game": "nul\\u0000byte", "amount": 5, '
+    b'"currency": "EUR", "odds": 2.0, "status": "won", "event_time": "2026-13-45T25:00:00Z"}',
 )
 
 
