@@ -72,7 +72,7 @@ SINKS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
             ("window_end", "TIMESTAMP(3)"),
             ("game", "STRING"),
             ("bets", "BIGINT"),
-            ("amount_total", "DECIMAL(18, 2)"),
+            ("amount_total", "DECIMAL(38, 2)"),
         ),
         ("window_start", "game"),
     ),

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
 AGGREGATIONS: dict[str, str] = {
-    "top_games": "SELECT window_start, window_end, game, COUNT(*) AS bets, CAST(SUM(amount) AS DECIMAL(18, 2)) "
+    "top_games": "SELECT window_start, window_end, game, COUNT(*) AS bets, CAST(SUM(amount) AS DECIMAL(38, 2)) "
     "FROM bets_windowed GROUP BY window_start, window_end, game",
     "avg_bet": "SELECT window_start, window_end, game, COUNT(*) AS bets, CAST(AVG(amount) AS DECIMAL(14, 4)) "
     "FROM bets_windowed GROUP BY window_start, window_end, game",
