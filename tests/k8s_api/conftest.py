@@ -12,11 +12,13 @@ import pytest
 import yaml
 
 from tests.k8s_api.control_plane import ROOT, ControlPlane, remove_run, start_control_plane
-from tools.versions import brook_home
+from tools.versions import brook_home, helm_sets
 
 BIN = brook_home() / "bin"
 CRD_CACHE = brook_home() / "cache" / "crds"  # what `make schemas` downloads/generates (mk/schemas.mk)
 CHART = ROOT / "charts" / "brook"
+# The chart values versions.env decides (kafka.version, flink.release), as skaffold and `make chart-lint` pass them.
+VERSION_SETS = tuple(helm_sets())
 CONTROL_PLANE_BINS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.k8s_api import rbac_table
-from tests.k8s_api.conftest import CHART, ok
+from tests.k8s_api.conftest import CHART, VERSION_SETS, ok
 from tests.k8s_api.control_plane import ControlPlane
 
 pytestmark = pytest.mark.k8s_api
@@ -31,7 +31,7 @@ def other_release(k8s_api: ControlPlane, crds, namespaces) -> Iterator[ControlPl
     ok(
         k8s_api.helm(
             "install", "brook", str(CHART), "-n", OTHER, "-f", str(CHART / "values-kind.yaml"),
-            "--no-hooks", "--wait=false",
+            *VERSION_SETS, "--no-hooks", "--wait=false",
         )
     )  # fmt: skip
     yield k8s_api

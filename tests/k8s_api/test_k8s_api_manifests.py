@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s_api.conftest import CRD_CACHE, flink_crd_patched, get_json, ok
+from tests.k8s_api.conftest import CRD_CACHE, flink_crd_patched, get_json, ok, wait_for
 from tests.k8s_api.control_plane import ROOT
 
 pytestmark = pytest.mark.k8s_api
@@ -48,7 +48,7 @@ def test_cnpg_crds_need_server_side_apply(k8s_api, crds):
     assert "Too long" in proc.stderr, proc.stderr
 
 
-def test_flink_crd_patch_is_needed_and_only_adds_v2_0(k8s_api, crds, tmp_path):
+def test_flink_crd_patch_is_needed_and_only_adds_v2_0(k8s_api, crds, namespaces, tmp_path):
     """The operator API jar's CRD (1.10.0) as is rejects Brook's `flinkVersion: v2_0`; the patch changes exactly the
     enum. Shown on a copy of the unpatched CRD under a test group, so the real one stays in place."""
     source = CRD_CACHE / "flink-operator" / "flinkdeployments.flink.apache.org-v1.yml"
@@ -66,7 +66,14 @@ def test_flink_crd_patch_is_needed_and_only_adds_v2_0(k8s_api, crds, tmp_path):
     path.write_text(yaml.safe_dump(copy))
     ok(k8s_api.kubectl("apply", "--server-side", "-f", str(path)))
     try:
-        ok(k8s_api.kubectl("wait", "--for", "condition=Established", "crd/flinkdeployments.unpatched.brook.test"))
+        wait_for(
+            "the copy's CRD established",
+            lambda: "True"
+            in k8s_api.kubectl(
+                "get", "crd", "flinkdeployments.unpatched.brook.test",
+                "-o", "jsonpath={.status.conditions[?(@.type=='Established')].status}",
+            ).stdout,
+        )  # fmt: skip
         flink = next(d for d in yaml.safe_load_all((K8S / "flink" / "brook-bets-avg-bet.yaml").read_text()) if d)
         flink["apiVersion"] = "unpatched.brook.test/v1beta1"
         proc = k8s_api.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(flink))
@@ -91,12 +98,8 @@ def test_everything_in_k8s_applies(k8s_api, crds, namespaces):
     try:
         ok(proc)
         assert "Warning" not in proc.stderr, proc.stderr
-        expected = {(d["kind"], d["metadata"]["name"]) for p in files for d in yaml.safe_load_all(p.read_text()) if d}
-        flink = {
-            (d["kind"], d["metadata"]["name"]) for d in get_json(k8s_api, "-n", "brook", "flinkdeployments")["items"]
-        }
-        ns = {("Namespace", d["metadata"]["name"]) for d in get_json(k8s_api, "namespaces")["items"]}
-        assert expected <= flink | ns, sorted(expected - flink - ns)
+        # Every object of every file exists on the server (kubectl get fails on a missing one).
+        ok(k8s_api.kubectl("get", "-o", "name", *args))
         for name in ("brook", "brook-operators"):
             labels = get_json(k8s_api, "namespace", name)["metadata"]["labels"]
             assert labels["pod-security.kubernetes.io/enforce"] == "restricted", name
