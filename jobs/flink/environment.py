@@ -52,6 +52,18 @@ def table_environment(settings: FlinkSettings, job_name: str) -> TableEnvironmen
     return t_env
 
 
+def run_statements(statements: StatementSet, name: str, bounded: bool, explain: bool) -> int:
+    """What a job module's ``main`` does with its statement set: print the optimised plan (``--explain``), or submit
+    and wait (an unbounded job waits for ever; a bounded one until its input ends, raising its failure)."""
+    if explain:
+        print(statements.explain())
+        return 0
+    print(f"[{name}] submitting ({'bounded' if bounded else 'unbounded'})", flush=True)
+    execute(statements, wait=True)
+    print(f"[{name}] finished", flush=True)
+    return 0
+
+
 def execute(statements: StatementSet, wait: bool) -> TableResult:
     """Submit; with ``wait`` block until the job ends and raise its failure (bounded runs, tests, demo)."""
     result = statements.execute()

@@ -19,7 +19,13 @@ from jobs.bets.topics import BetsTopics
 from jobs.common.cli import exit_code
 from jobs.common.settings import KafkaSettings, PostgresSettings, load
 from jobs.common.sql_rules import interval
-from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_options, table_environment, with_clause
+from jobs.flink.environment import (
+    jdbc_sink_options,
+    kafka_source_options,
+    run_statements,
+    table_environment,
+    with_clause,
+)
 from jobs.flink.settings import FlinkSettings
 
 if TYPE_CHECKING:
@@ -110,10 +116,4 @@ def main(tables: list[str], argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kafka, topics, pg, settings = load(KafkaSettings), load(BetsTopics), load(PostgresSettings), load(FlinkSettings)
     statements = build(tables, kafka, topics, pg, settings, name)
-    if args.explain:
-        print(statements.explain())
-        return 0
-    print(f"[{name}] submitting ({'bounded' if settings.bounded else 'unbounded'})", flush=True)
-    execute(statements, wait=True)
-    print(f"[{name}] finished", flush=True)
-    return 0
+    return run_statements(statements, name, settings.bounded, args.explain)

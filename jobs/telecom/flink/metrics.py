@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 from jobs.common import sql_rules
 from jobs.common.cli import exit_code
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
-from jobs.flink.environment import execute, jdbc_sink_options, kafka_source_options, table_environment, with_clause
+from jobs.flink.environment import (
+    jdbc_sink_options,
+    kafka_source_options,
+    run_statements,
+    table_environment,
+    with_clause,
+)
 from jobs.flink.settings import FlinkSettings
 from jobs.telecom import contract as telecom
 from jobs.telecom.topics import TelecomTopics
@@ -106,13 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     kafka, topics, pg = load(KafkaSettings), load(TelecomTopics), load(PostgresSettings)
     flink, cfg = load(FlinkSettings), load(TelecomFlinkSettings)
     statements = build(kafka, topics, pg, flink, cfg)
-    if args.explain:
-        print(statements.explain())
-        return 0
-    print(f"[{JOB_NAME}] submitting ({'bounded' if flink.bounded else 'unbounded'})", flush=True)
-    execute(statements, wait=True)
-    print(f"[{JOB_NAME}] finished", flush=True)
-    return 0
+    return run_statements(statements, JOB_NAME, flink.bounded, args.explain)
 
 
 if __name__ == "__main__":
