@@ -777,3 +777,20 @@ def test_airflow_chart_takes_the_values_brook_relies_on() -> None:
     policy = by_name(render("kind"), "NetworkPolicy")["brook-airflow-ingress"]["spec"]["podSelector"]
     api = [o for o in workloads if o["spec"]["template"]["metadata"]["labels"].get("component") == "api-server"]
     assert api and selects(policy, api[0]["spec"]["template"]["metadata"]["labels"])
+
+
+def test_a_workload_whose_kafka_user_has_no_acl_row_fails_the_render() -> None:
+    """A new workload without its ACL row fails here, at render time, not as an authorisation error in a cluster."""
+    orphan = (
+        "pipelines: {bets: {workloads: {scorer: {kafkaUser: brook-scorer, "
+        "deployment: {enabled: true, module: jobs.bets.producer, replicas: 1, "
+        "resources: {requests: {cpu: 10m, memory: 64Mi}, limits: {cpu: 100m, memory: 128Mi}}}}}}}"
+    )
+    proc = template("kind", orphan)
+    assert proc.returncode != 0 and "kafkaUser brook-scorer has no ACLs" in proc.stderr, proc.stderr
+    with_row = orphan.replace(
+        "workloads:",
+        "kafkaUsers: {brook-scorer: {acls: [{resource: {type: topic, name: bets, patternType: literal}, "
+        "operations: [Read]}]}}, workloads:",
+    )
+    assert template("kind", with_row).returncode == 0
