@@ -35,7 +35,7 @@ STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
     "backup": ("rows", 300_000, "pg_basebackup to local disk (Brook: barman-cloud-backup to MinIO)"),
     "restore": ("rows", 300_000, "copy of a local pg_basebackup + start (Brook: restore + WAL replay)"),
 }
-LATENCY_RATE = 300  # events/s: about half what the Flink job sustains since the one-verdict predicate (design.md)
+LATENCY_RATE = 100  # events/s: well under what the Flink job sustains since the one-verdict predicate (design.md)
 TARGETS = {"producer": 25_000, "consumer": 40_000, "exporter": 300_000, "flink": 20_000}
 
 
