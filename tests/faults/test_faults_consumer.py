@@ -41,8 +41,10 @@ def test_consumer_workers_killed_mid_batch_then_restarted(
     A killed member keeps its partitions until its session times out (kafka-python's default, 45 s): the restart
     waits for that, which is most of this test's run time."""
     group = topics.bets + "-group"
-    env = bets_env(stack, topics, pg, s3, group, BROOK_CONSUMER_BATCH_ROWS="100", BROOK_CONSUMER_BATCH_MS="100")
+    # Batches that wait up to a second: at the producer's 250 events/s a worker always holds uncommitted messages.
+    env = bets_env(stack, topics, pg, s3, group, BROOK_CONSUMER_BATCH_ROWS="1000", BROOK_CONSUMER_BATCH_MS="1000")
     two = {**env, "BROOK_CONSUMER_WORKERS": "2"}
+    in_flight_now = lambda: behind(kafka, topics, group) > 0  # noqa: E731
     produced = produce_bad(env, log_dir, BAD)
     producer = Deployment(
         "producer", "jobs.bets.producer", env, log_dir, "--count", str(EVENTS), "--seed", "901", "--rate", "250"
@@ -53,6 +55,7 @@ def test_consumer_workers_killed_mid_batch_then_restarted(
         wait_until(lambda: len(workers.current.children()) == 2, "the two worker processes", 60)
         wait_until(lambda: committed_total(kafka, group) >= 500, "500 committed offsets", 180, tend=[producer])
         first, second = workers.current.children()
+        wait_until(in_flight_now, "uncommitted messages to kill the worker with", 120, tend=[producer])
         kill_pid(first)
         in_flight = behind(kafka, topics, group)
         print(f"[faults] killed worker {first} with {in_flight} messages not committed", flush=True)
@@ -62,6 +65,7 @@ def test_consumer_workers_killed_mid_batch_then_restarted(
             lambda: committed_total(kafka, group) >= mark + 200, "the surviving worker to commit more", 120,
             tend=[producer],
         )  # fmt: skip
+        wait_until(in_flight_now, "uncommitted messages to kill the second worker with", 120, tend=[producer])
         kill_pid(second)
         in_flight = behind(kafka, topics, group)
         print(f"[faults] killed worker {second} with {in_flight} messages not committed", flush=True)
