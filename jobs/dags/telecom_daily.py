@@ -47,6 +47,16 @@ class TelecomDagSettings:
         "TELECOM_ENV_SECRET", "brook-telecom-env", help="Secret with the telecom workload's BROOK_PG_* (envFrom)."
     )
     schedule: str = setting("TELECOM_SCHEDULE", "0 2 * * *", help="Cron schedule of telecom_daily (UTC).")
+    pipelines: str = setting(
+        "PIPELINES",
+        "",
+        help="Comma-separated pipelines the deployment runs (the chart's brook-airflow-env); empty: all. Without "
+        "telecom the DAG is kept for manual runs but schedules none (its ServiceAccount and Secret do not exist).",
+    )
+
+    def enabled(self) -> bool:
+        return not self.pipelines.strip() or "telecom" in {p.strip() for p in self.pipelines.split(",")}
+
     check_retries: int = setting(
         "TELECOM_CHECK_RETRIES", 6, help="check_data retries while the day is not closed (sensor-like wait)."
     )
@@ -124,7 +134,7 @@ def build_dag(cfg: TelecomDagSettings, shared: ExportDagSettings, runner: Runner
     with DAG(
         dag_id=DAG_ID,
         description="Telecom daily_stats for the previous UTC day from real_time_metrics, validated",
-        schedule=cfg.schedule,
+        schedule=cfg.schedule if cfg.enabled() else None,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,

@@ -121,3 +121,10 @@ def test_names_follow_airflow_variables_then_brook_env(tmp_path: Path) -> None:
     assert pod["metadata"]["namespace"] == "brook-staging"
     assert pod["spec"]["serviceAccountName"] == "sa-from-variable"
     assert pod["spec"]["containers"][0]["envFrom"][1] == {"secretRef": {"name": "secret-from-env"}}
+
+
+def test_without_the_telecom_pipeline_the_dag_schedules_nothing(tmp_path: Path) -> None:
+    """BROOK_PIPELINES (the chart's brook-airflow-env) without telecom: the DAG stays for manual runs but has no
+    schedule, since its ServiceAccount and Secret are not deployed; with telecom, or unset, it keeps its cron."""
+    assert inspect(tmp_path, BROOK_PIPELINES="bets")["schedule"] == "None"
+    assert inspect(tmp_path, BROOK_PIPELINES="bets,telecom")["schedule"] != "None"
