@@ -42,11 +42,15 @@ def flink_crd_patched(crd_text: str) -> str:
 
 
 def crd_files() -> list[Path]:
-    """The operator CRDs `make schemas` produced: Strimzi (generated), CNPG (Go module), Flink operator (API jar)."""
+    """The operator CRDs `make schemas` produced: Strimzi (generated), CNPG (Go module), Flink operator (API jar),
+    and those of the backup resources (mk/backup.mk: the Barman Cloud plugin's ObjectStore, the Prometheus Operator's
+    PrometheusRule)."""
     files = sorted(CRD_CACHE.glob("strimzi/*.yaml")) + sorted(CRD_CACHE.glob("cnpg/*.yaml"))
-    files += sorted(CRD_CACHE.glob("flink-operator/*.yml"))
+    files += sorted(CRD_CACHE.glob("flink-operator/*.yml")) + sorted(CRD_CACHE.glob("backup/*.yaml"))
     if not files or not any("flinkdeployments" in f.name for f in files):
         pytest.fail(f"no operator CRDs under {CRD_CACHE}: run `make schemas`")
+    if not any("objectstores" in f.name for f in files):
+        pytest.fail(f"no backup CRDs under {CRD_CACHE / 'backup'}: run `make backup-schemas`")
     return files
 
 

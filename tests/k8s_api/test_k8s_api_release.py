@@ -1,5 +1,6 @@
-"""Brook's chart against a real API server, per profile (kind, prod, telecom on): the helm lifecycle, Pod Security
-`restricted` on every pod the controllers create, and the least-privilege table of Brook's ServiceAccounts.
+"""Brook's chart against a real API server, per profile (kind, prod, and kind with every optional part on): the helm
+lifecycle, Pod Security `restricted` on every pod the controllers create, and the least-privilege table of Brook's
+ServiceAccounts.
 
 Per profile, in order: `helm install` with its hooks, the objects and pods it yields, the can-i table, `helm upgrade`
 with unchanged values (generated Secrets kept), for kind the switch to the prod values, `helm rollback`,
@@ -35,11 +36,13 @@ pytestmark = pytest.mark.k8s_api
 NAMESPACE = "brook"
 RELEASE = "brook"
 KIND_VALUES = ("-f", str(CHART / "values-kind.yaml"), *VERSION_SETS)
+OPTIONAL_PARTS = ("pipelines.telecom.enabled", "postgres.backup.enabled", "postgres.backup.alerts.enabled")
 PROD_VALUES = ("-f", str(CHART / "values-prod.yaml"), *VERSION_SETS)
 PROFILES = {
     "kind": KIND_VALUES,
     "prod": PROD_VALUES,
-    "telecom": (*KIND_VALUES, "--set", "pipelines.telecom.enabled=true"),
+    # Every part that is off by default: the telecom pipeline, Postgres backups (Barman Cloud plugin) and their alerts.
+    "optional": (*KIND_VALUES, *(f"--set={key}=true" for key in OPTIONAL_PARTS)),
 }
 # How long helm waits for a hook Job that no node will ever run (helm's --timeout, per operation).
 HOOK_TIMEOUT = "5s"
@@ -210,6 +213,30 @@ def test_upgrade_unchanged_values_keeps_secrets(release):
     assert release.status()["version"] == 2
     assert missing_objects(release.plane, release.manifest()) == []
     assert secret_data(release.plane) == release.secrets
+
+
+@pytest.mark.parametrize("release", ["optional"], indirect=True)
+def test_optional_parts_on_the_server(release):
+    """With every optional part on, the server holds what each adds: the Barman Cloud plugin's ObjectStore, CNPG's
+    ScheduledBackup and the Cluster that archives its WAL through the plugin into that store, the backup alerts'
+    PrometheusRule, and the telecom pipeline's topic. (Their CRDs are applied by the `crds` fixture; no plugin,
+    operator or Prometheus runs here to act on them.)"""
+    only_hook_timeout(release.install, "post-install")
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in release.manifest()}
+    for kind in ("ObjectStore", "ScheduledBackup", "PrometheusRule"):
+        names = [name for k, name in kinds if k == kind]
+        assert len(names) == 1, f"{kind}: {names}"
+        ok(release.plane.kubectl("-n", NAMESPACE, "get", kind.lower(), names[0]))
+    store = next(name for k, name in kinds if k == "ObjectStore")
+    cluster = get_json(release.plane, "-n", NAMESPACE, "clusters.postgresql.cnpg.io")["items"][0]
+    # `enabled: true` is not in the chart: the API server defaults it from CNPG's CRD schema.
+    plugin = {"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True, "enabled": True}
+    assert cluster["spec"]["plugins"] == [{**plugin, "parameters": {"barmanObjectName": store}}]
+    scheduled = next(name for k, name in kinds if k == "ScheduledBackup")
+    spec = get_json(release.plane, "-n", NAMESPACE, "scheduledbackup", scheduled)["spec"]
+    assert spec["method"] == "plugin" and spec["cluster"]["name"] == cluster["metadata"]["name"], spec
+    topics = [name for k, name in kinds if k == "KafkaTopic"]
+    assert any("telecom" in name for name in topics), topics
 
 
 @pytest.mark.parametrize("release", ["kind"], indirect=True)
