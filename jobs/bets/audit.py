@@ -59,7 +59,7 @@ def kafka_counts(kafka: KafkaSettings, topics: BetsTopics) -> KafkaCounts:
 def postgres_counts(pg: PostgresSettings) -> dict[str, int]:
     queries = {
         "stored": "SELECT count(*) FROM bets",
-        "exported": "SELECT count(*) FROM bets WHERE exported",
+        "exported": "SELECT count(*) FROM bets_exported",  # view of migration 007
         "bet_status": "SELECT coalesce(sum(bets), 0) FROM bet_status",
         "top_games": "SELECT coalesce(sum(bets), 0) FROM top_games",
         "avg_bet": "SELECT coalesce(sum(bets), 0) FROM avg_bet",

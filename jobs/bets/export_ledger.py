@@ -1,21 +1,27 @@
-"""The exporter's batch ledger in Postgres (migration 003): claim, lease, complete — each one short transaction.
+"""The exporter's batch ledger in Postgres (migrations 003 and 007): claim, lease, complete — each one short
+transaction, none of which updates a bets row.
 
-A batch is a set of unexported rows of one UTC date, claimed with ``FOR UPDATE SKIP LOCKED`` so overlapping runs
-never claim the same row; the claim stamps ``bets.export_batch`` and records the object key, so a row belongs to
-exactly one batch and a batch to exactly one object for ever. A batch is completed (its rows ``exported = true``,
-``export_batches.exported_at`` set) in one transaction after its object is written. A batch left pending — its run
-crashed between claim and completion — is re-exported, to the same key, by the first run that finds its lease
-expired; a run that fails with an exception releases its lease at once so its retry resumes immediately.
+Every bet has an export position ``(ingest_xid, bet_id)``: the id of the transaction that inserted it (a column
+default) and its key. A claim takes the next ``limit`` positions after the frontier (``export_frontier``, one row,
+locked by the claim so claims never overlap), all below the horizon ``pg_snapshot_xmin(pg_current_snapshot())``:
+every transaction with a smaller id has committed or aborted, so no row can appear inside a claimed range later,
+however the consumers' transactions interleave. The range becomes one batch per UTC date present in it (each
+object holds one date), recorded with its bounds and its fixed object key; the frontier moves to the range's end.
+A batch is completed (``exported_at`` set) in one statement after its object is written. A batch left pending —
+its run crashed between claim and completion — is re-exported, to the same key, by the first run that finds its
+lease expired; a run that fails with an exception releases its leases at once so its retry resumes immediately.
+Batches claimed before migration 007 (no bounds) are finished the old way: their rows carry ``export_batch``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import NamedTuple
 
 from psycopg2.extensions import connection
 
-from jobs.bets.export_naming import day_bounds, object_key, utc_date
+from jobs.bets.export_naming import object_key
 
 
 class Batch(NamedTuple):
@@ -24,6 +30,8 @@ class Batch(NamedTuple):
     object_key: str
     row_count: int
     recovered: bool  # taken over from a run that did not complete it
+    lo: tuple[str, str] | None = None  # (ingest_xid, bet_id) just before the range; None: a migration-003 batch
+    hi: tuple[str, str] | None = None  # last position in the range
 
 
 class LedgerError(RuntimeError):
@@ -31,86 +39,113 @@ class LedgerError(RuntimeError):
 
 
 _EXPIRED = """
-SELECT batch_id, event_date, object_key, row_count FROM export_batches
+SELECT batch_id, event_date, object_key, row_count, lo_xid::text, lo_bet::text, hi_xid::text, hi_bet::text
+FROM export_batches
 WHERE exported_at IS NULL AND (leased_at IS NULL OR leased_at <= now() - make_interval(secs => %s))
 ORDER BY batch_id LIMIT 1
 FOR NO KEY UPDATE SKIP LOCKED
 """
 _LEASE = "UPDATE export_batches SET leased_at = now(), attempts = attempts + 1 WHERE batch_id = %s"
 
-_OLDEST = """
-SELECT event_time FROM bets WHERE export_batch IS NULL AND NOT exported
-ORDER BY event_time LIMIT 1
-FOR UPDATE SKIP LOCKED
-"""
-# The rows are locked (FOR UPDATE) from the pick to the update, so their ctid cannot change in between; updating
-# by ctid is a TID scan, where a join on bet_id made the planner hash the whole table (measured 1.4x slower).
-_NEXT_ID = "SELECT nextval(pg_get_serial_sequence('export_batches', 'batch_id'))"
-_CLAIM = """
-WITH picked AS (
-    SELECT ctid FROM bets
-    WHERE export_batch IS NULL AND NOT exported AND event_time >= %(start)s AND event_time < %(end)s
-    ORDER BY event_time LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE bets SET export_batch = %(batch)s WHERE ctid = ANY (ARRAY(SELECT ctid FROM picked)) RETURNING bet_id
+_FRONTIER = "SELECT hi_xid::text, hi_bet::text FROM export_frontier FOR UPDATE"
+_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_current_xact_id()::text"
+# The next `limit` positions after the frontier, all below the horizon, walked on bets_export_position_idx;
+# grouped by UTC date, with the range's last position. export_batch IS NULL skips rows of 003 batches.
+_RANGE = """
+WITH r AS (
+    SELECT ingest_xid, bet_id, event_time FROM bets
+    WHERE (ingest_xid, bet_id) > (%(xid)s::xid8, %(bet)s::uuid) AND ingest_xid < %(horizon)s::xid8
+      AND export_batch IS NULL
+    ORDER BY ingest_xid, bet_id LIMIT %(limit)s
+), last AS (
+    SELECT ingest_xid::text AS xid, bet_id::text AS bet FROM r ORDER BY ingest_xid DESC, bet_id DESC LIMIT 1
 )
-SELECT count(*), left(md5(string_agg(bet_id::text, ',' ORDER BY bet_id)), 8) FROM claimed
+SELECT (event_time AT TIME ZONE 'UTC')::date AS day, count(*), (SELECT xid FROM last), (SELECT bet FROM last)
+FROM r GROUP BY 1 ORDER BY 1
 """
+_NEXT_ID = "SELECT nextval(pg_get_serial_sequence('export_batches', 'batch_id'))"
 _RECORD = """
-INSERT INTO export_batches (batch_id, event_date, object_key, row_count, leased_at)
-VALUES (%s, %s, %s, %s, now())
+INSERT INTO export_batches (batch_id, event_date, object_key, row_count, leased_at, lo_xid, lo_bet, hi_xid, hi_bet)
+VALUES (%s, %s, %s, %s, now(), %s::xid8, %s::uuid, %s::xid8, %s::uuid)
 """
+_ADVANCE = "UPDATE export_frontier SET hi_xid = %s::xid8, hi_bet = %s::uuid"
 
 _DONE = """
 UPDATE export_batches SET exported_at = now(), bytes = %s, leased_at = NULL
 WHERE batch_id = %s AND exported_at IS NULL
 """
-_MARK = "UPDATE bets SET exported = true, exported_at = now() WHERE export_batch = %s AND NOT exported"
 _RELEASE = "UPDATE export_batches SET leased_at = NULL WHERE batch_id = %s AND exported_at IS NULL"
 
 
+def fingerprint(lo: tuple[str, str], hi: tuple[str, str], day: date) -> str:
+    """8 hex digits naming a batch by its bounds: the bet ids in them keep two databases' keys apart."""
+    return hashlib.md5(f"{lo[0]}/{lo[1]}/{hi[0]}/{hi[1]}/{day.isoformat()}".encode()).hexdigest()[:8]
+
+
+def started_before(conn: connection) -> int:
+    """The first transaction id not yet assigned: every row committed before now is below it."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+        return int(cur.fetchone()[0])
+
+
+def horizon(conn: connection) -> int:
+    """The oldest transaction id still open (cluster-wide): rows below it can be claimed."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        return int(cur.fetchone()[0])
+
+
 def take_expired(conn: connection, lease_seconds: int) -> Batch | None:
-    """Lease the oldest pending batch whose lease ran out (its run died), or None."""
+    """Lease the oldest pending batch whose lease ran out (its run died, or it was released), or None."""
     with conn, conn.cursor() as cur:
         cur.execute(_EXPIRED, (lease_seconds,))
         row = cur.fetchone()
         if row is None:
             return None
         cur.execute(_LEASE, (row[0],))
-    return Batch(row[0], row[1], row[2], row[3], recovered=True)
+    lo = (row[4], row[5]) if row[4] is not None else None
+    hi = (row[6], row[7]) if row[6] is not None else None
+    return Batch(row[0], row[1], row[2], row[3], recovered=True, lo=lo, hi=hi)
 
 
-def claim(conn: connection, limit: int) -> Batch | None:
-    """Claim up to ``limit`` unclaimed rows of the oldest UTC date still to export into a new batch, or None."""
+def claim(conn: connection, limit: int) -> list[Batch]:
+    """Claim the next range of up to ``limit`` rows below the horizon: its batches (one per UTC date, all leased
+    to this run), or [] when nothing is exportable yet."""
     with conn, conn.cursor() as cur:
-        cur.execute(_OLDEST)
-        oldest = cur.fetchone()
-        if oldest is None:
-            return None
-        day = utc_date(oldest[0])
-        start, end = day_bounds(day)
-        cur.execute(_NEXT_ID)
-        batch_id = cur.fetchone()[0]
-        cur.execute(_CLAIM, {"start": start, "end": end, "limit": limit, "batch": batch_id})
-        rows, fingerprint = cur.fetchone()
-        if rows == 0:  # cannot happen: the oldest row is locked by us and matches; refuse an empty batch anyway
-            raise LedgerError(f"claim of {day} found no rows although {oldest[0]} was unclaimed")
-        key = object_key(day, batch_id, fingerprint)
-        cur.execute(_RECORD, (batch_id, day, key, rows))
-    return Batch(batch_id, day, key, rows, recovered=False)
+        cur.execute(_FRONTIER)
+        lo = cur.fetchone()
+        if lo is None:
+            raise LedgerError("export_frontier has no row: is migration 007 applied?")
+        cur.execute(_HORIZON)  # after the lock: a horizon at least as late as the frontier we hold
+        horizon, current = cur.fetchone()
+        if int(current) <= int(lo[0]):
+            raise LedgerError(
+                f"the database's transaction ids ({current}) are behind the export frontier ({lo[0]}): it was "
+                "recreated from a logical dump, so new rows would sort before ranges already exported. Reset the "
+                "ledger as docs/exporter.md ('Restores') says."
+            )
+        cur.execute(_RANGE, {"xid": lo[0], "bet": lo[1], "horizon": horizon, "limit": limit})
+        days = cur.fetchall()
+        if not days:
+            return []
+        hi = (days[0][2], days[0][3])
+        batches = []
+        for day, rows, _, _ in days:
+            cur.execute(_NEXT_ID)
+            batch_id = cur.fetchone()[0]
+            key = object_key(day, batch_id, fingerprint(lo, hi, day))
+            cur.execute(_RECORD, (batch_id, day, key, rows, *lo, *hi))
+            batches.append(Batch(batch_id, day, key, rows, recovered=False, lo=lo, hi=hi))
+        cur.execute(_ADVANCE, hi)
+    return batches
 
 
 def complete(conn: connection, batch: Batch, size: int) -> bool:
-    """Mark the batch and its rows exported in one transaction; False if another run completed it first."""
+    """Mark the batch exported (one ledger row); False if another run completed it first."""
     with conn, conn.cursor() as cur:
         cur.execute(_DONE, (size, batch.batch_id))
-        if cur.rowcount == 0:
-            return False
-        cur.execute(_MARK, (batch.batch_id,))
-        if cur.rowcount != batch.row_count:
-            raise LedgerError(f"batch {batch.batch_id}: {cur.rowcount} rows to mark, the ledger says {batch.row_count}")
-    return True
+        return cur.rowcount == 1
 
 
 def release(conn: connection, batch: Batch) -> None:

@@ -17,6 +17,9 @@ import pyarrow.parquet as pq
 from psycopg2 import sql
 from psycopg2.extensions import connection
 
+from jobs.bets.export_ledger import Batch
+from jobs.bets.export_naming import day_bounds
+
 COMPRESSION = "zstd"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -32,7 +35,7 @@ def _micros(column: str) -> str:
     return f"(extract(epoch FROM {column}) * 1000000)::bigint"
 
 
-# The bets columns except the export bookkeeping (exported, exported_at, export_batch), in table order.
+# The bets columns except the export bookkeeping (ingest_xid, export_batch), in table order.
 COLUMNS = (
     Column("bet_id", "bet_id::text", pa.string()),
     Column("user_id", "user_id", pa.string()),
@@ -47,10 +50,13 @@ COLUMNS = (
 )
 SCHEMA = pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in COLUMNS])
 
-_COPY = sql.SQL(
-    "COPY (SELECT {cols} FROM bets WHERE export_batch = {batch} AND NOT exported ORDER BY event_time, bet_id) "
-    "TO STDOUT (FORMAT csv)"
+# A batch: the rows of one UTC date whose position is in (lo, hi], found on bets_export_position_idx (007).
+_RANGE = (
+    "(ingest_xid, bet_id) > ({lo_xid}::xid8, {lo_bet}::uuid) AND (ingest_xid, bet_id) <= ({hi_xid}::xid8, "
+    "{hi_bet}::uuid) AND export_batch IS NULL AND event_time >= {start} AND event_time < {end}"
 )
+_LEGACY = "export_batch = {batch}"  # a batch claimed by migration 003: its rows carry its id
+_COPY = "COPY (SELECT {cols} FROM bets WHERE {where} ORDER BY event_time, bet_id) TO STDOUT (FORMAT csv)"
 # CSV as Postgres writes it: NULL is an empty unquoted field, an empty string is "" (quoted); values may hold
 # newlines inside quotes.
 _READ = pacsv.ReadOptions(column_names=[c.name for c in COLUMNS])
@@ -63,23 +69,30 @@ _CONVERT = pacsv.ConvertOptions(
 )
 
 
-def read_batch(conn: connection, batch_id: int) -> pa.Table:
-    """The rows of a pending batch, ordered by (event_time, bet_id) so the same batch always gives the same bytes.
+def read_batch(conn: connection, batch: Batch) -> pa.Table:
+    """The rows of a batch, ordered by (event_time, bet_id) so the same batch always gives the same bytes.
 
-    ``AND NOT exported`` lets the partial index find the rows; a batch's rows are marked in one transaction, so
-    this returns all of them, or none when another run completed the batch meanwhile.
+    A claimed range is final (docs/exporter.md, "Ranges"), so every read of a batch returns the same rows.
     """
+    if batch.lo is None or batch.hi is None:
+        where = sql.SQL(_LEGACY).format(batch=sql.Literal(batch.batch_id))
+    else:
+        start, end = day_bounds(batch.event_date)
+        bounds = {"lo_xid": batch.lo[0], "lo_bet": batch.lo[1], "hi_xid": batch.hi[0], "hi_bet": batch.hi[1]}
+        where = sql.SQL(_RANGE).format(
+            start=sql.Literal(start), end=sql.Literal(end), **{k: sql.Literal(v) for k, v in bounds.items()}
+        )
+    cols = sql.SQL(", ").join(sql.SQL(c.select) for c in COLUMNS)
     buf = io.BytesIO()
     with conn.cursor() as cur:
-        query = _COPY.format(cols=sql.SQL(", ").join(sql.SQL(c.select) for c in COLUMNS), batch=sql.Literal(batch_id))
-        cur.copy_expert(query, buf)
+        cur.copy_expert(sql.SQL(_COPY).format(cols=cols, where=where), buf)
     if buf.tell() == 0:
         return SCHEMA.empty_table()
     raw = pacsv.read_csv(pa.py_buffer(buf.getbuffer()), _READ, _PARSE, _CONVERT)
     arrays = [raw.column(c.name).cast(c.arrow) if c.arrow == TIMESTAMP else raw.column(c.name) for c in COLUMNS]
     nulls = [c.name for c, a in zip(COLUMNS, arrays, strict=True) if not c.nullable and a.null_count]
     if nulls:
-        raise ValueError(f"batch {batch_id}: NULL in non-nullable column(s) {', '.join(nulls)}")
+        raise ValueError(f"batch {batch.batch_id}: NULL in non-nullable column(s) {', '.join(nulls)}")
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 

@@ -1,9 +1,10 @@
 """Export unexported bets from Postgres to the bucket as Parquet, exactly once per bet (DESIGN §2.3).
 
 ``python -m jobs.bets.exporter [--max-rows N] [--chunk-rows N]`` — run by the Airflow DAG ``bets_export`` as a
-KubernetesPodOperator pod, or by hand in local mode. Each batch: claim rows of one UTC date (Postgres, short
-transaction) → write ``raw/YYYY-MM-DD/part-<batch>-<fingerprint>.parquet`` → mark the rows exported (one
-transaction). Batches a crashed run left pending are re-exported first, to the same key. Exit codes: 0 done,
+KubernetesPodOperator pod, or by hand in local mode. Each range: claim the next rows in ingest order below the
+horizon of finished transactions (Postgres, short transaction; one batch per UTC date in it) → write each batch to
+``raw/YYYY-MM-DD/part-<batch>-<fingerprint>.parquet`` → complete the batch (one ledger row; no bets row is
+updated). Batches a crashed run left pending are re-exported first, to the same key. Exit codes: 0 done,
 1 failure (the next run resumes where this one stopped), 2 configuration error. See docs/exporter.md.
 """
 
@@ -50,7 +51,16 @@ class ExportSettings:
         "above the time one batch takes.",
     )
 
+    horizon_wait_seconds: float = setting(
+        "EXPORT_HORIZON_WAIT_SECONDS",
+        60.0,
+        help="How long a run waits for write transactions older than itself to end, so that it exports every row "
+        "committed before it started; rows of a transaction open longer go to the next run.",
+    )
+
     def validate(self) -> None:
+        if self.horizon_wait_seconds < 0:
+            raise ConfigError(f"BROOK_EXPORT_HORIZON_WAIT_SECONDS={self.horizon_wait_seconds}: must be 0 or more.")
         if self.chunk_rows < 1:
             raise ConfigError(f"BROOK_EXPORT_CHUNK_ROWS={self.chunk_rows}: must be at least 1.")
         if self.max_rows < 0:
@@ -100,7 +110,7 @@ def ensure_bucket(client: Any, bucket: str, region: str) -> bool:
 
 
 class Exporter:
-    """One export run: recover expired batches, then claim and export new ones until done or ``max_rows``."""
+    """One export run: recover expired batches, then claim and export new ranges until done or ``max_rows``."""
 
     def __init__(self, pg: PostgresSettings, s3: S3Settings, cfg: ExportSettings) -> None:
         self.s3 = s3
@@ -114,34 +124,61 @@ class Exporter:
     def run(self, after_upload: Callable[[Batch], None] | None = None, stop: StopFlag | None = None) -> Summary:
         """Export until nothing is left, ``max_rows`` is reached or ``stop.requested``.
 
-        ``after_upload`` is called between writing a batch's object and marking its rows (tests inject crashes
+        ``after_upload`` is called between writing a batch's object and completing it (tests inject crashes
         there).
         """
         started = time.monotonic()
         summary = Summary()
         if ensure_bucket(self.client, self.s3.bucket, self.s3.region):
             print(f"[exporter] created bucket {self.s3.bucket}", flush=True)
+        claimed: list[Batch] = []  # batches of this run's last claim still to write (leased to this run)
+        target = ledger.started_before(self.conn)
+        wait_until = time.monotonic() + self.cfg.horizon_wait_seconds
         while not (stop and stop.requested):
             left = self.cfg.max_rows - summary.rows if self.cfg.max_rows else self.cfg.chunk_rows
-            if left <= 0:
+            if not claimed and left <= 0:
                 break
-            batch = ledger.take_expired(self.conn, self.cfg.lease_seconds) or ledger.claim(
-                self.conn, min(left, self.cfg.chunk_rows)
-            )
-            if batch is None:
+            if not claimed:
+                expired = ledger.take_expired(self.conn, self.cfg.lease_seconds)
+                claimed = [expired] if expired else ledger.claim(self.conn, min(left, self.cfg.chunk_rows))
+            if not claimed and self._wait_for_horizon(target, wait_until):
+                continue
+            if not claimed:
                 break
+            batch = claimed.pop(0)
             try:
                 size = self._export(batch, after_upload)
             except Exception:
-                self._release(batch)
+                for held in [batch, *claimed]:
+                    self._release(held)
                 raise
             if size is not None:
                 summary.rows += batch.row_count
                 summary.objects += 1
                 summary.bytes += size
                 summary.recovered += batch.recovered
+        for held in claimed:  # stopped between the dates of one range: the next run takes them at once
+            self._release(held)
         summary.seconds = time.monotonic() - started
         return summary
+
+    def _wait_for_horizon(self, target: int, wait_until: float) -> bool:
+        """True (after a short sleep) while a write transaction older than this run is still open: rows it or an
+        even older one committed may yet become claimable. False once every such transaction has ended, or the
+        wait ran out (the next run exports what is left)."""
+        oldest = ledger.horizon(self.conn)
+        if oldest >= target:
+            return False
+        if time.monotonic() >= wait_until:
+            print(
+                f"[exporter] transaction {oldest} (older than this run) is still open after "
+                f"{self.cfg.horizon_wait_seconds:.0f} s: rows committed after it are left to the next run "
+                "(BROOK_EXPORT_HORIZON_WAIT_SECONDS; see pg_stat_activity.backend_xid)",
+                flush=True,
+            )
+            return False
+        time.sleep(0.2)
+        return True
 
     def _release(self, batch: Batch) -> None:
         """Best effort: if Postgres is gone too, the lease simply expires."""
@@ -152,11 +189,9 @@ class Exporter:
             pass
 
     def _export(self, batch: Batch, after_upload: Callable[[Batch], None] | None) -> int | None:
-        """Write one batch's object, then mark its rows; the object size, or None if another run completed it."""
-        table = read_batch(self.conn, batch.batch_id)
+        """Write one batch's object, then complete it; the object size, or None if another run completed it."""
+        table = read_batch(self.conn, batch)
         self.conn.commit()
-        if table.num_rows == 0:
-            return None  # completed by another run between our lease and our read
         if table.num_rows != batch.row_count:
             raise ledger.LedgerError(
                 f"batch {batch.batch_id}: {table.num_rows} rows in bets, the ledger says {batch.row_count}"
@@ -164,7 +199,7 @@ class Exporter:
         data = to_parquet(table)
         del table
         # put_object returns only once the store has the whole object (boto3 also sends a CRC32 the server
-        # checks), so the rows are marked below only after their object is durably written.
+        # checks), so the batch is completed below only after its object is durably written.
         self.client.put_object(
             Bucket=self.s3.bucket,
             Key=batch.object_key,

@@ -4,8 +4,10 @@ One Airflow instance for the module (jobs.local.airflow, the code behind ``make 
 and role in the local Postgres, its own port, config and logs in a temp folder, and jobs pointed at a private schema
 and bucket (``BROOK_PG_SCHEMA``/``BROOK_S3_BUCKET``, the settings the DAGs' jobs read), so nothing is shared with
 ``make airflow``'s instance or other tests. Runs are triggered and watched through the REST API as the generated
-admin user; outcomes are checked in Postgres, MinIO and the task logs the UI shows. Runtime: Airflow's cold start
-plus four DAG runs, a few minutes on two busy cores.
+admin user; outcomes are checked in Postgres, MinIO and the task logs the UI shows. A headless chromium
+(tests/integration/airflow_browser.py) logs into the UI itself, and ``make demo``'s code exports through the instance's
+bets_export. Runtime: Airflow's cold start, five DAG runs and a small demo (its Flink job), several minutes on two
+busy cores.
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ import pytest
 
 from jobs.bets.contract import Bet
 from jobs.bets.store import insert_bets
+from jobs.common.cli import read_summary
 from jobs.common.migrate import migrate
 from jobs.common.settings import PostgresSettings, S3Settings
-from jobs.local.airflow import DAGS, AirflowApi, Instance, Layout, LocalAirflow
+from jobs.dags.settings import LOCAL_ENV_VARIABLE
+from jobs.local.airflow import ADMIN, DAGS, AirflowApi, Instance, Layout, LocalAirflow
+from jobs.local.bets_demo import EXPORT_DAG, EXPORT_TASK, BetsDemo
+from tests.integration.airflow_browser import AirflowUi
 from tests.integration.test_telecom_daily import DAY, EXPECTED, METRICS, STATS
 
 pytestmark = pytest.mark.integration
@@ -120,10 +126,7 @@ def airflow(
 
 
 def trigger(api: AirflowApi, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-    run_id = f"test__{secrets.token_hex(4)}"
-    body = {"dag_run_id": run_id, "logical_date": datetime.now(UTC).isoformat(), "conf": conf or {}}
-    api.post(f"/api/v2/dags/{dag_id}/dagRuns", body)
-    return run_id
+    return api.trigger(dag_id, f"test__{secrets.token_hex(4)}", conf)
 
 
 def task_states(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, tuple[str, int]]:
@@ -226,7 +229,7 @@ def test_a_triggered_bets_export_writes_the_rows_as_parquet_into_minio(airflow: 
         body = client.get_object(Bucket=airflow.s3.bucket, Key=key)["Body"].read()
         exported += pq.read_table(io.BytesIO(body)).column("bet_id").to_pylist()
     assert sorted(exported) == sorted(b.bet_id for b in bets)
-    assert sql(airflow.pg, "SELECT count(*) FROM bets WHERE NOT exported") == [(0,)]
+    assert sql(airflow.pg, "SELECT (SELECT count(*) FROM bets) - (SELECT count(*) FROM bets_exported)") == [(0,)]
     log = task_log(airflow.api, "bets_export", run_id, "export")
     assert "jobs.bets.exporter --max-rows" in log and "brook_summary" in log
 
@@ -291,6 +294,78 @@ def test_a_broken_config_fails_the_task_with_the_jobs_message_in_its_log(airflow
     log = task_log(airflow.api, "bets_export", run_id, "export")
     assert "BROOK_EXPORT_CHUNK_ROWS=0: must be at least 1." in log  # the exporter's own stderr
     assert "exited with code 2" in log
+
+
+def parquet_bet_ids(s3: S3Settings) -> list[str]:
+    client = s3.client()
+    ids: list[str] = []
+    for key in object_keys(s3):
+        body = client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+        ids += pq.read_table(io.BytesIO(body)).column("bet_id").to_pylist()
+    return ids
+
+
+def test_the_ui_in_a_headless_browser_shows_the_dags_unpaused_and_a_runs_task_log(airflow: Running) -> None:
+    """Debian chromium logs in with the generated password, reads the DAG list and a finished run's task log."""
+    run_id = trigger(airflow.api, EXPORT_DAG)
+    assert wait_for_run(airflow, EXPORT_DAG, run_id) == "success", why(airflow.api, EXPORT_DAG, run_id)
+    artifacts = airflow.airflow.paths.home / "artifacts" / "airflow-ui"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with AirflowUi(airflow.api.url, artifacts) as ui:
+        ui.login(ADMIN, json.loads(airflow.airflow.layout.admin_password.read_text())[ADMIN])
+        shown = ui.dag_list(expected=len(dag_files()))
+        dag_list_png = ui.screenshot(artifacts / "dag-list.png")
+        log = ui.task_log(EXPORT_DAG, run_id, EXPORT_TASK, until="brook_summary")
+        task_log_png = ui.screenshot(artifacts / "task-log.png")
+    print(f"screenshots: {dag_list_png} {task_log_png}")
+    assert shown == dict.fromkeys(dag_files(), True), f"DAG list as shown (True: unpaused); see {dag_list_png}"
+    assert "jobs.bets.exporter --max-rows" in log and "jobs.bets.exporter done:" in log, task_log_png
+    assert dag_list_png.stat().st_size > 0 and task_log_png.stat().st_size > 0
+
+
+def test_the_demo_exports_through_airflows_bets_export(
+    airflow: Running,
+    local_env: dict[str, str],
+    pg_settings: PostgresSettings,
+    s3_settings: S3Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``make demo`` with a local Airflow up: its rows reach Parquet through a bets_export run of that Airflow.
+
+    The demo's own code (BetsDemo, which ``make demo`` runs with ``make airflow``'s instance) on a private schema
+    and bucket, with this module's Airflow: the Variable points bets_export at them, the demo's run succeeds, and
+    the Parquet rows are exactly the demo's stored rows, as many as its audit counts."""
+    suffix = secrets.token_hex(3)
+    pg = dataclasses.replace(pg_settings, schema=f"t_demo_{suffix}")
+    s3 = dataclasses.replace(s3_settings, bucket=f"t-demo-{suffix}")
+    events, faults = 400, 5
+    demo = BetsDemo(
+        events, 0.0, 11, airflow.airflow.paths, faults, airflow=airflow.api, schema=pg.schema, bucket=s3.bucket
+    )
+    try:
+        code = demo.run(local_env)
+        output = capsys.readouterr().out
+        variable = json.loads(airflow.api.get(f"/api/v2/variables/{LOCAL_ENV_VARIABLE}")["value"])
+    finally:
+        demo.stop_children()
+        airflow.api.delete(f"/api/v2/variables/{LOCAL_ENV_VARIABLE}")
+    try:
+        assert code == 0, output[-4000:]
+        assert variable == {"BROOK_PG_SCHEMA": pg.schema, "BROOK_S3_BUCKET": s3.bucket}, "left set for later runs"
+        assert demo.export_run is not None and demo.export_run.startswith("demo__")
+        assert airflow.api.run_state(EXPORT_DAG, demo.export_run) == "success"
+        audit = read_summary(output, "bets-demo")
+        counts = {check["stage"]: check["count"] for check in audit["checks"]}
+        assert audit["passed"], output[-3000:]
+        stored = sorted(row[0] for row in sql(pg, "SELECT bet_id::text FROM bets"))
+        assert len(stored) == events == counts["stored in Postgres (bets)"]
+        assert sorted(parquet_bet_ids(s3)) == stored
+        log = task_log(airflow.api, EXPORT_DAG, demo.export_run, EXPORT_TASK)
+        assert f"Variable {LOCAL_ENV_VARIABLE} sets BROOK_PG_SCHEMA, BROOK_S3_BUCKET" in log
+        assert airflow.api.ui_url(EXPORT_DAG, demo.export_run, EXPORT_TASK) in output
+    finally:
+        sql(pg_settings, f"DROP SCHEMA IF EXISTS {pg.schema} CASCADE")
+        empty_bucket(s3)
 
 
 def live_members(groups: set[int]) -> list[str]:

@@ -32,6 +32,7 @@ from jobs.bets.export_parquet import SCHEMA, read_batch, to_parquet
 from jobs.bets.exporter import Exporter, ExportSettings, Summary
 from jobs.bets.store import insert_bets
 from jobs.common.cli import read_summary
+from jobs.common.migrate import migrate, sql_dirs
 from jobs.common.settings import PostgresSettings, S3Settings, to_env
 
 pytestmark = pytest.mark.integration
@@ -104,6 +105,15 @@ def query(pg: PostgresSettings, sql: str, *args: object) -> list[tuple]:
         return cur.fetchall()
 
 
+def exported_rows(pg: PostgresSettings) -> int:
+    """Rows in a completed batch (the view the audit counts)."""
+    return query(pg, "SELECT count(*) FROM bets_exported")[0][0]
+
+
+def unexported(pg: PostgresSettings) -> int:
+    return query(pg, "SELECT count(*) FROM bets")[0][0] - exported_rows(pg)
+
+
 def run(pg: PostgresSettings, s3: S3Settings, **cfg: int) -> Summary:
     exporter = Exporter(pg, s3, ExportSettings(**cfg))
     try:
@@ -135,9 +145,10 @@ def test_two_utc_dates_exact_round_trip(pg_schema: PostgresSettings, s3: S3Setti
 
     summary = run(pg_schema, s3, chunk_rows=3)
 
-    assert (summary.rows, summary.objects, summary.recovered) == (8, 3, 0)  # 2026-03-01: 3+2 rows, 03-02: 3 rows
+    # One transaction: ranges of 3 in bet_id order, one object per UTC date of a range: 1-3 | 4-5, 100 | 101-102.
+    assert (summary.rows, summary.objects, summary.recovered) == (8, 4, 0)
     found = keys(s3)
-    assert len(found) == 3
+    assert len(found) == 4
     assert {k.rsplit("/", 1)[0] for k in found} == {"raw/2026-03-01", "raw/2026-03-02"}
     assert summary.bytes == sum(s3.client().head_object(Bucket=s3.bucket, Key=k)["ContentLength"] for k in found)
 
@@ -164,7 +175,8 @@ def test_two_utc_dates_exact_round_trip(pg_schema: PostgresSettings, s3: S3Setti
     assert exported[str(uuid.UUID(int=101))]["amount"] == Decimal("9999999999.99")
     assert exported[str(uuid.UUID(int=1))]["payload"] is None
 
-    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported OR exported_at IS NULL") == [(0,)]
+    assert unexported(pg_schema) == 0
+    assert query(pg_schema, "SELECT count(*) FROM export_batches WHERE exported_at IS NULL") == [(0,)]
     again = run(pg_schema, s3, chunk_rows=3)
     assert (again.rows, again.objects) == (0, 0)
     assert keys(s3) == found
@@ -192,10 +204,9 @@ def test_crash_after_upload_then_rerun_exports_each_row_once(pg_schema: Postgres
 
     crashed = seen[1]
     assert crashed.object_key in keys(s3)  # durably written ...
-    assert query(pg_schema, "SELECT count(*) FROM bets WHERE export_batch = %s AND NOT exported", crashed.batch_id) == [
-        (10,)
-    ]  # ... but not marked
-    assert query(pg_schema, "SELECT count(*) FROM bets WHERE exported") == [(10,)]
+    pending = "SELECT row_count, exported_at FROM export_batches WHERE batch_id = %s"
+    assert query(pg_schema, pending, crashed.batch_id) == [(10, None)]  # ... but not completed
+    assert exported_rows(pg_schema) == 10
 
     summary = run(pg_schema, s3, chunk_rows=10)  # the failed run released its lease: the retry resumes at once
     assert (summary.rows, summary.objects, summary.recovered) == (15, 2, 1)
@@ -203,7 +214,7 @@ def test_crash_after_upload_then_rerun_exports_each_row_once(pg_schema: Postgres
     assert len(ids) == 25 and set(ids.values()) == {1}
     assert len(keys(s3)) == 3
     assert query(pg_schema, "SELECT attempts FROM export_batches WHERE batch_id = %s", crashed.batch_id) == [(2,)]
-    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported") == [(0,)]
+    assert unexported(pg_schema) == 0
 
 
 HARD_CRASH = """
@@ -225,7 +236,7 @@ def test_hard_crash_is_recovered_once_the_lease_expires(pg_schema: PostgresSetti
 
     live = run(pg_schema, s3, chunk_rows=10)  # lease still valid: the batch may belong to a live, slow run
     assert (live.rows, live.recovered) == (15, 0)
-    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported") == [(10,)]
+    assert unexported(pg_schema) == 10
 
     expired = run(pg_schema, s3, chunk_rows=10, lease_seconds=0)  # as if the lease ran out
     assert (expired.rows, expired.objects, expired.recovered) == (10, 1, 1)
@@ -297,10 +308,10 @@ def test_stalled_and_recovering_runs_writing_one_batch_leave_one_object(
     insert(pg_schema, spread(30, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
     conn = psycopg2.connect(pg_schema.dsn())
     try:
-        batch = export_ledger.claim(conn, 100)  # a run that claimed and died
-        assert batch is not None and batch.row_count == 30
-        expected = to_parquet(read_batch(conn, batch.batch_id))
-        assert to_parquet(read_batch(conn, batch.batch_id)) == expected  # same batch, same bytes
+        [batch] = export_ledger.claim(conn, 100)  # a run that claimed and died
+        assert batch.row_count == 30
+        expected = to_parquet(read_batch(conn, batch))
+        assert to_parquet(read_batch(conn, batch)) == expected  # same batch, same bytes
     finally:
         conn.close()
 
@@ -340,7 +351,7 @@ def test_stalled_and_recovering_runs_writing_one_batch_leave_one_object(
     assert (result[0].rows, result[0].objects) == (0, 0)  # found the batch already done
     assert keys(s3) == [batch.object_key]
     assert s3.client().get_object(Bucket=s3.bucket, Key=batch.object_key)["Body"].read() == expected
-    assert query(pg_schema, "SELECT count(*) FROM bets WHERE exported") == [(30,)]
+    assert exported_rows(pg_schema) == 30
     assert query(pg_schema, "SELECT attempts FROM export_batches") == [(3,)]  # claim + two takeovers
 
 
@@ -368,7 +379,7 @@ def test_cli_creates_the_bucket_and_stops_at_max_rows(pg_schema: PostgresSetting
     assert summary["bytes"] > 0 and summary["seconds"] > 0
     client.head_bucket(Bucket=s3.bucket)
     assert [len(read_object(s3, k)) for k in keys(s3)] == [10, 10, 5]
-    assert query(pg_schema, "SELECT count(*) FROM bets WHERE NOT exported") == [(5,)]
+    assert unexported(pg_schema) == 5
 
 
 def test_cli_missing_endpoint_is_a_config_error(pg_schema: PostgresSettings, s3: S3Settings) -> None:
@@ -378,3 +389,71 @@ def test_cli_missing_endpoint_is_a_config_error(pg_schema: PostgresSettings, s3:
     assert failed.returncode == 2
     assert "BROOK_S3_ENDPOINT" in failed.stderr
     assert query(pg_schema, "SELECT count(*) FROM export_batches") == [(0,)]
+
+
+def test_a_row_of_an_open_transaction_is_not_skipped_by_a_later_commit(
+    pg_schema: PostgresSettings, s3: S3Settings
+) -> None:
+    """Transaction ids are assigned in one order and commit in another: a range is claimed only below the oldest
+    open transaction, so the row of a transaction still open when a later one commits is exported afterwards."""
+    early = psycopg2.connect(pg_schema.dsn())
+    try:
+        insert_bets(early, [bet(1, datetime(2026, 3, 1, 12, 0, tzinfo=UTC))])  # open: its transaction id is older
+        insert(pg_schema, [bet(2, datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC))])  # committed, younger id
+        while_open = run(pg_schema, s3, horizon_wait_seconds=1)
+        early.commit()
+    finally:
+        early.close()
+    after = run(pg_schema, s3)  # waits for the older transactions of the shared test server to end
+
+    assert (while_open.rows, after.rows) == (0, 2)  # nothing below the horizon while the older one was open
+    ids = exported_ids(s3)
+    assert set(ids) == {str(uuid.UUID(int=1)), str(uuid.UUID(int=2))} and set(ids.values()) == {1}
+    assert unexported(pg_schema) == 0
+
+
+def test_migration_007_finishes_a_pending_003_batch_and_skips_exported_rows(
+    pg_settings: PostgresSettings, s3: S3Settings, tmp_path: Path
+) -> None:
+    """A database exported by the 003 design (per-row flags) migrates to ranges: rows already exported stay out,
+    a batch left pending is written to its recorded key, the rest is exported once."""
+    old = tmp_path / "sql"
+    old.mkdir()
+    for folder in sql_dirs():
+        for path in folder.glob("*.sql"):
+            if int(path.name[:3]) < 7:
+                (old / path.name).write_text(path.read_text())
+    name = f"t_export_legacy_{secrets.token_hex(3)}"
+    with psycopg2.connect(pg_settings.dsn()) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {name}")
+    pg = dataclasses.replace(pg_settings, schema=name)
+    try:
+        migrate(pg.dsn(), [old])
+        insert(pg, spread(40, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
+        pending_key = "raw/2026-03-01/part-000000000002-0123abcd.parquet"
+        with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:  # the state 003's exporter leaves
+            cur.execute(
+                "INSERT INTO export_batches (batch_id, event_date, object_key, row_count, exported_at) VALUES "
+                "(1, '2026-03-01', 'raw/2026-03-01/part-000000000001-00000000.parquet', 10, now()), "
+                "(2, '2026-03-01', %s, 10, NULL)",
+                (pending_key,),
+            )
+            cur.execute("SELECT setval(pg_get_serial_sequence('export_batches', 'batch_id'), 2)")
+            ids = [str(uuid.UUID(int=n)) for n in range(1, 41)]
+            cur.execute("UPDATE bets SET export_batch = 1, exported = true WHERE bet_id::text = ANY(%s)", (ids[:10],))
+            cur.execute("UPDATE bets SET export_batch = 2 WHERE bet_id::text = ANY(%s)", (ids[10:20],))
+            cur.execute("UPDATE bets SET exported = true WHERE bet_id::text = ANY(%s)", (ids[20:25],))  # before 003
+        assert [m.version for m in migrate(pg.dsn())] == [7]
+
+        summary = run(pg, s3, chunk_rows=100)
+
+        assert (summary.rows, summary.objects, summary.recovered) == (25, 2, 1)
+        assert pending_key in keys(s3)
+        assert sorted(read_object(s3, pending_key).column("bet_id").to_pylist()) == sorted(ids[10:20])
+        exported_now = exported_ids(s3)
+        assert set(exported_now) == set(ids[10:20] + ids[25:]) and set(exported_now.values()) == {1}
+        assert unexported(pg) == 0
+        assert run(pg, s3).rows == 0
+    finally:
+        with psycopg2.connect(pg_settings.dsn()) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {name} CASCADE")
