@@ -39,3 +39,20 @@ airflow-down: ## stop the local Airflow (services-down does too)
 
 airflow-status: ## health of the local Airflow
 	$(PY) -m jobs.local.airflow status --port $(AIRFLOW_PORT)
+
+# Debian's chromium + its matching chromedriver for the headless-browser test of the local Airflow UI
+# (tests/integration/test_airflow_local.py, driven by selenium from the app venv). Installed once with apt, if
+# missing; the stamp records the versions found.
+CHROMIUM_STAMP := $(BROOK_HOME)/cache/chromium.version
+
+.PHONY: chromium
+chromium: $(CHROMIUM_STAMP) ## Debian chromium + chromium-driver (headless Airflow UI test), apt-installed if missing
+
+$(CHROMIUM_STAMP):
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	else printf '\033[1;34m==> %s\033[0m\n' "installing chromium + chromium-driver from Debian packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver >/dev/null; \
+	fi
+	@mkdir -p $(dir $@)
+	@{ chromium --version; chromedriver --version; } 2>/dev/null | tee $@

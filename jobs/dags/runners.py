@@ -32,7 +32,7 @@ from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from jobs.common.settings import load, setting
-from jobs.dags.settings import pod_defaults
+from jobs.dags.settings import LOCAL_ENV_VARIABLE, pod_defaults
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -43,9 +43,6 @@ SUMMARY_KEY = "brook_summary"  # jobs.common.cli.SUMMARY_KEY: a job's last machi
 # What a local job inherits besides BROOK_*: enough to find programs, a home, a locale and a temp dir.
 PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 TAIL_LINES = 30
-# Airflow Variable (JSON object) of BROOK_* values the local runner lays over the worker's, read when a task runs:
-# another schema or bucket without restarting Airflow, as the Variables of jobs/dags/settings.py rename the pods'.
-LOCAL_ENV_VARIABLE = "brook_local_env"
 
 
 @dataclass(frozen=True, kw_only=True)

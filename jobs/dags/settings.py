@@ -58,6 +58,11 @@ VARIABLES = {
     "env_secret": "brook_export_env_secret",
 }
 
+# Airflow Variable (JSON object) of BROOK_* values the local runner lays over the worker's, read when a task runs:
+# another schema or bucket without restarting Airflow (jobs/dags/runners.py reads it; `make demo` sets it through
+# jobs.local.airflow, which imports this name from here because runners.py needs Airflow to import).
+LOCAL_ENV_VARIABLE = "brook_local_env"
+
 DEFAULTS = ExportDagSettings()  # what the chart's names must equal (tests/charts consistency)
 
 

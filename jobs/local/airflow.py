@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import configparser
 import contextlib
 import json
 import os
@@ -31,11 +32,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jobs.common.migrate import migrate
 from jobs.common.settings import PostgresSettings, load
+from jobs.dags.settings import LOCAL_ENV_VARIABLE
 from jobs.local.services import PG_USER, LocalServices, Paths, ServiceError, _credentials, _log_tail, _pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +54,7 @@ NOT_SHOWN = ".admin-password-not-shown"  # marker: the generated password is pri
 DEFAULT_PORT = 8080
 START_TIMEOUT = 300.0  # a cold start (migrations, first parse) on two busy cores
 API_TIMEOUT = 60.0
+FINAL_RUN_STATES = ("success", "failed")
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,14 @@ def render_config(instance: Instance, layout: Layout, pg_port: int, values: dict
     return "\n".join(lines) + "\n"
 
 
+class HttpError(ServiceError):
+    """The REST API answered with an error status (``code``)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class AirflowApi:
     """The REST API as the admin user (a token from the simple auth manager), for the CLI's report and the tests."""
 
@@ -190,7 +203,8 @@ class AirflowApi:
                     text = response.read().decode()
                 return json.loads(text) if text else None
             except urllib.error.HTTPError as err:
-                raise ServiceError(f"{method} {path}: HTTP {err.code} {err.read().decode(errors='replace')}") from err
+                detail = err.read().decode(errors="replace")
+                raise HttpError(f"{method} {path}: HTTP {err.code} {detail}", err.code) from err
             except (TimeoutError, urllib.error.URLError):
                 if attempt == attempts:
                     raise
@@ -221,6 +235,56 @@ class AirflowApi:
 
     def import_errors(self) -> list[dict[str, Any]]:
         return self.get("/api/v2/importErrors?limit=100")["import_errors"]
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any] | None = None) -> str:
+        """A manual run of ``dag_id`` named ``run_id``, logically now (what the UI's Trigger button makes)."""
+        body = {"dag_run_id": run_id, "logical_date": datetime.now(UTC).isoformat(), "conf": conf or {}}
+        self.post(f"/api/v2/dags/{dag_id}/dagRuns", body)
+        return run_id
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")["state"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        """The run's final state (``success`` or ``failed``); still going after ``timeout`` seconds: ServiceError."""
+        deadline = time.monotonic() + timeout
+        while (state := self.run_state(dag_id, run_id)) not in FINAL_RUN_STATES:
+            if time.monotonic() > deadline:
+                raise ServiceError(f"{dag_id} run {run_id} still {state} after {timeout:.0f}s: see {self.url}")
+            time.sleep(2)
+        return state
+
+    def merge_local_env(self, values: dict[str, str]) -> dict[str, str]:
+        """Lay ``values`` over the ``brook_local_env`` Variable (the local runner's BROOK_* overrides); the result."""
+        path = f"/api/v2/variables/{LOCAL_ENV_VARIABLE}"
+        try:
+            raw = self.get(path)["value"]
+        except HttpError as err:
+            if err.code != 404:
+                raise
+            current = None
+        else:
+            try:
+                current = json.loads(raw)
+            except ValueError:
+                current = raw
+            if not isinstance(current, dict):
+                raise ServiceError(
+                    f"Airflow Variable {LOCAL_ENV_VARIABLE} is {raw!r}, not a JSON object of BROOK_* values: "
+                    f"fix or delete it in the UI (Admin → Variables) at {self.url}."
+                )
+        merged = {**(current or {}), **values}
+        body = {"key": LOCAL_ENV_VARIABLE, "value": json.dumps(merged, sort_keys=True)}
+        if current is None:
+            self.post("/api/v2/variables", body)
+        else:
+            self.patch(path, body)
+        return merged
+
+    def ui_url(self, dag_id: str, run_id: str, task_id: str | None = None) -> str:
+        """Where the UI shows a run (and a task's log, with ``task_id``)."""
+        url = f"{self.url}/dags/{dag_id}/runs/{quote(run_id, safe='')}"
+        return url if task_id is None else f"{url}/tasks/{task_id}"
 
 
 def _healthy(report: dict[str, Any]) -> bool:
@@ -464,6 +528,17 @@ def _stop_group(pid: int, pidfile: Path, timeout: float = 30.0) -> None:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)  # stragglers of the group (a task subprocess, a uvicorn worker)
+
+
+def running_default() -> LocalAirflow | None:
+    """``make airflow``'s instance if it answers healthy (its port read from the config it last wrote), else None."""
+    layout = Layout.default(LocalServices().paths)
+    if not (layout.config.exists() and layout.admin_password.exists()):
+        return None
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(layout.config)
+    local = LocalAirflow(Instance(port=config.getint("api", "port", fallback=DEFAULT_PORT)), layout)
+    return local if local.healthy() else None
 
 
 def stop_default() -> bool:

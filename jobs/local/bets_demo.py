@@ -5,6 +5,12 @@ emptied ``brook-demo`` bucket, then: consumer (streaming, while the producer run
 until the consumer group has committed every offset → the four Flink aggregations as one bounded Flink job (a
 bounded read ends with a final watermark, so every window closes and can be audited; in Kubernetes the same jobs
 run unbounded) → exporter → audit. Prints events/s per stage. Everything it started is stopped on exit or Ctrl-C.
+
+The exporter: when ``make airflow``'s local Airflow is running (``--airflow auto``, the default), the demo points
+its ``bets_export`` DAG at the demo's schema and bucket (the Airflow Variable ``brook_local_env``, left set so the
+scheduled runs keep exporting the demo's rows), triggers a run through the REST API, waits for it and prints where
+the UI shows its task log; the audit then counts what that run exported. Without Airflow it runs
+``python -m jobs.bets.exporter`` itself.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import dataclasses
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,11 +34,15 @@ from jobs.common.cli import run, summary
 from jobs.common.kafka import committed_offsets, offset_range
 from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load, to_env
+from jobs.local.airflow import AirflowApi, running_default
 from jobs.local.runner import Children, run_demo
 from jobs.local.services import Paths
 
 DEMO_SCHEMA = "demo"
 DEMO_BUCKET = "brook-demo"
+# jobs/dags/bets_export.py (each DAG id is its file's name; tests/integration/test_airflow_local.py checks) and its task
+EXPORT_DAG, EXPORT_TASK = "bets_export", "export"
+EXPORT_TIMEOUT = 1800.0
 
 
 # Each is dead-lettered by the consumer and left out by Flink's predicate alike (one verdict per message).
@@ -70,14 +81,27 @@ def write_faults(kafka: KafkaSettings, topics: BetsTopics, path: Path, count: in
 
 
 class BetsDemo(Children):
-    def __init__(self, events: int, rate: float, seed: int, home: Paths, faults: int = 0) -> None:
+    def __init__(
+        self,
+        events: int,
+        rate: float,
+        seed: int,
+        home: Paths,
+        faults: int = 0,
+        *,
+        airflow: AirflowApi | None = None,
+        schema: str = DEMO_SCHEMA,
+        bucket: str = DEMO_BUCKET,
+    ) -> None:
         super().__init__(home)
         self.events, self.rate, self.seed, self.faults = events, rate, seed, faults
+        self.airflow, self.schema, self.bucket = airflow, schema, bucket
+        self.export_run: str | None = None  # the Airflow bets_export run that exported, when Airflow did
 
     # --- state ------------------------------------------------------------------------------------------------
     def fresh_state(self, pg: PostgresSettings, s3: S3Settings) -> None:
         with psycopg2.connect(dataclasses.replace(pg, schema="public").dsn()) as conn, conn.cursor() as cur:
-            cur.execute(f"DROP SCHEMA IF EXISTS {DEMO_SCHEMA} CASCADE; CREATE SCHEMA {DEMO_SCHEMA}")
+            cur.execute(f'DROP SCHEMA IF EXISTS "{pg.schema}" CASCADE; CREATE SCHEMA "{pg.schema}"')
         migrate(pg.dsn())
         client = s3.client()
         existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
@@ -107,8 +131,8 @@ class BetsDemo(Children):
         run_id = time.strftime("%Y%m%d%H%M%S")
         kafka = load(KafkaSettings, base_env)
         topics = BetsTopics(bets=f"demo-{run_id}.bets", dlq=f"demo-{run_id}.bets.dlq")
-        pg = dataclasses.replace(load(PostgresSettings, base_env), schema=DEMO_SCHEMA)
-        s3 = dataclasses.replace(load(S3Settings, base_env), bucket=DEMO_BUCKET)
+        pg = dataclasses.replace(load(PostgresSettings, base_env), schema=self.schema)
+        s3 = dataclasses.replace(load(S3Settings, base_env), bucket=self.bucket)
         group = f"demo-{run_id}-consumer"
         env = {
             **base_env,
@@ -142,9 +166,14 @@ class BetsDemo(Children):
         self.timings.append(("Flink, 4 aggregations (bounded job incl. startup)", produced, time.monotonic() - began))
 
         began = time.monotonic()
-        self.finish("exporter", self.spawn("exporter", "jobs.bets.exporter", env), 1800)
+        if self.airflow is None:
+            self.finish("exporter", self.spawn("exporter", "jobs.bets.exporter", env), 1800)
+            stage = "exporter Postgres → Parquet → MinIO"
+        else:
+            self.export_run = self.export_with_airflow(self.airflow, pg, s3, run_id)
+            stage = "Airflow bets_export run (incl. scheduling)"
         stored = self._stored(pg)
-        self.timings.append(("exporter Postgres → Parquet → MinIO", stored, time.monotonic() - began))
+        self.timings.append((stage, stored, time.monotonic() - began))
 
         print("\n[demo] throughput (this machine, rough; `make bench` measures properly)")
         for stage, count, seconds in self.timings:
@@ -154,6 +183,23 @@ class BetsDemo(Children):
         render(checks)
         summary("bets-demo", run=run_id, **as_summary(checks))
         return 0 if passed(checks) else 1
+
+    @staticmethod
+    def export_with_airflow(api: AirflowApi, pg: PostgresSettings, s3: S3Settings, run_id: str) -> str:
+        """Point the local Airflow's bets_export at this schema and bucket, run it once, and wait for its success."""
+        api.merge_local_env({"BROOK_PG_SCHEMA": pg.schema, "BROOK_S3_BUCKET": s3.bucket})
+        dag_run = api.trigger(EXPORT_DAG, f"demo__{run_id}")
+        print(
+            f"[demo] exporter: Airflow {api.url} runs {EXPORT_DAG} ({dag_run}) on schema {pg.schema}, bucket "
+            f"{s3.bucket} (Variable brook_local_env, left set: the scheduled runs export the demo's rows too)",
+            flush=True,
+        )
+        state = api.wait_for_run(EXPORT_DAG, dag_run, EXPORT_TIMEOUT)
+        where = api.ui_url(EXPORT_DAG, dag_run, EXPORT_TASK)
+        if state != "success":
+            raise RuntimeError(f"Airflow's {EXPORT_DAG} run {dag_run} {state}: its task log is at {where}")
+        print(f"[demo] {EXPORT_DAG} {dag_run}: success; task log in the UI: {where}", flush=True)
+        return dag_run
 
     @staticmethod
     def _stored(pg: PostgresSettings) -> int:
@@ -171,10 +217,26 @@ def main(argv: list[str] | None = None) -> int:
         "--faults", type=int, default=None, help="replayed + invalid events to add (default: 0.2%% of --events)"
     )
     parser.add_argument("--keep-services", action="store_true", help="leave Kafka/Postgres/MinIO running")
+    parser.add_argument(
+        "--airflow",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="export through make airflow's bets_export DAG: auto (if that Airflow runs), on (required), off",
+    )
     args = parser.parse_args(argv)
 
     faults = args.faults if args.faults is not None else max(5, args.events // 500)
-    return run_demo(lambda paths: BetsDemo(args.events, args.rate, args.seed, paths, faults), None, args.keep_services)
+
+    airflow = None if args.airflow == "off" else running_default()
+    if airflow is None and args.airflow == "on":
+        print("[demo] --airflow on, but no local Airflow answers: start it with `make airflow`", file=sys.stderr)
+        return 1
+    if airflow is None:
+        print("[demo] no local Airflow running (`make airflow`): the demo runs the exporter itself", flush=True)
+    api = airflow.api() if airflow is not None else None
+    return run_demo(
+        lambda paths: BetsDemo(args.events, args.rate, args.seed, paths, faults, airflow=api), None, args.keep_services
+    )
 
 
 if __name__ == "__main__":
