@@ -3,7 +3,7 @@
 ``python -m jobs.local.cinema_postgres up|down|env``
 
 Each is a private cluster of :class:`jobs.local.services.Postgres` (same Debian binaries, own data folder under
-``$BROOK_HOME/cinema/<name>``, own port, generated password kept with its data), started through
+``$BROOK_HOME/cinema/<name>-<port>``, own port, generated password kept with its data), started through
 :class:`~jobs.local.services.LocalServices` like the shared one. The shared local Postgres is never touched: it runs
 with ``wal_level=replica`` and others use it, while a publisher needs ``wal_level=logical`` (a restart). The OLTP
 instance gets ``wal_level=logical`` with ``ALTER SYSTEM`` and one restart on first start; the warehouse reports its
@@ -85,14 +85,16 @@ class Instance:
                     raise ServiceError(f"{self.name} Postgres did not restart; see {log}")
 
 
-def instances(home: Path | None = None) -> tuple[Instance, Instance]:
-    """(OLTP, warehouse) under ``$BROOK_HOME/cinema`` (or ``home``), on the ports of :class:`CinemaLocalSettings`."""
+def instances(ports: tuple[int, int] | None = None) -> tuple[Instance, Instance]:
+    """(OLTP, warehouse) on ``ports`` (default: :class:`CinemaLocalSettings`), data under
+    ``$BROOK_HOME/cinema/<name>-<port>`` (the tests' pair, on other ports, never shares a folder with the demo's)."""
     shared = load(LocalSettings)
-    ports = load(CinemaLocalSettings)
-    root = home or Path(shared.home).resolve() / "cinema"
+    cinema = load(CinemaLocalSettings)
+    oltp_port, warehouse_port = ports or (cinema.oltp_port, cinema.warehouse_port)
+    root = Path(shared.home).resolve() / "cinema"
     made = []
-    for name, port in (("oltp", ports.oltp_port), ("warehouse", ports.warehouse_port)):
-        cfg = LocalSettings(home=str(root / name), pg_port=port, start_timeout=180.0)
+    for name, port in (("oltp", oltp_port), ("warehouse", warehouse_port)):
+        cfg = LocalSettings(home=str(root / f"{name}-{port}"), pg_port=port, start_timeout=180.0)
         made.append(Instance(name, LocalServices(cfg)))
     return made[0], made[1]
 
