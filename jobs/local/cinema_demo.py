@@ -60,7 +60,9 @@ class CinemaDemo(Children):
         pub, sub = fresh(oltp, warehouse)
         print(f"[demo] cinema: OLTP 127.0.0.1:{pub.port} → warehouse 127.0.0.1:{sub.port} (logical replication)")
         args = ["--viewers", str(self.viewers), "--days", str(self.days), "--seed", str(self.seed), "--hostile"]
-        self.stage("generator → OLTP", self.viewers, "cinema-generator", "jobs.cinema.generator", to_env(pub), *args)
+        self.stage(
+            "generator → OLTP (viewers)", self.viewers, "cinema-generator", "jobs.cinema.generator", to_env(pub), *args
+        )
         loaded = self.summary("cinema-generator", "cinema-generator")
         lag = replication.wait_for_zero_lag(pub.dsn(), sub.dsn())
         print(f"[demo] replication lag zero ({lag.tables_ready}/{lag.tables} tables ready)", flush=True)

@@ -48,7 +48,11 @@ class Instance:
         return load(PostgresSettings, self.services.env())
 
     def running(self) -> bool:
-        return self.services.status()["postgres"]
+        """Answering on its port (only this Postgres is probed, not the shared Kafka or MinIO)."""
+        try:
+            return bool(self.pg.healthy())
+        except Exception:  # not running, or not yet initialised: both mean "start it"
+            return False
 
     def up(self) -> None:
         self.services.up(["postgres"])
