@@ -2,7 +2,7 @@
 transaction, none of which updates a bets row.
 
 Every bet has an export position ``(ingest_xid, bet_id)``: the id of the transaction that inserted it (a column
-default) and its key. A claim takes the next ``limit`` positions after the frontier (``export_frontier``, one row,
+default) and its key. A claim reads the next ``limit`` positions after the frontier (``export_frontier``, one row,
 locked by the claim so claims never overlap), all below the horizon ``pg_snapshot_xmin(pg_current_snapshot())``:
 every transaction with a smaller id has committed or aborted, so no row can appear inside a claimed range later,
 however the consumers' transactions interleave. The range becomes one batch per UTC date present in it (each
@@ -16,8 +16,9 @@ Batches claimed before migration 007 (no bounds) are finished the old way: their
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sized
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from psycopg2.extensions import connection
 
@@ -32,6 +33,12 @@ class Batch(NamedTuple):
     recovered: bool  # taken over from a run that did not complete it
     lo: tuple[str, str] | None = None  # (ingest_xid, bet_id) just before the range; None: a migration-003 batch
     hi: tuple[str, str] | None = None  # last position in the range
+
+
+T = TypeVar("T", bound=Sized)
+# Reads a range inside the claim's transaction: (conn, frontier position, horizon, limit) → (rows per UTC date,
+# last position read or None). jobs.bets.export_parquet.read_range is the one the exporter uses.
+RangeReader = Callable[[connection, tuple[str, str], str, int], tuple[dict[date, T], tuple[str, str] | None]]
 
 
 class LedgerError(RuntimeError):
@@ -49,20 +56,6 @@ _LEASE = "UPDATE export_batches SET leased_at = now(), attempts = attempts + 1 W
 
 _FRONTIER = "SELECT hi_xid::text, hi_bet::text FROM export_frontier FOR UPDATE"
 _HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_current_xact_id()::text"
-# The next `limit` positions after the frontier, all below the horizon, walked on bets_export_position_idx;
-# grouped by UTC date, with the range's last position. export_batch IS NULL skips rows of 003 batches.
-_RANGE = """
-WITH r AS (
-    SELECT ingest_xid, bet_id, event_time FROM bets
-    WHERE (ingest_xid, bet_id) > (%(xid)s::xid8, %(bet)s::uuid) AND ingest_xid < %(horizon)s::xid8
-      AND export_batch IS NULL
-    ORDER BY ingest_xid, bet_id LIMIT %(limit)s
-), last AS (
-    SELECT ingest_xid::text AS xid, bet_id::text AS bet FROM r ORDER BY ingest_xid DESC, bet_id DESC LIMIT 1
-)
-SELECT (event_time AT TIME ZONE 'UTC')::date AS day, count(*), (SELECT xid FROM last), (SELECT bet FROM last)
-FROM r GROUP BY 1 ORDER BY 1
-"""
 _NEXT_ID = "SELECT nextval(pg_get_serial_sequence('export_batches', 'batch_id'))"
 _RECORD = """
 INSERT INTO export_batches (batch_id, event_date, object_key, row_count, leased_at, lo_xid, lo_bet, hi_xid, hi_bet)
@@ -109,9 +102,10 @@ def take_expired(conn: connection, lease_seconds: int) -> Batch | None:
     return Batch(row[0], row[1], row[2], row[3], recovered=True, lo=lo, hi=hi)
 
 
-def claim(conn: connection, limit: int) -> list[Batch]:
-    """Claim the next range of up to ``limit`` rows below the horizon: its batches (one per UTC date, all leased
-    to this run), or [] when nothing is exportable yet."""
+def claim(conn: connection, limit: int, read: RangeReader[T]) -> list[tuple[Batch, T]]:
+    """Claim and read the next range of up to ``limit`` rows below the horizon, in one transaction: its batches
+    (one per UTC date, all leased to this run) with their rows as ``read`` returned them, or [] when nothing is
+    exportable yet. Reading inside the claim scans each row once (a retry reads its batch again by its bounds)."""
     with conn, conn.cursor() as cur:
         cur.execute(_FRONTIER)
         lo = cur.fetchone()
@@ -125,18 +119,16 @@ def claim(conn: connection, limit: int) -> list[Batch]:
                 "recreated from a logical dump, so new rows would sort before ranges already exported. Reset the "
                 "ledger as docs/exporter.md ('Restores') says."
             )
-        cur.execute(_RANGE, {"xid": lo[0], "bet": lo[1], "horizon": horizon, "limit": limit})
-        days = cur.fetchall()
-        if not days:
+        days, hi = read(conn, lo, horizon, limit)
+        if hi is None:
             return []
-        hi = (days[0][2], days[0][3])
         batches = []
-        for day, rows, _, _ in days:
+        for day, rows in sorted(days.items()):
             cur.execute(_NEXT_ID)
             batch_id = cur.fetchone()[0]
             key = object_key(day, batch_id, fingerprint(lo, hi, day))
-            cur.execute(_RECORD, (batch_id, day, key, rows, *lo, *hi))
-            batches.append(Batch(batch_id, day, key, rows, recovered=False, lo=lo, hi=hi))
+            cur.execute(_RECORD, (batch_id, day, key, len(rows), *lo, *hi))
+            batches.append((Batch(batch_id, day, key, len(rows), recovered=False, lo=lo, hi=hi), rows))
         cur.execute(_ADVANCE, hi)
     return batches
 

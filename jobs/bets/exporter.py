@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg2
+import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
 
 from jobs.bets import export_ledger as ledger
 from jobs.bets.export_ledger import Batch
-from jobs.bets.export_parquet import read_batch, to_parquet
+from jobs.bets.export_parquet import read_batch, read_range, to_parquet
 from jobs.common.cli import run, summary
 from jobs.common.lifecycle import Stop
 from jobs.common.settings import ConfigError, PostgresSettings, S3Settings, load, setting
@@ -131,7 +132,7 @@ class Exporter:
         summary = Summary()
         if ensure_bucket(self.client, self.s3.bucket, self.s3.region):
             print(f"[exporter] created bucket {self.s3.bucket}", flush=True)
-        claimed: list[Batch] = []  # batches of this run's last claim still to write (leased to this run)
+        claimed: list[tuple[Batch, pa.Table | None]] = []  # this run's last claim still to write (leased to it)
         target = ledger.started_before(self.conn)
         wait_until = time.monotonic() + self.cfg.horizon_wait_seconds
         while not (stop and stop.requested):
@@ -140,16 +141,17 @@ class Exporter:
                 break
             if not claimed:
                 expired = ledger.take_expired(self.conn, self.cfg.lease_seconds)
-                claimed = [expired] if expired else ledger.claim(self.conn, min(left, self.cfg.chunk_rows))
+                limit = min(left, self.cfg.chunk_rows)
+                claimed = [(expired, None)] if expired else ledger.claim(self.conn, limit, read_range)
             if not claimed and self._wait_for_horizon(target, wait_until):
                 continue
             if not claimed:
                 break
-            batch = claimed.pop(0)
+            batch, rows = claimed.pop(0)
             try:
-                size = self._export(batch, after_upload)
+                size = self._export(batch, rows, after_upload)
             except Exception:
-                for held in [batch, *claimed]:
+                for held in [batch, *(b for b, _ in claimed)]:
                     self._release(held)
                 raise
             if size is not None:
@@ -157,7 +159,7 @@ class Exporter:
                 summary.objects += 1
                 summary.bytes += size
                 summary.recovered += batch.recovered
-        for held in claimed:  # stopped between the dates of one range: the next run takes them at once
+        for held, _ in claimed:  # stopped between the dates of one range: the next run takes them at once
             self._release(held)
         summary.seconds = time.monotonic() - started
         return summary
@@ -188,10 +190,14 @@ class Exporter:
         except psycopg2.Error:
             pass
 
-    def _export(self, batch: Batch, after_upload: Callable[[Batch], None] | None) -> int | None:
-        """Write one batch's object, then complete it; the object size, or None if another run completed it."""
-        table = read_batch(self.conn, batch)
-        self.conn.commit()
+    def _export(self, batch: Batch, rows: pa.Table | None, after_upload: Callable[[Batch], None] | None) -> int | None:
+        """Write one batch's object, then complete it; the object size, or None if another run completed it.
+        ``rows``: what the claim read (None: a taken-over batch, read again by its bounds)."""
+        if rows is None:
+            table = read_batch(self.conn, batch)
+            self.conn.commit()
+        else:
+            table = rows
         if table.num_rows != batch.row_count:
             raise ledger.LedgerError(
                 f"batch {batch.batch_id}: {table.num_rows} rows in bets, the ledger says {batch.row_count}"
