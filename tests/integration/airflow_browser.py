@@ -36,10 +36,12 @@ def binaries() -> tuple[str, str]:
 
 
 class AirflowUi:
-    """One headless browser session on an Airflow UI at ``url``; driver log and profile in ``workdir``."""
+    """One headless browser session on an Airflow UI at ``url``; chromedriver's log in ``workdir``, a throwaway
+    profile (removed on exit)."""
 
     def __init__(self, url: str, workdir: Path) -> None:
         chromium, chromedriver = binaries()
+        self._profile = tempfile.TemporaryDirectory(prefix="brook-chromium-")
         options = Options()
         options.binary_location = chromium
         for arg in (
@@ -48,19 +50,26 @@ class AirflowUi:
             "--disable-dev-shm-usage",
             "--disable-gpu",
             f"--window-size={WINDOW[0]},{WINDOW[1]}",
-            f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-', dir=workdir)}",
+            f"--user-data-dir={self._profile.name}",
         ):
             options.add_argument(arg)
         service = Service(executable_path=chromedriver, log_output=str(workdir / "chromedriver.log"))
         self.url = url
-        self.driver: WebDriver = webdriver.Chrome(options=options, service=service)
+        try:
+            self.driver: WebDriver = webdriver.Chrome(options=options, service=service)
+        except BaseException:
+            self._profile.cleanup()
+            raise
         self.wait = WebDriverWait(self.driver, WAIT)
 
     def __enter__(self) -> AirflowUi:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
-        self.driver.quit()
+        try:
+            self.driver.quit()
+        finally:
+            self._profile.cleanup()
 
     def login(self, user: str, password: str) -> None:
         """The simple auth manager's form; done when the browser has left the login page."""
