@@ -21,29 +21,29 @@ from jobs.common import sql_rules as sql
 from jobs.common.rules import UUID_BODY
 
 
-def field(name: str) -> str:
-    """One field of the message, wrapped (its JSON type visible; NULL when absent or null)."""
-    return sql.wrapped(name)
+def field_rules(fields: sql.Fields) -> str:
+    """The bet's field rules (``contract.parse_bet``) with either reader of :mod:`jobs.common.sql_rules`."""
+    field = fields.wrapped
+    return sql.all_of(
+        [
+            sql.string_matching(field("bet_id"), UUID_BODY),
+            sql.text("user_id", fields),
+            sql.text("game", fields),
+            sql.number(field("amount"), 0, MAX_AMOUNT, AMOUNT_PLACES, low_inclusive=False),
+            sql.number(field("odds"), MIN_ODDS, MAX_ODDS, ODDS_PLACES),
+            sql.string_matching(field("currency"), CURRENCY_PATTERN),
+            sql.one_of(field("status"), STATUSES),
+            sql.event_time(fields=fields),
+        ]
+    )
 
 
-VALID_PREDICATE = sql.all_of(
-    [
-        sql.message_ok(),
-        sql.string_matching(field("bet_id"), UUID_BODY),
-        sql.text("user_id"),
-        sql.text("game"),
-        sql.number(field("amount"), 0, MAX_AMOUNT, AMOUNT_PLACES, low_inclusive=False),
-        sql.number(field("odds"), MIN_ODDS, MAX_ODDS, ODDS_PLACES),
-        sql.string_matching(field("currency"), CURRENCY_PATTERN),
-        sql.one_of(field("status"), STATUSES),
-        sql.event_time(),
-    ]
-)
+VALID_PREDICATE = sql.valid(field_rules)
 
 
 def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()) -> str:
     """A Kafka source of raw bet messages with the event-time attribute ``ts`` (-1 ms for an invalid message)."""
-    return sql.source_ddl(name, with_clause, VALID_PREDICATE, watermark_delay_seconds, metadata=metadata)
+    return sql.source_ddl(name, with_clause, field_rules, watermark_delay_seconds, metadata=metadata)
 
 
 def valid_bets_view(source: str, carry: tuple[str, ...] = ()) -> str:
@@ -51,13 +51,13 @@ def valid_bets_view(source: str, carry: tuple[str, ...] = ()) -> str:
 
     ``carry`` names further source columns to pass through (tests carry the Kafka offset)."""
     columns = [
-        f"LOWER({sql.string_value(field('bet_id'))}) AS bet_id",
-        f"{sql.text_value('user_id')} AS user_id",
-        f"{sql.text_value('game')} AS game",
-        f"CAST({sql.decimal(field('amount'))} AS DECIMAL(12, 2)) AS amount",
-        f"{sql.string_value(field('currency'))} AS currency",
-        f"CAST({sql.decimal(field('odds'))} AS DECIMAL(12, 4)) AS odds",
-        f"{sql.string_value(field('status'))} AS status",
+        f"LOWER({sql.read(lambda f: sql.string_value(f.wrapped('bet_id')))}) AS bet_id",
+        f"{sql.read(lambda f: f.text('user_id'))} AS user_id",
+        f"{sql.read(lambda f: f.text('game'))} AS game",
+        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('amount')))} AS DECIMAL(12, 2)) AS amount",
+        f"{sql.read(lambda f: sql.string_value(f.wrapped('currency')))} AS currency",
+        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('odds')))} AS DECIMAL(12, 4)) AS odds",
+        f"{sql.read(lambda f: sql.string_value(f.wrapped('status')))} AS status",
         "ts",
         *carry,
     ]

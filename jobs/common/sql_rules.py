@@ -21,7 +21,8 @@ attribute only for events that pass it (others get -1 ms), so an invalid event c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from jobs.common import rules
@@ -49,6 +50,14 @@ def regexp(expr: str, pattern: str) -> str:
 def full_match(expr: str, body: str) -> str:
     """The whole of ``expr`` matches ``body`` (Python: ``re.fullmatch``; ``\\z``, not ``$``: see rules)."""
     return regexp(expr, f"^(?:{body})\\z")
+
+
+def substr(expr: str, pattern: str) -> str:
+    """The first substring of ``expr`` matching ``pattern``, NULL if none (Python: ``re.search(...).group()``).
+
+    ``REGEXP_SUBSTR``, not ``REGEXP_EXTRACT``: Flink 2.0 compiles REGEXP_EXTRACT's pattern on every call (as it
+    does REGEXP_REPLACE's), and caches REGEXP's and REGEXP_SUBSTR's."""
+    return f"REGEXP_SUBSTR({expr}, {quote(pattern)})"
 
 
 def replace(expr: str, pattern: str, replacement: str) -> str:
@@ -113,7 +122,7 @@ def string_matching(field: str, body: str) -> str:
 
 def string_value(field: str) -> str:
     """The value of a string field checked with :func:`string_matching` or :func:`one_of`."""
-    return f"REGEXP_EXTRACT({field}, '^\\[\"(.*)\"\\]$', 1)"
+    return substr(field, '(?<=^\\[").*(?="\\]\\z)')
 
 
 def one_of(field: str, values: tuple[str, ...]) -> str:
@@ -126,17 +135,127 @@ def is_string(field: str) -> str:
     return f"SUBSTRING({field} FROM 1 FOR 2) = '[\"'"
 
 
-def text(name: str, column: str = MESSAGE) -> str:
+def text(name: str, fields: Fields | None = None) -> str:
     """Twin of :func:`rules.text`."""
-    value = text_value(name, column)
-    return all_of(
-        [is_string(wrapped(name, column)), full_match(value, rules.TEXT_BODY), regexp(value, rules.NOT_BLANK)]
-    )
+    fields = fields or JSON_FIELDS
+    value = fields.text(name)
+    return all_of([is_string(fields.wrapped(name)), full_match(value, rules.TEXT_BODY), regexp(value, rules.NOT_BLANK)])
 
 
 def text_value(name: str, column: str = MESSAGE) -> str:
     """The unescaped value of a string field."""
     return f"JSON_VALUE({column}, {quote('$.' + name)})"
+
+
+# --- two readers of the same fields ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fields:
+    """How a predicate reads field ``name``: ``wrapped`` (its JSON serialisation inside ``[...]``, NULL if absent
+    or null) and ``text`` (the unescaped value of a string field).
+
+    Flink generates code for every reference to an expression anew (no common subexpressions), so each reference
+    costs what the reader costs: a JSON parse per reference for :data:`JSON_FIELDS`, one regular expression over
+    the message for :data:`FLAT_FIELDS`. A rule is written once and applied with either reader."""
+
+    wrapped: Callable[[str], str]
+    text: Callable[[str], str]
+
+
+JSON_FIELDS = Fields(wrapped=wrapped, text=text_value)
+
+# A *flat* message: one compact JSON object of scalar members (no whitespace between tokens, as ``rules.encode``
+# writes), strings without escapes or control characters, numbers in JSON's own grammar, at most FLAT_MAX
+# characters. For such a message the rules can read the raw text directly, and every raw token is what Jackson would
+# write (no escape or space to differ on):
+FLAT_STRING = '"[^"\\\\\\u0000-\\u001f]*"'
+FLAT_NUMBER = "-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+FLAT_SCALAR = f"(?:{FLAT_STRING}|{FLAT_NUMBER}|true|false|null)"
+_MEMBER = f"{FLAT_STRING}:{FLAT_SCALAR}"
+FLAT_OBJECT = f"\\{{(?:{_MEMBER}(?:,{_MEMBER})*)?\\}}"
+# Two members with the same key (keys without escapes compare as text); anchored, so keys align with members.
+FLAT_DUPLICATE = f"^\\{{(?:{_MEMBER},)*?({FLAT_STRING}):{FLAT_SCALAR}(?:,{_MEMBER})*?,\\1:"
+FLAT_MAX = 2048  # Java's regex recurses once per repeated group: bounded input, bounded stack
+# Cheap necessary shape (character classes only, no recursion): one "{", no "[", no backslash.
+_FLAT_SHAPE = "^[^{\\[\\\\]*\\{[^{\\[\\\\]*\\z"
+
+
+def _flat_member(name: str, value: str, opening: str = "") -> str:
+    """The value of member ``name`` of a flat message: in one, ``"name":`` is always that key (a string value is
+    followed by ``,`` or ``}``, and no string holds a ``"``), and keys are unique. A fixed-length look-behind, so the
+    match is the value itself: one ``REGEXP_SUBSTR`` per read."""
+    if not re.fullmatch("[a-z_]+", name):
+        raise ValueError(f"field name {name!r}: the flat reader only takes [a-z_]+ names")
+    return f'(?<="{name}":{opening}){value}'
+
+
+def flat_shape(column: str = MESSAGE) -> str:
+    """True when ``column`` may be flat: one ``{``, no ``[``, no backslash. For a message the contract accepted,
+    this alone makes the flat reader exact (it is valid JSON with unique keys)."""
+    return regexp(column, _FLAT_SHAPE)
+
+
+def flat(column: str = MESSAGE) -> str:
+    """``column`` is a flat JSON object (see FLAT_OBJECT): the shape, the length bound, then the grammar."""
+    return (
+        f"CASE WHEN {flat_shape(column)} AND CHAR_LENGTH({column}) <= {FLAT_MAX} "
+        f"THEN {full_match(column, FLAT_OBJECT)} ELSE FALSE END"
+    )
+
+
+def flat_message_ok(column: str = MESSAGE) -> str:
+    """:func:`message_ok` for a message known to be :func:`flat`: it is one JSON value nested once, without
+    escapes, so what is left of the message rules is U+FFFD, long numbers and duplicate keys."""
+    return all_of(
+        [
+            "NOT " + regexp(column, REPLACEMENT_PATTERN),
+            "NOT " + regexp(replace(column, rules.STRING_TOKEN, '""'), rules.LONG_NUMBER),  # the skeleton: no escapes
+            "NOT " + regexp(column, FLAT_DUPLICATE),
+        ]
+    )
+
+
+_FLAT_TOKEN = f"(?:{FLAT_STRING}|{FLAT_NUMBER}|true|false)"  # null reads as absent, as in JSON_QUERY
+
+
+def _flat_wrapped(name: str, column: str = MESSAGE) -> str:
+    """Jackson's ``[value]`` of a flat message's member: its raw token, which is how Jackson writes it."""
+    return f"CONCAT('[', {substr(column, _flat_member(name, _FLAT_TOKEN))}, ']')"
+
+
+def _flat_text(name: str, column: str = MESSAGE) -> str:
+    """The value of a flat message's string member: its raw text (a flat string has no escapes)."""
+    return substr(column, _flat_member(name, '[^"]*', opening='"'))
+
+
+FLAT_FIELDS = Fields(wrapped=_flat_wrapped, text=_flat_text)
+
+
+def verdict(field_rules: Callable[[Fields], str], then: Callable[[Fields], str], column: str = MESSAGE) -> str:
+    """``then`` (read with the fitting reader) when the message passes the message rules and ``field_rules``, else
+    NULL. Flat messages take the regex reader, all others the JSON one; both apply the same rules, and Flink
+    evaluates only the branch taken."""
+
+    def branch(message: str, fields: Fields) -> str:
+        return f"CASE WHEN {all_of([message, field_rules(fields)])} THEN {then(fields)} END"
+
+    flat_branch = branch(flat_message_ok(column), FLAT_FIELDS)
+    json_branch = branch(message_ok(column), JSON_FIELDS)
+    return f"CASE WHEN {flat(column)} THEN {flat_branch} ELSE {json_branch} END"
+
+
+def valid(field_rules: Callable[[Fields], str], column: str = MESSAGE) -> str:
+    """The contract as one predicate: the message rules and ``field_rules`` hold (never NULL)."""
+    return f"({verdict(field_rules, lambda _: 'TRUE', column)}) IS TRUE"
+
+
+def read(value: Callable[[Fields], str], column: str = MESSAGE) -> str:
+    """A field value of a message the contract accepted, read with the cheapest exact reader.
+
+    An accepted message of :func:`flat_shape` is a flat object, perhaps with spaces: the flat reader finds its
+    members unless spaces surround the ``:`` (then NULL, and the JSON reader reads it; accepted fields are never
+    NULL)."""
+    json_value = value(JSON_FIELDS)
+    return f"CASE WHEN {flat_shape(column)} THEN COALESCE({value(FLAT_FIELDS)}, {json_value}) ELSE {json_value} END"
 
 
 def is_number(field: str) -> str:
@@ -145,7 +264,7 @@ def is_number(field: str) -> str:
 
 
 def number_text(field: str) -> str:
-    return f"REGEXP_EXTRACT({field}, '^\\[(.*)\\]$', 1)"
+    return substr(field, "(?<=^\\[).*(?=\\]\\z)")
 
 
 def decimal(field: str) -> str:
@@ -201,8 +320,8 @@ def _days(text: str) -> str:
 
 
 def _offset_minutes(text: str) -> str:
-    hours = f"TRY_CAST(REGEXP_EXTRACT({text}, '([0-9]{{2}}):[0-9]{{2}}$', 1) AS BIGINT)"
-    minutes = f"TRY_CAST(REGEXP_EXTRACT({text}, ':([0-9]{{2}})$', 1) AS BIGINT)"
+    hours = "TRY_CAST(" + substr(text, "[0-9]{2}(?=:[0-9]{2}\\z)") + " AS BIGINT)"
+    minutes = "TRY_CAST(" + substr(text, "[0-9]{2}\\z") + " AS BIGINT)"
     sign = f"CASE WHEN REGEXP({text}, '-[0-9]{{2}}:[0-9]{{2}}$') THEN -1 ELSE 1 END"
     return f"(CASE WHEN {text} LIKE '%Z' THEN 0 ELSE {sign} * ({hours} * 60 + {minutes}) END)"
 
@@ -212,7 +331,7 @@ def epoch_ms(text: str) -> str:
 
     Truncation keeps the window of every event equal to Python's: windows are whole seconds, and Python's
     microseconds floor into the same second as Flink's milliseconds."""
-    fraction = f"COALESCE(REGEXP_EXTRACT({text}, '\\.([0-9]+)', 1), '')"
+    fraction = "COALESCE(" + substr(text, "(?<=\\.)[0-9]+") + ", '')"
     millis = f"TRY_CAST(SUBSTRING(RPAD({fraction}, 3, '0') FROM 1 FOR 3) AS BIGINT)"
     return (
         f"({_days(text)} * 86400000 + {_part(text, 12, 2)} * 3600000 + {_part(text, 15, 2)} * 60000 + "
@@ -220,12 +339,13 @@ def epoch_ms(text: str) -> str:
     )
 
 
-def event_time(name: str = "event_time", column: str = MESSAGE) -> str:
+def event_time(name: str = "event_time", fields: Fields | None = None) -> str:
     """Twin of :func:`rules.event_time`: a string matching the pattern (calendar-valid), then the UTC range."""
+    fields = fields or JSON_FIELDS
     low, high = (int(t.timestamp() * 1000) for t in (rules.TIME_MIN, rules.TIME_MAX))
-    millis = epoch_ms(text_value(name, column))
+    millis = epoch_ms(fields.text(name))
     return all_of(
-        [string_matching(wrapped(name, column), rules.EVENT_TIME_BODY), f"{millis} BETWEEN {low} AND {high - 1}"]
+        [string_matching(fields.wrapped(name), rules.EVENT_TIME_BODY), f"{millis} BETWEEN {low} AND {high - 1}"]
     )
 
 
@@ -236,10 +356,10 @@ def interval(seconds: int) -> str:
     return f"INTERVAL '{days} {rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}' DAY TO SECOND"
 
 
-def event_ts(valid: str, time_name: str = "event_time") -> str:
-    """The event-time attribute: the event's time if ``valid`` holds, else -1 ms (never NULL, never a window)."""
-    millis = epoch_ms(text_value(time_name))
-    return f"TO_TIMESTAMP_LTZ(COALESCE(CASE WHEN {valid} THEN {millis} END, {REJECTED_MS}), 3)"
+def event_ts(field_rules: Callable[[Fields], str], time_name: str = "event_time") -> str:
+    """The event-time attribute: the event's time if the contract holds, else -1 ms (never NULL, never a window)."""
+    valid_ms = verdict(field_rules, lambda fields: epoch_ms(fields.text(time_name)))
+    return f"TO_TIMESTAMP_LTZ(COALESCE({valid_ms}, {REJECTED_MS}), 3)"
 
 
 def accepted(ts: str = "ts") -> str:
@@ -262,15 +382,16 @@ def raw_value(with_clause: str) -> str:
 def source_ddl(
     name: str,
     with_clause: str,
-    valid: str,
+    field_rules: Callable[[Fields], str],
     watermark_delay_seconds: int,
     metadata: tuple[str, ...] = (),
 ) -> str:
-    """A Kafka source of raw messages with the event-time attribute ``ts`` (-1 ms when not ``valid``).
+    """A Kafka source of raw messages with the event-time attribute ``ts`` (-1 ms unless the message rules and
+    ``field_rules`` hold).
 
     ``metadata`` adds Kafka metadata columns, e.g. ``("`offset` BIGINT METADATA VIRTUAL",)``."""
     extra = "".join(f"  {column},\n" for column in metadata)
     return (
-        f"CREATE TEMPORARY TABLE {name} (\n  `{MESSAGE}` STRING,\n{extra}  ts AS {event_ts(valid)},\n"
+        f"CREATE TEMPORARY TABLE {name} (\n  `{MESSAGE}` STRING,\n{extra}  ts AS {event_ts(field_rules)},\n"
         f"  WATERMARK FOR ts AS ts - {interval(watermark_delay_seconds)}\n) {raw_value(with_clause)}"
     )

@@ -136,38 +136,38 @@ encode_event = rules.encode
 # The source reads each message as one raw STRING; each field is read with its JSON type (jobs.common.sql_rules).
 
 
-def field(name: str) -> str:
-    """One field of the message, wrapped (its JSON type visible; NULL when absent or null)."""
-    return sql.wrapped(name)
-
-
-def _amount_rule(name: str, places: int, cap: Decimal | int, kinds: tuple[str, ...]) -> str:
-    value = field(name)
-    positive = f"({sql.decimal(value)} > {sql.literal(0)}) = ({sql.one_of(field('event_type'), kinds)})"
+def _amount_rule(fields: sql.Fields, name: str, places: int, cap: Decimal | int, kinds: tuple[str, ...]) -> str:
+    value = fields.wrapped(name)
+    positive = f"({sql.decimal(value)} > {sql.literal(0)}) = ({sql.one_of(fields.wrapped('event_type'), kinds)})"
     return sql.all_of([sql.number(value, 0, cap, places), positive])
 
 
-_WITH_DIRECTION = sql.one_of(field("event_type"), WITH_DIRECTION)
-VALID_PREDICATE = sql.all_of(
-    [
-        sql.message_ok(),
-        sql.string_matching(field("event_id"), UUID_BODY),
-        sql.one_of(field("event_type"), EVENT_TYPES),
-        sql.string_matching(field("subscriber_id"), SUBSCRIBER_PATTERN),
-        sql.one_of(field("region"), REGIONS),
-        f"(({_WITH_DIRECTION} AND {sql.one_of(field('direction'), DIRECTIONS)}) OR "
-        f"(NOT {_WITH_DIRECTION} AND {field('direction')} IS NULL))",
-        _amount_rule("duration", 0, MAX_DURATION, WITH_DURATION),
-        _amount_rule("data_mb", DATA_PLACES, MAX_DATA_MB, WITH_DATA),
-        _amount_rule("amount", AMOUNT_PLACES, MAX_AMOUNT, WITH_AMOUNT),
-        sql.event_time(),
-    ]
-)
+def field_rules(fields: sql.Fields) -> str:
+    """The telecom field rules (:func:`parse_telecom`) with either reader of :mod:`jobs.common.sql_rules`."""
+    field = fields.wrapped
+    with_direction = sql.one_of(field("event_type"), WITH_DIRECTION)
+    return sql.all_of(
+        [
+            sql.string_matching(field("event_id"), UUID_BODY),
+            sql.one_of(field("event_type"), EVENT_TYPES),
+            sql.string_matching(field("subscriber_id"), SUBSCRIBER_PATTERN),
+            sql.one_of(field("region"), REGIONS),
+            f"(({with_direction} AND {sql.one_of(field('direction'), DIRECTIONS)}) OR "
+            f"(NOT {with_direction} AND {field('direction')} IS NULL))",
+            _amount_rule(fields, "duration", 0, MAX_DURATION, WITH_DURATION),
+            _amount_rule(fields, "data_mb", DATA_PLACES, MAX_DATA_MB, WITH_DATA),
+            _amount_rule(fields, "amount", AMOUNT_PLACES, MAX_AMOUNT, WITH_AMOUNT),
+            sql.event_time(fields=fields),
+        ]
+    )
+
+
+VALID_PREDICATE = sql.valid(field_rules)
 
 
 def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()) -> str:
     """A Kafka source of raw telecom messages with the event-time attribute ``ts`` (-1 ms for an invalid one)."""
-    return sql.source_ddl(name, with_clause, VALID_PREDICATE, watermark_delay_seconds, metadata=metadata)
+    return sql.source_ddl(name, with_clause, field_rules, watermark_delay_seconds, metadata=metadata)
 
 
 def valid_events_view(source: str, carry: tuple[str, ...] = ()) -> str:
@@ -175,13 +175,13 @@ def valid_events_view(source: str, carry: tuple[str, ...] = ()) -> str:
 
     ``carry`` names further source columns to pass through (tests carry the Kafka offset)."""
     columns = [
-        f"LOWER({sql.string_value(field('event_id'))}) AS event_id",
-        f"{sql.string_value(field('event_type'))} AS event_type",
-        f"{sql.string_value(field('subscriber_id'))} AS subscriber_id",
-        f"{sql.string_value(field('region'))} AS region",
-        f"CAST({sql.decimal(field('duration'))} AS BIGINT) AS duration",
-        f"CAST({sql.decimal(field('data_mb'))} AS DECIMAL(18, {DATA_PLACES})) AS data_mb",
-        f"CAST({sql.decimal(field('amount'))} AS DECIMAL(18, {AMOUNT_PLACES})) AS amount",
+        f"LOWER({sql.read(lambda f: sql.string_value(f.wrapped('event_id')))}) AS event_id",
+        f"{sql.read(lambda f: sql.string_value(f.wrapped('event_type')))} AS event_type",
+        f"{sql.read(lambda f: sql.string_value(f.wrapped('subscriber_id')))} AS subscriber_id",
+        f"{sql.read(lambda f: sql.string_value(f.wrapped('region')))} AS region",
+        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('duration')))} AS BIGINT) AS duration",
+        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('data_mb')))} AS DECIMAL(18, {DATA_PLACES})) AS data_mb",
+        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('amount')))} AS DECIMAL(18, {AMOUNT_PLACES})) AS amount",
         "ts",
         *carry,
     ]
