@@ -75,7 +75,8 @@ def audit(
         cur.execute("SELECT count(*) FROM iot_readings")
         live = cur.fetchone()[0]
         cur.execute("SELECT coalesce(sum(reading_count), 0), count(*) FROM iot_windows")
-        counted, windows = cur.fetchone()
+        total, windows = cur.fetchone()
+        counted = int(total)  # sum(bigint) is numeric
         cur.execute(RECOUNT)
         mismatched, recounted, _ = cur.fetchone()
         cur.execute(f"SELECT count(*) FROM iot_readings WHERE {bands}")
