@@ -112,6 +112,44 @@ def consumer_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSetti
     return {"count": counts.consumed, "seconds": seconds, "bytes": 0, "settings": dataclasses.asdict(settings)}
 
 
+def consumer_processes_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings, source: str) -> dict:
+    """``python -m jobs.bets.consumer`` with BROOK_CONSUMER_WORKERS=2 (brook) or 1 (baseline), as shipped: from
+    process start until all ``n`` rows are committed (polled every 0.1 s). Both variants pay one process start.
+    Peak RSS is the largest consumer process's (the children's, reported as maxrss_children_kb)."""
+    from jobs.common.settings import to_env
+
+    workers = 2 if variant == "brook" else 1
+    scoped = fresh_schema(pg, f"bench_consumer_p{workers}")
+    env = {
+        **os.environ,
+        **to_env(kafka, BetsTopics(bets=source, dlq=f"{source}.dlq"), scoped),
+        "BROOK_CONSUMER_GROUP": f"bench-{secrets.token_hex(4)}",
+        "BROOK_CONSUMER_WORKERS": str(workers),
+        "BROOK_CONSUMER_PROGRESS_SECONDS": "0",
+    }
+    conn = psycopg2.connect(scoped.dsn())
+    conn.autocommit = True
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "jobs.bets.consumer"], env=env, stdout=subprocess.DEVNULL)
+    stored = 0
+    try:
+        while stored < n:
+            if proc.poll() is not None:
+                raise SystemExit(f"consumer exited {proc.returncode} after storing {stored} of {n} rows")
+            time.sleep(0.1)
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM bets")
+                stored = cur.fetchone()[0]
+        seconds = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
+        conn.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    settings = {"workers": workers}
+    return {"count": n, "seconds": seconds, "bytes": 0, "maxrss_children_kb": children, "settings": settings}
+
+
 # --- exporter → MinIO -----------------------------------------------------------------------------------------
 def exporter_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -> dict[str, Any]:
     scoped = fresh_schema(pg, f"bench_exporter_{variant}")
@@ -147,15 +185,65 @@ def exporter_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -
         seconds = time.perf_counter() - started
         conn.close()
         size, details = out.tell(), {"COPY": "TO STDOUT csv", "parquet": COMPRESSION, "objects": 1}
+    _drop_bucket(client, bucket)
+    return {"count": n, "seconds": seconds, "bytes": size, "settings": details}
+
+
+# --- exporter cost as the table grows ---------------------------------------------------------------------------
+FLAT_PREFIX_FACTOR = 20  # brook variant: 20 × the timed rows already exported (2M for the full run's 100k)
+
+_SYNTHETIC = """
+INSERT INTO bets (bet_id, user_id, game, amount, currency, odds, status, event_time)
+SELECT gen_random_uuid(), 'user-' || (i %% 5000), 'game-' || (i %% 40), 1 + (i %% 500), 'EUR', 2.5, 'placed',
+       %s::timestamptz - make_interval(secs => i / 1000.0)
+FROM generate_series(1, %s) AS i
+"""
+
+
+def exporter_flat_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -> dict[str, Any]:
+    """Export time of the last ``n`` rows once ``prefix`` rows are already exported: brook = 20 × n, baseline = n.
+
+    Setup, not timed: ``prefix`` synthetic rows (SQL ``generate_series``, one day before the benchmark data) are
+    exported by the exporter itself, so the ledger and the table hold what a long-running deployment's would; then
+    the benchmark's ``n`` rows are stored by a separate transaction and one exporter run is timed on them.
+    """
+    prefix = n * FLAT_PREFIX_FACTOR if variant == "brook" else n
+    scoped = fresh_schema(pg, f"bench_exporter_flat_{variant}")
+    bucket = f"bench-flat-{variant}-{secrets.token_hex(3)}"
+    store = dataclasses.replace(s3, bucket=bucket)
+    client = store.client()
+    ensure_bucket(client, bucket, store.region)
+    settings = load(ExportSettings)
+    with psycopg2.connect(scoped.dsn()) as conn, conn.cursor() as cur:
+        cur.execute(_SYNTHETIC, (START, prefix))
+    exporter = Exporter(scoped, store, settings)
+    before = exporter.run()
+    bets = [parse_bet(value) for _, value in events(n)]
+    with psycopg2.connect(scoped.dsn()) as conn, conn.cursor() as cur:
+        cur.copy_expert(f"COPY bets ({', '.join(COLUMNS)}) FROM STDIN", copy_text(bets))
+        cur.execute("ANALYZE bets")
+    started = time.perf_counter()
+    summary = exporter.run()
+    seconds = time.perf_counter() - started
+    exporter.close()
+    if before.rows != prefix or summary.rows != n:
+        raise SystemExit(f"exporter exported {before.rows} of {prefix} prefix rows, {summary.rows} of {n} timed rows")
+    _drop_bucket(client, bucket)
+    details = {**dataclasses.asdict(settings), "already_exported": prefix}
+    return {"count": n, "seconds": seconds, "bytes": summary.bytes, "settings": details}
+
+
+def _drop_bucket(client: Any, bucket: str) -> None:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             client.delete_object(Bucket=bucket, Key=item["Key"])
     client.delete_bucket(Bucket=bucket)
-    return {"count": n, "seconds": seconds, "bytes": size, "settings": details}
 
 
 # --- Flink ----------------------------------------------------------------------------------------------------
-def flink_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings, source: str) -> dict[str, Any]:
+def flink_trial(
+    variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings, source: str, parallelism: int = 0
+) -> dict[str, Any]:
     """The four aggregations as one bounded job vs a pass-through (same source → blackhole) on the same topic.
 
     Seconds are Flink's net runtime of the job (from running to finished), so JVM start and planning, which a
@@ -172,8 +260,10 @@ def flink_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings
     settings = dataclasses.replace(
         load(FlinkSettings), bounded=True, startup_mode="earliest-offset", checkpoint_dir=checkpoints
     )
-    if variant == "brook":
-        scoped = fresh_schema(pg, "bench_flink")
+    if parallelism:  # flink_p2: the four aggregations at parallelism 2 (brook) vs 1 (baseline)
+        settings = dataclasses.replace(settings, parallelism=parallelism)
+    if variant == "brook" or parallelism:
+        scoped = fresh_schema(pg, f"bench_flink_{variant}")
         topics = BetsTopics(bets=source, dlq=f"{source}.dlq")
         statements = build(list(AGGREGATIONS), kafka, topics, scoped, settings, "bench-brook-all")
     else:
@@ -187,7 +277,33 @@ def flink_trial(variant: str, n: int, kafka: KafkaSettings, pg: PostgresSettings
     result = statements.execute()
     job = result.get_job_client().get_job_execution_result().result()
     seconds = job.get_net_runtime() / 1000
-    return {"count": n, "seconds": seconds, "bytes": 0, "settings": {**dataclasses.asdict(settings), "jars": "local"}}
+    details = {**dataclasses.asdict(settings), "jars": "local"}
+    return {"count": n, "seconds": seconds, "bytes": 0, "jvm_peak_rss_kb": jvm_peak_rss_kb(), "settings": details}
+
+
+def jvm_peak_rss_kb(root: int = 0) -> int:
+    """Peak RSS (VmHWM) of the Java processes under ``root`` (default: this trial; PyFlink's local cluster: heap,
+    managed memory, metaspace and native memory together), 0 if none is running."""
+    procs: dict[int, dict[str, str]] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:
+            continue
+        procs[int(status.parent.name)] = dict(line.split(":", 1) for line in lines if ":" in line)
+    root = root or os.getpid()
+
+    def under(pid: int) -> bool:
+        for _ in range(8):
+            pid = int(procs.get(pid, {}).get("PPid", "0"))
+            if pid == root:
+                return True
+            if pid <= 1:
+                return False
+        return False
+
+    java = [pid for pid, f in procs.items() if f.get("Name", "").strip() == "java" and under(pid)]
+    return max((int(procs[pid].get("VmHWM", "0 kB").split()[0]) for pid in java), default=0)
 
 
 # --- end to end latency ---------------------------------------------------------------------------------------
@@ -250,6 +366,7 @@ def latency_trial(
             _poll_visible(conn, sent, visible)
             time.sleep(0.1)
     finally:
+        jvm = jvm_peak_rss_kb(flink.pid)
         os.killpg(flink.pid, signal.SIGTERM)
         flink.wait(timeout=60)
         client.close()
@@ -266,6 +383,7 @@ def latency_trial(
         "p50_s": pick(0.50),
         "p99_s": pick(0.99),
         "window_s": window,
+        "jvm_peak_rss_kb": jvm,
         "settings": {"rate": rate, "window_seconds": window, "flink": "shipped defaults otherwise"},
     }
 
@@ -368,8 +486,17 @@ TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     "producer": lambda v, a: producer_trial(v, a.events, load(KafkaSettings)),
     "consumer": lambda v, a: consumer_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
     "exporter": lambda v, a: exporter_trial(v, a.events, load(PostgresSettings), load(S3Settings)),
+    "exporter_flat": lambda v, a: exporter_flat_trial(v, a.events, load(PostgresSettings), load(S3Settings)),
+    "consumer_processes": lambda v, a: consumer_processes_trial(
+        v, a.events, load(KafkaSettings), load(PostgresSettings), a.source
+    ),
     "flink": lambda v, a: flink_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.source),
+    "flink_p2": lambda v, a: flink_trial(
+        v, a.events, load(KafkaSettings), load(PostgresSettings), a.source, 2 if v == "brook" else 1
+    ),
     "latency": lambda v, a: latency_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.rate),
+    "latency_2k": lambda v, a: latency_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.rate),
+    "latency_10k": lambda v, a: latency_trial(v, a.events, load(KafkaSettings), load(PostgresSettings), a.rate),
     "backup": lambda v, a: backup_trial("backup", v, a.events),
     "restore": lambda v, a: backup_trial("restore", v, a.events),
 }
@@ -387,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         fill_topic(load(KafkaSettings), args.source, args.events)
         return 0
     result = TRIALS[args.stage](args.variant, args)
-    result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["maxrss_kb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, result.get("maxrss_children_kb", 0))
     print("BENCH_RESULT " + json.dumps(result, default=str), flush=True)
     return 0
 
