@@ -11,21 +11,29 @@ parses the DAG (the dag processor, and the worker that re-parses it to run a tas
   services' endpoints and credentials that ``jobs.local.airflow`` gave the Airflow processes, under the Airflow
   Variable ``brook_local_env`` if set (a JSON object of ``BROOK_*`` values, e.g. another schema and bucket).
 
-Both runners get the same ``cmds`` + ``arguments`` (tests/integration/test_airflow_runners.py renders every task of
-every DAG in both modes and compares them). Nothing here imports the Kubernetes provider unless the kubernetes runner
-is chosen, so the local dag processor parses without loading the Kubernetes client.
+A :class:`Job` may set a few variables of its own (``env``), for a task whose settings differ from its workload's,
+e.g. the cinema DAG, whose generator writes the OLTP database while dbt reads the warehouse. A value may name
+another variable as ``$(NAME)``, expanded from the task's environment: in a pod by the kubelet (the container's
+``env`` after its ``envFrom``: Kubernetes' dependent variables), locally by :func:`expand` with the same rule (an
+unknown name stays as written). So one task definition maps, say, ``BROOK_PG_HOST`` to
+``$(BROOK_CINEMA_OLTP_PG_HOST)`` and means the same thing in both modes, with no value written in the DAG.
+
+Both runners get the same ``cmds`` + ``arguments`` and ``env`` (tests/integration/test_airflow_runners.py renders
+every task of every DAG in both modes and compares them). Nothing here imports the Kubernetes provider unless the
+kubernetes runner is chosen, so the local dag processor parses without loading the Kubernetes client.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Variable
@@ -43,6 +51,7 @@ SUMMARY_KEY = "brook_summary"  # jobs.common.cli.SUMMARY_KEY: a job's last machi
 # What a local job inherits besides BROOK_*: enough to find programs, a home, a locale and a temp dir.
 PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 TAIL_LINES = 30
+REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")  # Kubernetes' $(NAME) in an env value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +93,7 @@ class Workload:
     env_secret: str
     resources: Resources
     startup_timeout_seconds: int
+    scratch: str = ""  # mount path of an emptyDir for a job that writes files (the root filesystem is read-only)
 
     def labels(self) -> dict[str, str]:
         return {
@@ -95,10 +105,12 @@ class Workload:
 
 @dataclass(frozen=True)
 class Job:
-    """What a task runs: ``python -m <module> <args>`` (args may be Jinja templates, e.g. the batch date)."""
+    """What a task runs: ``python -m <module> <args>`` (args may be Jinja templates, e.g. the batch date), with
+    ``env`` laid over its workload's environment (values may reference other variables as ``$(NAME)``)."""
 
     module: str
     args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cmds(self) -> list[str]:
@@ -114,7 +126,12 @@ def job_task(task_id: str, job: Job, workload: Workload, runner: RunnerSettings,
     """The task that runs ``job``: a pod in Kubernetes, a subprocess locally; retries etc. go to either as given."""
     if runner.runner == LOCAL:
         return LocalJobOperator(
-            task_id=task_id, cmds=job.cmds, arguments=list(job.args), python=runner.python, **task_kwargs
+            task_id=task_id,
+            cmds=job.cmds,
+            arguments=list(job.args),
+            python=runner.python,
+            env=dict(job.env),
+            **task_kwargs,
         )
     return pod_task(task_id, job, workload, **task_kwargs)
 
@@ -125,6 +142,14 @@ def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> 
     from kubernetes.client import models as k8s
 
     res = workload.resources
+    scratch = (
+        {
+            "volumes": [k8s.V1Volume(name="scratch", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Gi"))],
+            "volume_mounts": [k8s.V1VolumeMount(name="scratch", mount_path=workload.scratch)],
+        }
+        if workload.scratch
+        else {}
+    )
     return KubernetesPodOperator(
         task_id=task_id,
         name=f"{workload.pod_name}-{task_id.replace('_', '-')}",
@@ -132,6 +157,7 @@ def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> 
         image=workload.image,
         cmds=job.cmds,
         arguments=list(job.args),
+        env_vars=[k8s.V1EnvVar(name=name, value=value) for name, value in job.env.items()] or None,
         pod_template_dict={
             "apiVersion": "v1",
             "kind": "Pod",
@@ -157,6 +183,7 @@ def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> 
         ),
         **pod_defaults(),
         startup_timeout_seconds=workload.startup_timeout_seconds,
+        **scratch,
         **task_kwargs,
     )
 
@@ -164,6 +191,11 @@ def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> 
 def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """What a local job sees: the worker's ``BROOK_*`` (like a pod's envFrom) and a few basics, nothing of Airflow's."""
     return {k: v for k, v in environ.items() if k.startswith("BROOK_") or k in PASSTHROUGH}
+
+
+def expand(env: Mapping[str, str], base: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with each ``$(NAME)`` replaced by ``base[NAME]``, as the kubelet does; an unknown name stays as is."""
+    return {name: REFERENCE.sub(lambda ref: base.get(ref.group(1), ref.group(0)), value) for name, value in env.items()}
 
 
 def local_overrides(value: object) -> dict[str, str]:
@@ -197,12 +229,14 @@ class LocalJobOperator(BaseOperator):
     would be. Either failure carries the tail of the job's stderr in its message, so the UI's task log shows why.
     """
 
-    template_fields: Sequence[str] = ("cmds", "arguments")
+    template_fields: Sequence[str] = ("cmds", "arguments", "env")
     ui_color = "#e8f1f8"
 
-    def __init__(self, *, cmds: list[str], arguments: list[str], python: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, cmds: list[str], arguments: list[str], python: str, env: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.cmds, self.arguments, self.python = cmds, arguments, python
+        self.cmds, self.arguments, self.python, self.env = cmds, arguments, python, dict(env or {})
         self._proc: subprocess.Popen[str] | None = None
 
     def argv(self) -> list[str]:
@@ -215,6 +249,10 @@ class LocalJobOperator(BaseOperator):
         overrides = local_overrides(Variable.get(LOCAL_ENV_VARIABLE, default=None, deserialize_json=True))
         if overrides:
             self.log.info("Variable %s sets %s", LOCAL_ENV_VARIABLE, ", ".join(sorted(overrides)))
+        base = {**job_environment(os.environ), **overrides}
+        own = expand(self.env, base)
+        if own:
+            self.log.info("task environment sets %s", ", ".join(sorted(own)))
         self.log.info("running %s", shlex.join(argv))
         stdout: deque[str] = deque(maxlen=TAIL_LINES)
         stderr: deque[str] = deque(maxlen=TAIL_LINES)
@@ -224,7 +262,7 @@ class LocalJobOperator(BaseOperator):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**job_environment(os.environ), **overrides},
+            env={**base, **own},
         )
         try:
             errors = threading.Thread(target=self._pump, args=(self._proc.stderr, stderr, "stderr"), daemon=True)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.charts
 
 ROOT = versions.ROOT
 DOCKERFILES = sorted(ROOT.glob("images/*/Dockerfile"))
-IMAGES = {"app", "flink-job", "airflow"}
+IMAGES = {"app", "flink-job", "airflow", "dbt"}
 POM = ROOT / "images" / "flink-job" / "pom.xml"
 PINS = versions.load()
 
@@ -278,7 +278,7 @@ def third_party_imports(paths: list[Path]) -> set[str]:
 @pytest.mark.parametrize(
     ("image", "lock", "dirs"),
     [
-        ("app", "images/app/requirements.lock", ["bets", "common", "telecom"]),
+        ("app", "images/app/requirements.lock", ["bets", "cinema", "common", "telecom"]),
         ("flink-job", "images/flink-job/requirements.lock", ["flink", "bets/flink", "telecom/flink"]),
     ],
 )

@@ -326,6 +326,8 @@ def test_airflow_release_env_is_the_values_files_env() -> None:
     templated = {
         "BROOK_EXPORT_IMAGE": "{{.IMAGE_REPO_brook_app}}",
         "BROOK_EXPORT_IMAGE_TAG": "{{.IMAGE_TAG_brook_app}}",
+        "BROOK_CINEMA_DBT_IMAGE": "{{.IMAGE_REPO_brook_dbt}}",
+        "BROOK_CINEMA_DBT_IMAGE_TAG": "{{.IMAGE_TAG_brook_dbt}}",
     }
     expected = {}
     for i, item in enumerate(env):

@@ -68,7 +68,7 @@ def test_dag_parses_and_builds_the_exporter_pod(tmp_path: Path) -> None:
     result = checks(tmp_path)
 
     assert result["import_errors"] == {}
-    assert sorted(result["dag_ids"]) == ["bets_export", "telecom_daily"]
+    assert sorted(result["dag_ids"]) == ["bets_export", "cinema_elt", "telecom_daily"]
     assert result["dag"] == {"schedule": "*/5 * * * *", "catchup": False, "max_active_runs": 1, "task_ids": ["export"]}
 
     task = result["task"]
@@ -125,7 +125,7 @@ def test_a_broken_dag_file_is_reported(tmp_path: Path) -> None:
     result = checks(tmp_path, folder)
     assert list(result["import_errors"]) == [str(folder / "broken_dag.py")]
     assert "brook_no_such_module" in result["import_errors"][str(folder / "broken_dag.py")]
-    assert sorted(result["dag_ids"]) == ["bets_export", "telecom_daily"]
+    assert sorted(result["dag_ids"]) == ["bets_export", "cinema_elt", "telecom_daily"]
 
 
 def test_make_airflow_check_lists_bets_export(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 The DAG folder is parsed by the pinned Airflow (its own venv, like tests/integration/test_airflow.py) once with
 ``BROOK_AIRFLOW_RUNNER=kubernetes`` and once with ``local``; each task's templates are rendered for the same run and
-its ``cmds`` + ``arguments`` compared. The KubernetesPodOperator's own settings are tested in test_airflow.py and
+its ``cmds`` + ``arguments`` and its own ``env`` (``$(NAME)`` references, expanded by the kubelet or the local
+runner) compared. The KubernetesPodOperator's own settings are tested in test_airflow.py and
 test_telecom_dag.py; the local runner running for real in test_airflow_local.py.
 """
 
@@ -44,6 +45,8 @@ for dag_id, dag in bag.dags.items():
             entry["command"] = list(task.cmds) + list(task.arguments)
             if hasattr(task, "argv"):
                 entry["argv"] = task.argv()
+            own = task.env_vars if hasattr(task, "env_vars") else task.env
+            entry["env"] = {e.name: e.value for e in own} if isinstance(own, list) else dict(own)
         tasks[task.task_id] = entry
     out["dags"][dag_id] = {"tasks": tasks, "schedule": str(dag.schedule), "tags": sorted(dag.tags),
                            "paused_upon_creation": dag.is_paused_upon_creation}
@@ -78,7 +81,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
 def test_both_modes_parse_the_same_dags(both: dict[str, dict[str, Any]]) -> None:
     kube, local = both["kubernetes"], both["local"]
     assert kube["import_errors"] == {} and local["import_errors"] == {}
-    assert set(kube["dags"]) == set(local["dags"]) >= {"bets_export", "telecom_daily"}
+    assert set(kube["dags"]) == set(local["dags"]) >= {"bets_export", "telecom_daily", "cinema_elt"}
 
 
 def test_every_task_runs_the_same_command_in_both_modes(both: dict[str, dict[str, Any]]) -> None:
@@ -97,10 +100,11 @@ def test_every_task_runs_the_same_command_in_both_modes(both: dict[str, dict[str
             jobs += 1
             assert local["operator"] == "LocalJobOperator", where
             assert kube["command"] == local["command"], where
+            assert kube["env"] == local["env"], where
             assert kube["command"][:2] == ["python", "-m"] and kube["command"][2].startswith("jobs."), where
             assert "{{" not in " ".join(kube["command"]), f"{where}: an unrendered template"
             assert local["argv"] == [LOCAL_PYTHON, *local["command"][1:]], where
-    assert jobs >= 4, "bets_export's export and telecom_daily's three jobs at least"
+    assert jobs >= 7, "bets_export's export, telecom_daily's three jobs and cinema_elt's three at least"
 
 
 def test_the_commands_are_the_jobs_with_their_arguments(both: dict[str, dict[str, Any]]) -> None:
@@ -113,6 +117,17 @@ def test_the_commands_are_the_jobs_with_their_arguments(both: dict[str, dict[str
         "--date",
         "2026-03-10",  # the day before the logical date 2026-03-11
     ]
+    cinema = tasks["cinema_elt"]
+    assert cinema["generate"]["command"][2:] == [
+        "jobs.cinema.generator", "--viewers", "40", "--days", "1", "--start", "2026-03-11", "--seed", "20260311",
+    ]  # fmt: skip
+    assert cinema["wait_for_replication"]["command"][2:4] == ["jobs.cinema.lag_check", "--timeout"]
+    assert cinema["dbt_build"]["command"] == ["python", "-m", "jobs.cinema.marts"]
+    # The generator writes the OLTP, dbt reads the warehouse, the lag check reads both sets as they are.
+    assert cinema["generate"]["env"]["BROOK_PG_HOST"] == "$(BROOK_CINEMA_OLTP_PG_HOST)"
+    assert cinema["dbt_build"]["env"]["BROOK_PG_PASSWORD"] == "$(BROOK_CINEMA_WAREHOUSE_PG_PASSWORD)"
+    assert cinema["wait_for_replication"]["env"] == {}
+    assert tasks["telecom_daily"]["run_batch"]["env"] == {} == tasks["bets_export"]["export"]["env"]
 
 
 def test_every_dag_is_created_unpaused_in_both_modes(both: dict[str, dict[str, Any]]) -> None:
