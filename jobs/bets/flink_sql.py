@@ -2,8 +2,8 @@
 
 Composed from the platform's rule twins (:mod:`jobs.common.sql_rules`) with the bounds of ``contract.py``, so both
 sides give every message the same verdict (docs/design.md, "Contract rules"). The source reads the Kafka value as
-one raw STRING and each field is read with its JSON type visible, so a number sent as a JSON string
-(``"amount": "12"``) is refused here as in the consumer.
+one raw STRING and each field is read with its JSON type visible (by either reader of ``sql_rules``), so a number
+sent as a JSON string (``"amount": "12"``) is refused here as in the consumer.
 """
 
 from __future__ import annotations

@@ -14,8 +14,17 @@ silently and ignores data after the object. Instead the rules run on the message
 - numbers are compared as ``DECIMAL(38, 24)`` on both sides of every comparison (Flink compares decimals of
   different scales in a common type that may round), and ``TRY_CAST`` never fails a job on a row.
 
-A pipeline's contract composes these into its validity predicate; :func:`source_ddl` computes the event-time
-attribute only for events that pass it (others get -1 ms), so an invalid event can never move the watermark.
+Two readers, one set of rules (:class:`Fields`). Flink generates code for every reference to an expression anew
+(no common subexpressions) and every ``JSON_QUERY``/``JSON_VALUE`` parses the whole message, so reading each field
+through Jackson cost ~50 parses per message. A *flat* message (one compact object of scalars without escapes,
+:data:`FLAT_OBJECT`, which is what Brook's producers write) is read instead by one ``REGEXP_SUBSTR`` per reference
+over the raw text: its raw tokens are exactly what Jackson would write, so each rule gives the same answer with
+either reader. :func:`verdict` picks the reader per message (``CASE`` evaluates only the branch taken); every other
+message still goes through Jackson. Flink 2.0 caches the patterns of ``REGEXP`` and ``REGEXP_SUBSTR`` but compiles
+those of ``REGEXP_EXTRACT`` and ``REGEXP_REPLACE`` on every call, hence :func:`substr`.
+
+A pipeline's contract composes these into its field rules; :func:`source_ddl` computes the event-time attribute
+only for events that pass them (others get -1 ms), so an invalid event can never move the watermark.
 """
 
 from __future__ import annotations
@@ -179,13 +188,14 @@ FLAT_MAX = 2048  # Java's regex recurses once per repeated group: bounded input,
 _FLAT_SHAPE = "^[^{\\[\\\\]*\\{[^{\\[\\\\]*\\z"
 
 
-def _flat_member(name: str, value: str, opening: str = "") -> str:
+def _flat_member(name: str, value: str, column: str, skip: str = "") -> str:
     """The value of member ``name`` of a flat message: in one, ``"name":`` is always that key (a string value is
-    followed by ``,`` or ``}``, and no string holds a ``"``), and keys are unique. A fixed-length look-behind, so the
-    match is the value itself: one ``REGEXP_SUBSTR`` per read."""
+    followed by ``,`` or ``}``, and no string holds a ``"``), and keys are unique. The pattern starts with the key,
+    a literal Java finds fast; the value is what follows the key (and ``skip``, a literal start of ``value``)."""
     if not re.fullmatch("[a-z_]+", name):
         raise ValueError(f"field name {name!r}: the flat reader only takes [a-z_]+ names")
-    return f'(?<="{name}":{opening}){value}'
+    key = f'"{name}":'
+    return f"SUBSTRING({substr(column, key + skip + value)} FROM {len(key + skip) + 1})"
 
 
 def flat_shape(column: str = MESSAGE) -> str:
@@ -219,12 +229,12 @@ _FLAT_TOKEN = f"(?:{FLAT_STRING}|{FLAT_NUMBER}|true|false)"  # null reads as abs
 
 def _flat_wrapped(name: str, column: str = MESSAGE) -> str:
     """Jackson's ``[value]`` of a flat message's member: its raw token, which is how Jackson writes it."""
-    return f"CONCAT('[', {substr(column, _flat_member(name, _FLAT_TOKEN))}, ']')"
+    return f"CONCAT('[', {_flat_member(name, _FLAT_TOKEN, column)}, ']')"
 
 
 def _flat_text(name: str, column: str = MESSAGE) -> str:
     """The value of a flat message's string member: its raw text (a flat string has no escapes)."""
-    return substr(column, _flat_member(name, '[^"]*', opening='"'))
+    return _flat_member(name, '[^"]*', column, skip='"')
 
 
 FLAT_FIELDS = Fields(wrapped=_flat_wrapped, text=_flat_text)
