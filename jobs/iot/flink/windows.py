@@ -8,8 +8,10 @@ Semantics (docs/iot.md): the analytics tables describe the readings that exist n
 and adds the new one, a delete (a retraction) removes it. So a corrected reading counts once, with its corrected
 value, in its window (in the new window if its event time moved), and a retracted one counts nowhere; a window left
 without readings is deleted. The windows are a regular GROUP BY on the minute bucket ``FLOOR(ts TO MINUTE)``, not
-a window TVF: Flink 2.0 refuses window aggregation over an update stream, a GROUP BY retracts. ``last_value`` is the
-value of the window's latest reading by event time (ties: highest reading_id), a Top-1 joined to the aggregate.
+a window TVF: Flink 2.0 plans a TUMBLE aggregation over this changelog, but it emits a window once, when the
+watermark passes its end, and drops later changes, which late corrections and retractions are; the GROUP BY
+re-emits a window on every change. ``last_value`` is the value of the window's latest reading by event time (ties:
+highest reading_id), a Top-1 joined to the aggregate.
 Events ``debezium-json`` cannot read are skipped by it and caught by a second, raw read of the same topic, which
 writes each with its reason and its (partition, offset) to ``iot_dead_letters``.
 """
