@@ -22,8 +22,10 @@ import pytest
 from kafka import KafkaProducer
 
 from jobs.common.audit import read_topic
+from jobs.common.rules import InvalidEvent
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 from jobs.iot.audit import RECOUNT, kafka_events
+from jobs.iot.contract import parse_reading
 from jobs.iot.topics import IotTopics
 from jobs.local.iot_connect import ConnectWorker
 from jobs.local.iot_demo import HOSTILE, fresh, wait_captured, write_hostile
@@ -148,6 +150,45 @@ def test_worker_restart_mid_stream_loses_nothing(
     assert {r[0] for r in execute(pg, "SELECT reading_id FROM iot_readings WHERE device_id = 'rs-01'")} == set(written)
 
 
+def image(n: int, **change: object) -> dict:
+    """A contract-valid row image of an id no real row has (a forged id of a real row would be applied)."""
+    row = {
+        "reading_id": 10**12 + n,
+        "device_id": "forged",
+        "device_type": "weather_station",
+        "site": "lab",
+        "sensor": "temperature",
+        "value": 21.5,
+        "unit": "celsius",
+        "event_time": "2026-01-01T00:00:00Z",
+    }
+    return {**row, **change}
+
+
+# Unusable change events, one per reason and field rule, beyond HOSTILE: (reason, message).
+BROKEN = [
+    ("missing_after", {"before": None, "after": None, "op": "c"}),
+    ("missing_before", {"before": None, "after": None, "op": "d"}),
+    ("bad_before", {"before": image(1, sensor="co2"), "after": None, "op": "d"}),  # co2 is no weather sensor
+    ("bad_after", {"before": None, "after": image(2, unit="kelvin"), "op": "c"}),
+    ("bad_after", {"before": None, "after": image(3, value=150.5), "op": "c"}),  # past the physical range
+    ("bad_after", {"before": None, "after": image(4, value="warm"), "op": "c"}),
+    ("bad_after", {"before": None, "after": image(5, device_id=None), "op": "c"}),
+    ("bad_after", {"before": None, "after": image(6, event_time="2026-01-01 00:00"), "op": "c"}),
+    ("bad_after", {"before": image(7), "after": image(7, reading_id=0), "op": "u"}),
+]
+
+
+def test_python_contract_agrees_with_the_flink_row_rule_on_the_broken_images() -> None:
+    """The images BROKEN calls bad are refused by ``parse_reading`` too; the base image passes both."""
+    parse_reading(json.dumps(image(0)))
+    for reason, event in BROKEN:
+        if reason.startswith("bad_"):
+            broken = event["after" if reason == "bad_after" else "before"]
+            with pytest.raises(InvalidEvent):
+                parse_reading(json.dumps(broken))
+
+
 def redeliver(kafka: KafkaSettings, reading_id: int) -> None:
     """Send the insert event of ``reading_id`` again, byte for byte (what an at-least-once redelivery does)."""
     for _, _, value, _ in read_topic(kafka, TOPICS.changes):
@@ -167,6 +208,11 @@ def test_flink_windows_alerts_and_dead_letters(
     pg, _ = cdc
     redeliver(kafka_settings, known["k2"])
     hostile = write_hostile(kafka_settings, TOPICS.changes)
+    producer = KafkaProducer(client_id="brook-test-iot", **kafka_settings.client_options())
+    for _, event in BROKEN:
+        producer.send(TOPICS.changes, json.dumps(event).encode())
+    producer.flush()
+    producer.close()
     env = {
         **os.environ,
         **to_env(kafka_settings, pg, TOPICS),
@@ -190,7 +236,10 @@ def test_flink_windows_alerts_and_dead_letters(
     mismatched, recounted, stored = execute(pg, RECOUNT)[0]
     assert (mismatched, recounted) == (0, stored)  # every window, rs-01's included, equals its recount
     _, duplicates, unusable = kafka_events(kafka_settings, TOPICS.changes)
-    assert duplicates >= 1 and unusable == hostile == len(HOSTILE)
-    dead = execute(pg, "SELECT reason, payload FROM iot_dead_letters ORDER BY topic_partition, topic_offset")
-    assert sorted(reason for reason, _ in dead) == ["bad_after", "bad_op", "not_json"]
-    assert {payload.encode() for _, payload in dead} == set(HOSTILE)
+    assert duplicates >= 1 and unusable == hostile + len(BROKEN) == len(HOSTILE) + len(BROKEN)
+    dead = execute(pg, "SELECT reason, payload FROM iot_dead_letters")
+    expected = [(reason, json.dumps(event)) for reason, event in BROKEN]
+    expected += [
+        (reason, message.decode()) for reason, message in zip(("not_json", "bad_op", "bad_after"), HOSTILE, strict=True)
+    ]
+    assert sorted(dead) == sorted(expected)
