@@ -34,6 +34,7 @@ PLACEHOLDERS = {
     "kafkaUsers": "<user>",
     "users": "<user>",
     "workloads": "<workload>",
+    "databases": "<database>",
     "generated": "<VAR>",
     "env": "<VAR>",
     "options": "<option>",

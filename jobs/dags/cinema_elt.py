@@ -85,32 +85,52 @@ def jobs(cfg: CinemaDagSettings) -> dict[str, Job]:
     }
 
 
-STEPS = {  # task id → (component, image key, resources, writes files)
-    "generate": ("generator", "app", Resources(cpu_request="100m", cpu_limit="1", memory_request="128Mi",
-                                               memory_limit="512Mi"), False),
-    "wait_for_replication": ("lag", "app", Resources(cpu_request="50m", cpu_limit="250m", memory_request="64Mi",
-                                                     memory_limit="128Mi"), False),
-    "dbt_build": ("dbt", "dbt", Resources(cpu_request="250m", cpu_limit="1", memory_request="256Mi",
-                                          memory_limit="1Gi"), True),
-}  # fmt: skip
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """Where a step runs in Kubernetes: its component (chart: pipelines.cinema.workloads.<component>), image, size."""
+
+    component: str
+    image: str  # "app" (brook/app) or "dbt" (brook/dbt)
+    resources: Resources
+    scratch: str = ""  # a writable emptyDir (dbt writes target/ and logs/ into a temp folder per run)
+
+
+STEPS = {
+    "generate": Step(
+        component="cinema-generator",
+        image="app",
+        resources=Resources(cpu_request="100m", cpu_limit="1", memory_request="128Mi", memory_limit="512Mi"),
+    ),
+    "wait_for_replication": Step(
+        component="cinema-lag",
+        image="app",
+        resources=Resources(cpu_request="50m", cpu_limit="250m", memory_request="64Mi", memory_limit="128Mi"),
+    ),
+    "dbt_build": Step(
+        component="cinema-dbt",
+        image="dbt",
+        resources=Resources(cpu_request="250m", cpu_limit="1", memory_request="256Mi", memory_limit="1Gi"),
+        scratch="/tmp",
+    ),
+}
 
 
 def workload(step: str, cfg: CinemaDagSettings, shared: ExportDagSettings) -> Workload:
-    """The chart's ``pipelines.cinema.workloads.cinema-<component>`` DAG pod of one step."""
-    component, image, resources, writes = STEPS[step]
+    """The chart's ``pipelines.cinema.workloads.<component>`` DAG pod of one step."""
+    spec = STEPS[step]
     app = f"{templated(shared, 'image')}:{templated(shared, 'image_tag')}"
     return Workload(
-        app=f"brook-cinema-{component}",
-        component=f"cinema-{component}",
+        app=f"brook-{spec.component}",
+        component=spec.component,
         pod_name="cinema",
         namespace=templated(shared, "namespace"),
-        image=app if image == "app" else f"{cfg.dbt_image}:{cfg.dbt_image_tag}",
-        service_account=f"{cfg.service_account_prefix}-{component}",
+        image=app if spec.image == "app" else f"{cfg.dbt_image}:{cfg.dbt_image_tag}",
+        service_account=f"{cfg.service_account_prefix}-{spec.component.removeprefix('cinema-')}",
         env_configmap=templated(shared, "env_configmap"),
         env_secret=cfg.env_secret,
-        resources=resources,
+        resources=spec.resources,
         startup_timeout_seconds=cfg.startup_timeout_seconds,
-        scratch="/tmp" if writes else "",  # dbt writes target/ and logs/ (a temp folder per run)
+        scratch=spec.scratch,
     )
 
 

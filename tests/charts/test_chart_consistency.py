@@ -193,12 +193,12 @@ def test_dag_pod_labels_are_dag_pods_of_the_topology() -> None:
         # A label dict ("app.kubernetes.io/component": "x") or the runners' Workload(component="x").
         labels |= set(re.findall(r'(?:"app\.kubernetes\.io/component":\s*|\bcomponent=)"([^"]+)"', text))
     assert labels == set(dag_pods), "DAG pod labels vs pipelines.<name>.workloads.<w>.dagPod in values.yaml"
-    objs = render("kind", *TELECOM)
+    objs = render("kind", *TELECOM, "pipelines.cinema.enabled=true")
     accounts = {o["metadata"]["name"] for o in objs if o["kind"] == "ServiceAccount"}
     secrets = {o["metadata"]["name"] for o in objs if o["kind"] == "Secret"}
     assert {w["dagPod"]["serviceAccount"] for w in dag_pods.values()} <= accounts
     assert {defaults["EXPORT_SERVICE_ACCOUNT"], defaults["TELECOM_SERVICE_ACCOUNT"]} <= accounts
-    assert {defaults["EXPORT_ENV_SECRET"], defaults["TELECOM_ENV_SECRET"]} <= secrets
+    assert {defaults["EXPORT_ENV_SECRET"], defaults["TELECOM_ENV_SECRET"], defaults["CINEMA_ENV_SECRET"]} <= secrets
     for name, workload in dag_pods.items():
         assert f"brook-{workload.get('secret', name)}-env" in secrets, name
 
@@ -243,6 +243,7 @@ def test_every_values_key_is_in_the_schema_table() -> None:
         "kafkaUsers": "<user>",
         "users": "<user>",
         "workloads": "<workload>",
+        "databases": "<database>",
     }
     for path in paths(values, ""):
         parts = path.split(".") if path else []

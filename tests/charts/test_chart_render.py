@@ -28,6 +28,7 @@ from tools.validate import validate
 
 pytestmark = pytest.mark.charts
 TELECOM = ("pipelines.telecom.enabled=true",)
+CINEMA = ("pipelines.cinema.enabled=true",)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -46,7 +47,7 @@ def test_lint_strict(profile: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize("sets", [(), TELECOM], ids=["bets", "bets+telecom"])
+@pytest.mark.parametrize("sets", [(), TELECOM, CINEMA], ids=["bets", "bets+telecom", "bets+cinema"])
 def test_every_object_passes_kubeconform(profile: str, sets: tuple[str, ...]) -> None:
     ok, output = validate(render_text(profile, *sets))
     assert ok, output
@@ -221,6 +222,9 @@ def test_values_cannot_override_generated_secrets() -> None:
         "kafka-brook-flink",
         "kafka-brook-telecom",
         "telecom-mask-key",
+        "cinema-oltp-password",  # declared pipelines' database and replication passwords, enabled or not
+        "cinema-warehouse-password",
+        "cinema-replication-password",
     }
     assert set(creds) == expected
     users = {o["metadata"]["name"] for o in objs if o["kind"] == "KafkaUser"}
@@ -384,7 +388,9 @@ def test_acls_are_written_in_values_with_a_comment_per_user() -> None:
     """Reviewable: every KafkaUser block in values.yaml is preceded by a comment line saying what it is for."""
     lines = (CHART / "values.yaml").read_text().splitlines()
     values = yaml.safe_load("\n".join(lines))
-    users = set(values["kafka"]["users"]) | {name for p in values["pipelines"].values() for name in p["kafkaUsers"]}
+    users = set(values["kafka"]["users"]) | {
+        name for p in values["pipelines"].values() for name in p.get("kafkaUsers", {})
+    }
     for name in users:
         for i, line in enumerate(lines):
             if line.strip() == f"{name}:" and lines[i + 1].strip() == "acls:":

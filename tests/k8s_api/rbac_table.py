@@ -59,6 +59,9 @@ MAY: dict[str, list[Check]] = {
     # The DAG pods' identities: no API rights at all (their tokens are not even mounted).
     "brook-exporter": [],
     "brook-telecom-batch": [],
+    "brook-cinema-generator": [],
+    "brook-cinema-lag": [],
+    "brook-cinema-dbt": [],
     **{sa: POD_LAUNCHER for sa in AIRFLOW_SERVICE_ACCOUNTS},
     # Not Brook's, but every pod without serviceAccountName runs as it: nothing either.
     "default": [],
@@ -108,6 +111,10 @@ MUST_NOT: dict[str, list[Check]] = {
     ],
     "brook-exporter": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")],
     "brook-telecom-batch": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")],
+    **{
+        f"brook-cinema-{step}": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")]
+        for step in ("generator", "lag", "dbt")
+    },
     **{
         sa: [
             Check("create", "deployments.apps"),

@@ -36,12 +36,18 @@ pytestmark = pytest.mark.k8s_api
 NAMESPACE = "brook"
 RELEASE = "brook"
 KIND_VALUES = ("-f", str(CHART / "values-kind.yaml"), *VERSION_SETS)
-OPTIONAL_PARTS = ("pipelines.telecom.enabled", "postgres.backup.enabled", "postgres.backup.alerts.enabled")
+OPTIONAL_PARTS = (
+    "pipelines.telecom.enabled",
+    "pipelines.cinema.enabled",
+    "postgres.backup.enabled",
+    "postgres.backup.alerts.enabled",
+)
 PROD_VALUES = ("-f", str(CHART / "values-prod.yaml"), *VERSION_SETS)
 PROFILES = {
     "kind": KIND_VALUES,
     "prod": PROD_VALUES,
-    # Every part that is off by default: the telecom pipeline, Postgres backups (Barman Cloud plugin) and their alerts.
+    # Every part that is off by default: the telecom and cinema pipelines, Postgres backups (Barman Cloud plugin) and
+    # their alerts.
     "optional": (*KIND_VALUES, *(f"--set={key}=true" for key in OPTIONAL_PARTS)),
 }
 # How long helm waits for a hook Job that no node will ever run (helm's --timeout, per operation).
@@ -228,7 +234,8 @@ def test_optional_parts_on_the_server(release):
         assert len(names) == 1, f"{kind}: {names}"
         ok(release.plane.kubectl("-n", NAMESPACE, "get", kind.lower(), names[0]))
     store = next(name for k, name in kinds if k == "ObjectStore")
-    cluster = get_json(release.plane, "-n", NAMESPACE, "clusters.postgresql.cnpg.io")["items"][0]
+    clusters = get_json(release.plane, "-n", NAMESPACE, "clusters.postgresql.cnpg.io")["items"]
+    [cluster] = [c for c in clusters if "plugins" in c["spec"]]  # Brook's; the cinema pipeline adds two of its own
     # `enabled: true` is not in the chart: the API server defaults it from CNPG's CRD schema.
     plugin = {"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True, "enabled": True}
     assert cluster["spec"]["plugins"] == [{**plugin, "parameters": {"barmanObjectName": store}}]
@@ -237,6 +244,9 @@ def test_optional_parts_on_the_server(release):
     assert spec["method"] == "plugin" and spec["cluster"]["name"] == cluster["metadata"]["name"], spec
     topics = [name for k, name in kinds if k == "KafkaTopic"]
     assert any("telecom" in name for name in topics), topics
+    for kind in ("Publication", "Subscription"):  # the cinema pipeline's logical replication, accepted by its CRDs
+        [name] = [name for k, name in kinds if k == kind]
+        ok(release.plane.kubectl("-n", NAMESPACE, "get", f"{kind.lower()}s.postgresql.cnpg.io", name))
 
 
 @pytest.mark.parametrize("release", ["kind"], indirect=True)

@@ -17,6 +17,9 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
     peers:           {kafka: [component], postgres: […], minio: […]}  NetworkPolicy / listener peers
     enabled:         [pipeline]                                      enabled pipelines (brook-airflow-env)
     audits:          [{name, module}]                                CronJob template brook-audit-<pipeline>
+    databases:       [{cluster, pipeline, key, env, passwordKey, readers, ...the block}]  enabled pipelines' own
+                                                                     Postgres (templates/pipeline-databases.yaml)
+    replications:    [{pipeline, publisher, subscriber, roleKey, ...the block}]  their logical replication
 
 The platform's `audit` workload (every enabled pipeline's conservation audit, KafkaUser brook-audit) exists when an
 enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pipelines grant it.
@@ -44,6 +47,9 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- $buckets := values $v.minio.buckets | sortAlpha -}}
 {{- $flinkJobs := list -}}
 {{- $enabled := list -}}
+{{- $databases := list -}}
+{{- $replications := list -}}
+{{- $dbGenerated := dict -}}
 {{- range $pname, $p := $v.pipelines -}}
 {{- range $key, $t := $p.topics -}}
 {{- $_ := set $env $t.env $t.name -}}
@@ -72,6 +78,31 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- end -}}
 {{- $_ := set $workloads $wname $w -}}
 {{- end -}}
+{{- range $key, $d := $p.databases -}}
+{{- $cluster := printf "brook-%s-%s" $pname $key -}}
+{{- $readers := list -}}
+{{- range $wname, $w := $p.workloads -}}
+{{- if has $key ($w.databases | default list) -}}
+{{- $readers = append $readers $wname -}}
+{{- $g := get $dbGenerated $wname | default dict -}}
+{{- $_ := set $g (printf "%s_PG_PASSWORD" $d.env) (printf "%s-%s-password" $pname $key) -}}
+{{- $_ := set $dbGenerated $wname $g -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $env (printf "%s_PG_HOST" $d.env) (printf "%s-rw" $cluster) -}}
+{{- $_ := set $env (printf "%s_PG_PORT" $d.env) (include "brook.postgres.port" $) -}}
+{{- $_ := set $env (printf "%s_PG_DATABASE" $d.env) $d.database -}}
+{{- $_ := set $env (printf "%s_PG_USER" $d.env) $d.owner -}}
+{{- $_ := set $env (printf "%s_PG_SSLMODE" $d.env) "require" -}}
+{{- $_ := set $env (printf "%s_PG_SCHEMA" $d.env) "public" -}}
+{{- $databases = append $databases (merge (dict "cluster" $cluster "pipeline" $pname "key" $key "passwordKey" (printf "%s-%s-password" $pname $key) "readers" ($readers | sortAlpha)) (deepCopy $d)) -}}
+{{- end -}}
+{{- with $p.replication -}}
+{{- if not (and (hasKey $p.databases .from) (hasKey $p.databases .to)) -}}
+{{- fail (printf "pipelines.%s.replication: from and to must name two of its databases" $pname) -}}
+{{- end -}}
+{{- $replications = append $replications (merge (dict "pipeline" $pname "publisher" (printf "brook-%s-%s" $pname .from) "subscriber" (printf "brook-%s-%s" $pname .to) "roleKey" (printf "%s-replication-password" $pname) "publisherDatabase" (get $p.databases .from).database "subscriberDatabase" (get $p.databases .to).database) (deepCopy .)) -}}
+{{- end -}}
 {{- range $p.flinkJobs -}}
 {{- $flinkJobs = append $flinkJobs (dict "name" (printf "%s-%s" $pname (. | replace "_" "-")) "module" (printf "jobs.%s.flink.%s" $pname .)) -}}
 {{- end -}}
@@ -83,8 +114,11 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- fail "a pipeline has a workload named audit: the platform's conservation audit uses that component" -}}
 {{- end -}}
 {{- $_ := set $workloads "audit" (dict "kafkaUser" "brook-audit" "postgres" true "s3" true) -}}
-{{- range $enabled -}}
-{{- $audits = append $audits (dict "name" . "module" (printf "jobs.%s.audit" .)) -}}
+{{- range $pname := $enabled -}}
+{{- /* only pipelines granting brook-audit ACLs have a Kafka audit (cinema's runs on its own databases) */ -}}
+{{- if hasKey ((get $v.pipelines $pname).kafkaUsers | default dict) "brook-audit" -}}
+{{- $audits = append $audits (dict "name" $pname "module" (printf "jobs.%s.audit" $pname)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $secrets := dict -}}
@@ -118,6 +152,9 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- range $var, $key := $w.generated -}}
 {{- $_ := set $s.generated $var $key -}}
 {{- end -}}
+{{- range $var, $key := get $dbGenerated $wname | default dict -}}
+{{- $_ := set $s.generated $var $key -}}
+{{- end -}}
 {{- with $w.deployment -}}
 {{- $args := list "-m" .module -}}
 {{- range $opt, $value := .options -}}
@@ -140,7 +177,7 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- end -}}
 {{- $out := dict "topics" $topics "env" $env "buckets" $buckets "users" $users "secrets" $secrets
   "deployments" $deployments "flinkJobs" $flinkJobs "serviceAccounts" $serviceAccounts
-  "enabled" $enabled "audits" $audits "oneShots" $oneShots
+  "enabled" $enabled "audits" $audits "oneShots" $oneShots "databases" $databases "replications" $replications
   "peers" (dict "kafka" ($peers.kafka | sortAlpha) "postgres" ($peers.postgres | sortAlpha) "minio" ($peers.minio | sortAlpha)) -}}
 {{- toYaml $out -}}
 {{- end -}}
@@ -163,6 +200,12 @@ keeps its passwords and generated keys): platform logins, kafka-<user> per Kafka
 {{- range $var, $key := $w.generated -}}
 {{- $keys = append $keys $key -}}
 {{- end -}}
+{{- end -}}
+{{- range $key, $d := $p.databases -}}
+{{- $keys = append $keys (printf "%s-%s-password" $pname $key) -}}
+{{- end -}}
+{{- if $p.replication -}}
+{{- $keys = append $keys (printf "%s-replication-password" $pname) -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml ($keys | uniq | sortAlpha) -}}
