@@ -264,8 +264,10 @@ def read(value: Callable[[Fields], str], column: str = MESSAGE) -> str:
     An accepted message of :func:`flat_shape` is a flat object, perhaps with spaces: the flat reader finds its
     members unless spaces surround the ``:`` (then NULL, and the JSON reader reads it; accepted fields are never
     NULL)."""
-    json_value = value(JSON_FIELDS)
-    return f"CASE WHEN {flat_shape(column)} THEN COALESCE({value(FLAT_FIELDS)}, {json_value}) ELSE {json_value} END"
+    flat_value = value(FLAT_FIELDS)  # read twice, but cheap; CASE is lazy where COALESCE may not be
+    return (
+        f"CASE WHEN {flat_shape(column)} AND {flat_value} IS NOT NULL THEN {flat_value} ELSE {value(JSON_FIELDS)} END"
+    )
 
 
 def is_number(field: str) -> str:
