@@ -14,9 +14,10 @@ parses the DAG (the dag processor, and the worker that re-parses it to run a tas
 A :class:`Job` may set a few variables of its own (``env``), for a task whose settings differ from its workload's,
 e.g. the cinema DAG, whose generator writes the OLTP database while dbt reads the warehouse. A value may name
 another variable as ``$(NAME)``, expanded from the task's environment: in a pod by the kubelet (the container's
-``env`` after its ``envFrom``: Kubernetes' dependent variables), locally by :func:`expand` with the same rule (an
-unknown name stays as written). So one task definition maps, say, ``BROOK_PG_HOST`` to
-``$(BROOK_CINEMA_OLTP_PG_HOST)`` and means the same thing in both modes, with no value written in the DAG.
+``env`` after its ``envFrom``: Kubernetes' dependent variables), locally by :func:`expand` with the same rule. A
+name the environment lacks stays as written in a pod (the chart's tests check it defines every one); the local
+runner fails the task naming it instead (:func:`unresolved`). So one task definition maps, say, ``BROOK_PG_HOST``
+to ``$(BROOK_CINEMA_OLTP_PG_HOST)`` and means the same thing in both modes, with no value written in the DAG.
 
 Both runners get the same ``cmds`` + ``arguments`` and ``env`` (tests/integration/test_airflow_runners.py renders
 every task of every DAG in both modes and compares them). Nothing here imports the Kubernetes provider unless the
@@ -198,6 +199,11 @@ def expand(env: Mapping[str, str], base: Mapping[str, str]) -> dict[str, str]:
     return {name: REFERENCE.sub(lambda ref: base.get(ref.group(1), ref.group(0)), value) for name, value in env.items()}
 
 
+def unresolved(env: Mapping[str, str]) -> list[str]:
+    """The ``$(NAME)`` references left in ``env`` after :func:`expand`: names its environment does not set."""
+    return sorted({name for value in env.values() for name in REFERENCE.findall(value)})
+
+
 def local_overrides(value: object) -> dict[str, str]:
     """The ``brook_local_env`` Variable as environment; a value that is not an object of BROOK_* keys is refused."""
     if value is None:
@@ -251,6 +257,12 @@ class LocalJobOperator(BaseOperator):
             self.log.info("Variable %s sets %s", LOCAL_ENV_VARIABLE, ", ".join(sorted(overrides)))
         base = {**job_environment(os.environ), **overrides}
         own = expand(self.env, base)
+        if missing := unresolved(own):
+            # A pod would get the reference as a literal value and fail later and vaguely; here the cause is known.
+            raise AirflowFailException(
+                f"task {self.task_id} maps its environment from {', '.join(missing)}, which the Airflow worker's "
+                f"environment and the Airflow Variable {LOCAL_ENV_VARIABLE} do not set: set them in either"
+            )
         if own:
             self.log.info("task environment sets %s", ", ".join(sorted(own)))
         self.log.info("running %s", shlex.join(argv))

@@ -33,13 +33,16 @@ import pytest
 
 from jobs.bets.contract import Bet
 from jobs.bets.store import insert_bets
+from jobs.cinema.databases import OLTP, WAREHOUSE, scoped_env
 from jobs.common.cli import read_summary
 from jobs.common.migrate import migrate
-from jobs.common.settings import PostgresSettings, S3Settings
+from jobs.common.settings import PostgresSettings, S3Settings, load
 from jobs.dags.settings import LOCAL_ENV_VARIABLE
 from jobs.local.airflow import ADMIN, DAGS, AirflowApi, Instance, Layout, LocalAirflow
 from jobs.local.bets_demo import EXPORT_DAG, EXPORT_TASK, BetsDemo
+from jobs.local.services import LocalSettings
 from tests.integration.airflow_browser import AirflowUi
+from tests.integration.cinema_pair import cinema_fresh, cinema_pair  # noqa: F401 (fixtures)
 from tests.integration.test_telecom_daily import DAY, EXPECTED, METRICS, STATS
 
 pytestmark = pytest.mark.integration
@@ -366,6 +369,30 @@ def test_the_demo_exports_through_airflows_bets_export(
     finally:
         sql(pg_settings, f"DROP SCHEMA IF EXISTS {pg.schema} CASCADE")
         empty_bucket(s3)
+
+
+def test_cinema_elt_runs_locally_on_the_cinema_pair(
+    airflow: Running,
+    cinema_fresh: tuple[PostgresSettings, PostgresSettings],  # noqa: F811
+) -> None:
+    """The DAG that runs as pods in Kubernetes, run by the local runner: the brook_local_env Variable names the two
+    databases apart (BROOK_CINEMA_*_PG_*) and the dbt executable; each task maps its database onto BROOK_PG_*."""
+    oltp, warehouse = cinema_fresh
+    dbt = Path(load(LocalSettings).home).resolve() / "venv" / "dbt" / "bin" / "dbt"
+    env = {**scoped_env(OLTP, oltp), **scoped_env(WAREHOUSE, warehouse), "BROOK_CINEMA_DBT_BIN": str(dbt)}
+    airflow.api.post("/api/v2/variables", {"key": LOCAL_ENV_VARIABLE, "value": json.dumps(env)})
+    try:
+        run_id = trigger(airflow.api, "cinema_elt")
+        assert wait_for_run(airflow, "cinema_elt", run_id) == "success", why(airflow.api, "cinema_elt", run_id)
+    finally:
+        airflow.api.delete(f"/api/v2/variables/{LOCAL_ENV_VARIABLE}")
+    states = {task: state for task, (state, _) in task_states(airflow.api, "cinema_elt", run_id).items()}
+    assert states == dict.fromkeys(("generate", "wait_for_replication", "dbt_build", "notify"), "success")
+    [[events]] = sql(oltp, "SELECT count(*) FROM cinema_events")
+    [[replicated]] = sql(warehouse, "SELECT count(*) FROM cinema_events")
+    [[in_sessions]] = sql(warehouse, "SELECT coalesce(sum(event_count), 0) FROM cinema_marts.fct_watch_sessions")
+    assert events > 0 and replicated == events == in_sessions
+    assert "jobs.cinema.marts" in task_log(airflow.api, "cinema_elt", run_id, "dbt_build")
 
 
 def live_members(groups: set[int]) -> list[str]:

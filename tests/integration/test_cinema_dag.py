@@ -26,7 +26,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.execution_time import macros
 from airflow.sdk.execution_time.context import VariableAccessor
 from kubernetes.client import ApiClient
-from jobs.dags.runners import expand
+from jobs.dags.runners import expand, unresolved
 
 bag = DagBag(dag_folder=sys.argv[1])
 dag = bag.dags["cinema_elt"]
@@ -35,6 +35,7 @@ out = {"import_errors": {p: str(e) for p, e in bag.import_errors.items()}, "dag_
        "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}, "pods": {},
        "expanded": expand({"BROOK_PG_HOST": "$(BROOK_CINEMA_OLTP_PG_HOST)", "BROOK_X": "a$(BROOK_UNSET)b"},
                           {"BROOK_CINEMA_OLTP_PG_HOST": "oltp-rw"})}
+out["unresolved"] = unresolved(out["expanded"])
 for task in map(copy.deepcopy, dag.tasks):
     context = {"var": {"value": VariableAccessor(deserialize_json=False), "json": VariableAccessor(True)},
                "ds": "2026-03-11", "macros": macros, "params": {}, "run_id": "test-run"}
@@ -110,6 +111,7 @@ def test_each_pod_has_its_image_account_secret_database_and_resources(parsed: di
 def test_the_local_runner_expands_references_like_the_kubelet(parsed: dict[str, Any]) -> None:
     """A known name is replaced; an unknown one stays as written (what Kubernetes does with a missing variable)."""
     assert parsed["expanded"] == {"BROOK_PG_HOST": "oltp-rw", "BROOK_X": "a$(BROOK_UNSET)b"}
+    assert parsed["unresolved"] == ["BROOK_UNSET"]  # the local runner fails the task naming it, before running
 
 
 def test_without_the_cinema_pipeline_the_dag_schedules_nothing(tmp_path: Path) -> None:
