@@ -40,7 +40,8 @@ class ExportSettings:
     chunk_rows: int = setting(
         "EXPORT_CHUNK_ROWS",
         100_000,
-        help="Rows per batch, i.e. per Parquet object (~3 MB); memory is ~110 MB + ~0.5 KB per row of one batch.",
+        help="Rows per claimed range (one Parquet object of ~3 MB per UTC date in it); memory is ~110 MB + ~1.3 KB "
+        "per row of one range.",
     )
     max_rows: int = setting(
         "EXPORT_MAX_ROWS", 0, help="Stop a run after about this many rows (0: until nothing is left to export)."
