@@ -12,17 +12,19 @@ $(SCHEMAS)/kubernetes/.v$(KUBERNETES_VERSION): tools/schemas/kubernetes_schemas.
 	$(PY) -m tools.schemas.kubernetes_schemas $(KUBERNETES_VERSION) $(SCHEMAS)/kubernetes
 	touch $@
 
-$(SCHEMA_CACHE)/strimzi/.$(STRIMZI_APP_VERSION): tools/schemas/strimzi/pom.xml
+# The Strimzi kinds the chart renders (model class=file): part of the stamp's name, so adding one regenerates.
+STRIMZI_KINDS := kafka.Kafka=kafka nodepool.KafkaNodePool=kafkanodepool topic.KafkaTopic=kafkatopic \
+	user.KafkaUser=kafkauser connect.KafkaConnect=kafkaconnect connector.KafkaConnector=kafkaconnector
+STRIMZI_STAMP := $(SCHEMA_CACHE)/strimzi/.$(STRIMZI_APP_VERSION)-$(words $(STRIMZI_KINDS))kinds
+
+$(STRIMZI_STAMP): tools/schemas/strimzi/pom.xml
 	$(call say,generating Strimzi $(STRIMZI_APP_VERSION) CRDs from io.strimzi:api + crd-generator (Maven Central))
 	@[ -n "$(JAVA21)" ] || { echo "Strimzi's CRD generator needs Java 21+: install one or set JAVA21_HOME" >&2; exit 1; }
 	rm -rf $(SCHEMA_CACHE)/strimzi && mkdir -p $(SCHEMA_CACHE)/strimzi/lib
 	mvn -q -B -f tools/schemas/strimzi/pom.xml -DSTRIMZI_APP_VERSION=$(STRIMZI_APP_VERSION) \
 		dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(SCHEMA_CACHE)/strimzi/lib
 	$(JAVA21) -cp '$(SCHEMA_CACHE)/strimzi/lib/*' io.strimzi.crdgenerator.CrdGenerator --yaml --crd-api-version v1 \
-	  io.strimzi.api.kafka.model.kafka.Kafka=$(SCHEMA_CACHE)/strimzi/kafka.yaml \
-	  io.strimzi.api.kafka.model.nodepool.KafkaNodePool=$(SCHEMA_CACHE)/strimzi/kafkanodepool.yaml \
-	  io.strimzi.api.kafka.model.topic.KafkaTopic=$(SCHEMA_CACHE)/strimzi/kafkatopic.yaml \
-	  io.strimzi.api.kafka.model.user.KafkaUser=$(SCHEMA_CACHE)/strimzi/kafkauser.yaml
+	  $(foreach k,$(STRIMZI_KINDS),io.strimzi.api.kafka.model.$(firstword $(subst =, ,$(k)))=$(SCHEMA_CACHE)/strimzi/$(lastword $(subst =, ,$(k))).yaml)
 	touch $@
 
 $(SCHEMA_CACHE)/flink-operator/.$(FLINK_OPERATOR_CRD_VERSION): tools/schemas/flink-operator/pom.xml
@@ -40,7 +42,7 @@ $(SCHEMA_CACHE)/cnpg/.v$(CNPG_APP_VERSION):
 	  cp $$dir/config/crd/bases/*.yaml $(SCHEMA_CACHE)/cnpg/
 	touch $@
 
-CRD_SOURCES := $(SCHEMA_CACHE)/strimzi/.$(STRIMZI_APP_VERSION) $(SCHEMA_CACHE)/flink-operator/.$(FLINK_OPERATOR_CRD_VERSION) \
+CRD_SOURCES := $(STRIMZI_STAMP) $(SCHEMA_CACHE)/flink-operator/.$(FLINK_OPERATOR_CRD_VERSION) \
 	$(SCHEMA_CACHE)/cnpg/.v$(CNPG_APP_VERSION)
 $(SCHEMAS)/crds/.stamp: $(CRD_SOURCES) tools/schemas/crd_to_jsonschema.py | $(VENV)/app/.installed
 	$(call say,converting CRDs to kubeconform JSON schemas in $(SCHEMAS)/crds)

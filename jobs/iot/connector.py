@@ -14,6 +14,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -23,9 +24,13 @@ from jobs.common.settings import PostgresSettings
 from jobs.iot.topics import TABLE, IotTopics
 
 ROLE = "brook_iot_cdc"
-PUBLICATION = "brook_iot_pub"
-SLOT = "brook_iot_slot"
 CONNECTOR = "brook-iot-readings"
+# The settings that do not depend on where the connector runs: the one definition, read here for the local worker
+# and by the chart for the KafkaConnector (charts/brook/files/iot-connector.json is a link to this file).
+FIXED_CONFIG = Path(__file__).resolve().parent / "connector.json"
+_FIXED: dict[str, str] = json.loads(FIXED_CONFIG.read_text())
+PUBLICATION = _FIXED["publication.name"]
+SLOT = _FIXED["slot.name"]
 
 
 class ConnectError(RuntimeError):
@@ -61,29 +66,24 @@ def drop_slot(dsn: str) -> None:
     conn.close()
 
 
+def fixed_config() -> dict[str, str]:
+    """``connector.json``; its ``table.include.list`` must be ``public.<TABLE>`` (jobs/iot/topics.py), else an error
+    naming the file."""
+    if _FIXED.get("table.include.list") != f"public.{TABLE}":
+        raise ConnectError(f"{FIXED_CONFIG}: table.include.list must be public.{TABLE} (jobs/iot/topics.py's TABLE)")
+    return dict(_FIXED)
+
+
 def config(pg: PostgresSettings, password: str, topics: IotTopics) -> dict[str, str]:
-    """The connector's configuration (``PUT /connectors/<name>/config``)."""
+    """The connector's configuration (``PUT /connectors/<name>/config``): the fixed settings plus where it runs."""
     return {
-        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "tasks.max": "1",
-        "plugin.name": "pgoutput",
+        **fixed_config(),
         "database.hostname": pg.host,
         "database.port": str(pg.port),
         "database.dbname": pg.database,
         "database.user": ROLE,
         "database.password": password,
         "topic.prefix": topics.prefix,
-        "table.include.list": f"public.{TABLE}",
-        "publication.name": PUBLICATION,
-        "publication.autocreate.mode": "disabled",
-        "slot.name": SLOT,
-        "snapshot.mode": "initial",
-        "tombstones.on.delete": "false",
-        "decimal.handling.mode": "double",
-        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "key.converter.schemas.enable": "false",
-        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "value.converter.schemas.enable": "false",
     }
 
 

@@ -29,6 +29,7 @@ from tools.validate import validate
 pytestmark = pytest.mark.charts
 TELECOM = ("pipelines.telecom.enabled=true",)
 CINEMA = ("pipelines.cinema.enabled=true",)
+IOT = ("pipelines.iot.enabled=true",)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -47,7 +48,7 @@ def test_lint_strict(profile: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-@pytest.mark.parametrize("sets", [(), TELECOM, CINEMA], ids=["bets", "bets+telecom", "bets+cinema"])
+@pytest.mark.parametrize("sets", [(), TELECOM, CINEMA, IOT], ids=["bets", "bets+telecom", "bets+cinema", "bets+iot"])
 def test_every_object_passes_kubeconform(profile: str, sets: tuple[str, ...]) -> None:
     ok, output = validate(render_text(profile, *sets))
     assert ok, output
@@ -225,6 +226,9 @@ def test_values_cannot_override_generated_secrets() -> None:
         "cinema-oltp-password",  # declared pipelines' database and replication passwords, enabled or not
         "cinema-warehouse-password",
         "cinema-replication-password",
+        "iot-source-password",
+        "iot-replication-password",
+        "kafka-brook-iot-connect",
     }
     assert set(creds) == expected
     users = {o["metadata"]["name"] for o in objs if o["kind"] == "KafkaUser"}

@@ -6,6 +6,7 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
   include "brook.topology" . | fromYaml →
     topics:          [{name, partitions, retentionHours}]            enabled pipelines' topics
     env:             {BROOK_TOPIC_…: name, …}                        every declared pipeline's topic/bucket names
+                                                                     (topics with `env`) and CDC topic prefixes
     buckets:         [name]                                          minio.buckets + every pipeline's buckets
     users:           {<KafkaUser>: {acls: […]}}                      union of ACLs per user name
     secrets:         {<secret>: {kafkaUser, postgres, s3, generated}}  → Secret brook-<secret>-env
@@ -20,6 +21,10 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
     databases:       [{cluster, pipeline, key, env, passwordKey, readers, ...the block}]  enabled pipelines' own
                                                                      Postgres (templates/pipeline-databases.yaml)
     replications:    [{pipeline, publisher, subscriber, roleKey, ...the block}]  their logical replication
+                                                                     (subscriber "" without `to`: a decoding
+                                                                     client such as Debezium, no Subscription)
+    connects:        [{pipeline, name, component, cluster, ...the block}]  Strimzi KafkaConnect per pipeline
+                                                                     `connect` block (templates/kafka-connect.yaml)
 
 The platform's `audit` workload (every enabled pipeline's conservation audit, KafkaUser brook-audit) exists when an
 enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pipelines grant it.
@@ -49,10 +54,13 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- $enabled := list -}}
 {{- $databases := list -}}
 {{- $replications := list -}}
+{{- $connects := list -}}
 {{- $dbGenerated := dict -}}
 {{- range $pname, $p := $v.pipelines -}}
 {{- range $key, $t := $p.topics -}}
-{{- $_ := set $env $t.env $t.name -}}
+{{- with $t.env -}}
+{{- $_ := set $env . $t.name -}}
+{{- end -}}
 {{- if $p.enabled -}}
 {{- $topics = append $topics (dict "name" $t.name "partitions" $t.partitions "retentionHours" $t.retentionHours) -}}
 {{- end -}}
@@ -62,6 +70,9 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- if not (has $b.name $buckets) -}}
 {{- $buckets = append $buckets $b.name -}}
 {{- end -}}
+{{- end -}}
+{{- with $p.connect -}}
+{{- $_ := set $env .connector.topicPrefixEnv .connector.topicPrefix -}}
 {{- end -}}
 {{- if $p.enabled -}}
 {{- $enabled = append $enabled $pname -}}
@@ -89,6 +100,9 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- $_ := set $dbGenerated $wname $g -}}
 {{- end -}}
 {{- end -}}
+{{- if and $p.connect (eq ($p.connect.database | default "") $key) -}}
+{{- $readers = append $readers (printf "%s-connect" $pname) -}}
+{{- end -}}
 {{- $_ := set $env (printf "%s_PG_HOST" $d.env) (printf "%s-rw" $cluster) -}}
 {{- $_ := set $env (printf "%s_PG_PORT" $d.env) (include "brook.postgres.port" $) -}}
 {{- $_ := set $env (printf "%s_PG_DATABASE" $d.env) $d.database -}}
@@ -98,10 +112,21 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- $databases = append $databases (merge (dict "cluster" $cluster "pipeline" $pname "key" $key "passwordKey" (printf "%s-%s-password" $pname $key) "readers" ($readers | sortAlpha)) (deepCopy $d)) -}}
 {{- end -}}
 {{- with $p.replication -}}
-{{- if not (and (hasKey $p.databases .from) (hasKey $p.databases .to)) -}}
-{{- fail (printf "pipelines.%s.replication: from and to must name two of its databases" $pname) -}}
+{{- if not (and (hasKey $p.databases .from) (or (not .to) (hasKey $p.databases (.to | default "")))) -}}
+{{- fail (printf "pipelines.%s.replication: from (and to, when set) must name its databases" $pname) -}}
 {{- end -}}
-{{- $replications = append $replications (merge (dict "pipeline" $pname "publisher" (printf "brook-%s-%s" $pname .from) "subscriber" (printf "brook-%s-%s" $pname .to) "roleKey" (printf "%s-replication-password" $pname) "publisherDatabase" (get $p.databases .from).database "subscriberDatabase" (get $p.databases .to).database) (deepCopy .)) -}}
+{{- $sub := dict "subscriber" "" "subscriberDatabase" "" -}}
+{{- if .to -}}
+{{- $sub = dict "subscriber" (printf "brook-%s-%s" $pname .to) "subscriberDatabase" (get $p.databases .to).database -}}
+{{- end -}}
+{{- $replications = append $replications (merge $sub (dict "pipeline" $pname "publisher" (printf "brook-%s-%s" $pname .from) "roleKey" (printf "%s-replication-password" $pname) "publisherDatabase" (get $p.databases .from).database) (deepCopy .)) -}}
+{{- end -}}
+{{- with $p.connect -}}
+{{- if not (hasKey ($p.databases | default dict) .database) -}}
+{{- fail (printf "pipelines.%s.connect.database: %q is not one of its databases" $pname .database) -}}
+{{- end -}}
+{{- $_ := set $peers "kafka" (append $peers.kafka (printf "%s-connect" $pname)) -}}
+{{- $connects = append $connects (merge (dict "pipeline" $pname "name" (printf "brook-%s-connect" $pname) "component" (printf "%s-connect" $pname) "cluster" (printf "brook-%s-%s" $pname .database) "databaseName" (get $p.databases .database).database) (deepCopy .)) -}}
 {{- end -}}
 {{- range $p.flinkJobs -}}
 {{- $flinkJobs = append $flinkJobs (dict "name" (printf "%s-%s" $pname (. | replace "_" "-")) "module" (printf "jobs.%s.flink.%s" $pname .)) -}}
@@ -177,7 +202,7 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- end -}}
 {{- $out := dict "topics" $topics "env" $env "buckets" $buckets "users" $users "secrets" $secrets
   "deployments" $deployments "flinkJobs" $flinkJobs "serviceAccounts" $serviceAccounts
-  "enabled" $enabled "audits" $audits "oneShots" $oneShots "databases" $databases "replications" $replications
+  "enabled" $enabled "audits" $audits "oneShots" $oneShots "databases" $databases "replications" $replications "connects" $connects
   "peers" (dict "kafka" ($peers.kafka | sortAlpha) "postgres" ($peers.postgres | sortAlpha) "minio" ($peers.minio | sortAlpha)) -}}
 {{- toYaml $out -}}
 {{- end -}}
