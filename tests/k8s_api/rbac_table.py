@@ -62,6 +62,8 @@ MAY: dict[str, list[Check]] = {
     "brook-cinema-generator": [],
     "brook-cinema-lag": [],
     "brook-cinema-dbt": [],
+    # Strimzi's ServiceAccount of KafkaConnect brook-iot-connect: its config provider reads the Debezium login only.
+    "brook-iot-connect-connect": [Check("get", "secrets", name="brook-iot-replication")],
     **{sa: POD_LAUNCHER for sa in AIRFLOW_SERVICE_ACCOUNTS},
     # Not Brook's, but every pod without serviceAccountName runs as it: nothing either.
     "default": [],
@@ -124,6 +126,14 @@ MUST_NOT: dict[str, list[Check]] = {
         ]
         for sa in AIRFLOW_SERVICE_ACCOUNTS
     },
+    "brook-iot-connect-connect": [
+        Check("get", "secrets", name="brook-iot-source-app-credentials"),
+        Check("get", "secrets", name="brook-iot-connect"),
+        Check("update", "secrets", name="brook-iot-replication"),
+        Check("get", "pods"),
+        Check("create", "pods"),
+        Check("get", "configmaps"),
+    ],
     "default": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")],
 }
 

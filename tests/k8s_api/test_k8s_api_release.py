@@ -39,6 +39,7 @@ KIND_VALUES = ("-f", str(CHART / "values-kind.yaml"), *VERSION_SETS)
 OPTIONAL_PARTS = (
     "pipelines.telecom.enabled",
     "pipelines.cinema.enabled",
+    "pipelines.iot.enabled",
     "postgres.backup.enabled",
     "postgres.backup.alerts.enabled",
 )
@@ -46,8 +47,8 @@ PROD_VALUES = ("-f", str(CHART / "values-prod.yaml"), *VERSION_SETS)
 PROFILES = {
     "kind": KIND_VALUES,
     "prod": PROD_VALUES,
-    # Every part that is off by default: the telecom and cinema pipelines, Postgres backups (Barman Cloud plugin) and
-    # their alerts.
+    # Every part that is off by default: the telecom, cinema and iot pipelines, Postgres backups (Barman Cloud
+    # plugin) and their alerts.
     "optional": (*KIND_VALUES, *(f"--set={key}=true" for key in OPTIONAL_PARTS)),
 }
 # How long helm waits for a hook Job that no node will ever run (helm's --timeout, per operation).
@@ -190,7 +191,16 @@ def test_every_pod_admitted(release):
 def test_least_privilege_table(release):
     """`kubectl auth can-i --as=system:serviceaccount:brook:<sa>` for every ServiceAccount the release creates, the
     Airflow ones its Role binds, and `default`: what each may do, and what none may (tests/k8s_api/rbac_table.py)."""
-    created = {o["metadata"]["name"] for o in release.manifest() if o["kind"] == "ServiceAccount"}
+    manifest = release.manifest()
+    created = {o["metadata"]["name"] for o in manifest if o["kind"] == "ServiceAccount"}
+    # ServiceAccounts an operator creates (Strimzi's <KafkaConnect>-connect) that the chart's RoleBindings grant to.
+    created |= {
+        s["name"]
+        for o in manifest
+        if o["kind"] == "RoleBinding"
+        for s in o["subjects"]
+        if s["kind"] == "ServiceAccount" and s.get("namespace", NAMESPACE) == NAMESPACE
+    }
     assert created <= set(rbac_table.MAY), f"no row in the least-privilege table for {created - set(rbac_table.MAY)}"
     rows = rbac_table.table(created)
 
@@ -244,9 +254,19 @@ def test_optional_parts_on_the_server(release):
     assert spec["method"] == "plugin" and spec["cluster"]["name"] == cluster["metadata"]["name"], spec
     topics = [name for k, name in kinds if k == "KafkaTopic"]
     assert any("telecom" in name for name in topics), topics
-    for kind in ("Publication", "Subscription"):  # the cinema pipeline's logical replication, accepted by its CRDs
-        [name] = [name for k, name in kinds if k == kind]
-        ok(release.plane.kubectl("-n", NAMESPACE, "get", f"{kind.lower()}s.postgresql.cnpg.io", name))
+    # The cinema pipeline's logical replication and the iot pipeline's Publication for Debezium, accepted by CNPG's
+    # CRDs; iot's KafkaConnect and KafkaConnector by Strimzi's (tools/schemas: `make schemas`).
+    expected = {
+        "publications.postgresql.cnpg.io": ("Publication", 2),
+        "subscriptions.postgresql.cnpg.io": ("Subscription", 1),
+        "kafkaconnects.kafka.strimzi.io": ("KafkaConnect", 1),
+        "kafkaconnectors.kafka.strimzi.io": ("KafkaConnector", 1),
+    }
+    for resource, (kind, count) in expected.items():
+        names = [name for k, name in kinds if k == kind]
+        assert len(names) == count, f"{kind}: {names}"
+        for name in names:
+            ok(release.plane.kubectl("-n", NAMESPACE, "get", resource, name))
 
 
 @pytest.mark.parametrize("release", ["kind"], indirect=True)
