@@ -20,6 +20,8 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
+from jobs.common.replication_source import ensure_publication, ensure_role, grant_read
+
 PUBLISHED = ("cinema_viewers", "cinema_films", "cinema_events")  # cinema_dead_letters stays operational
 PUBLICATION = "cinema_pub"
 SUBSCRIPTION = "cinema_sub"  # also the name of its replication slot on the publisher
@@ -60,20 +62,9 @@ def setup_publisher(dsn: str, password: str) -> None:
                     "the OLTP Postgres runs with wal_level other than logical: set wal_level=logical and restart it "
                     "(locally, jobs.local.cinema_postgres does)"
                 )
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"
-            cur.execute(
-                sql.SQL("{} ROLE {} WITH LOGIN REPLICATION PASSWORD %s").format(sql.SQL(verb), sql.Identifier(ROLE)),
-                (password,),
-            )
-            tables = sql.SQL(", ").join(sql.Identifier(t) for t in PUBLISHED)
-            cur.execute("SELECT current_schema()")
-            schema = sql.Identifier(cur.fetchone()[0])
-            cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, sql.Identifier(ROLE)))
-            cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(tables, sql.Identifier(ROLE)))
-            cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(sql.Identifier(PUBLICATION), tables))
+            ensure_role(cur, ROLE, password)
+            grant_read(cur, ROLE, PUBLISHED)
+            ensure_publication(cur, PUBLICATION, PUBLISHED)
     finally:
         conn.close()
 

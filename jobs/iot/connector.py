@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
-from psycopg2 import sql
 
+from jobs.common.replication_source import ensure_publication, ensure_role, grant_read
 from jobs.common.settings import PostgresSettings
 from jobs.iot.topics import TABLE, IotTopics
 
@@ -41,19 +41,9 @@ def setup_database(dsn: str, password: str) -> None:
     """The replication role (login, REPLICATION, SELECT on the table for the initial snapshot) and the publication
     (idempotent; the password is reset to ``password`` every time)."""
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
-        verb = "ALTER" if cur.fetchone() else "CREATE"
-        cur.execute(
-            sql.SQL("{} ROLE {} WITH LOGIN REPLICATION PASSWORD {}").format(
-                sql.SQL(verb), sql.Identifier(ROLE), sql.Literal(password)
-            )
-        )
-        cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(ROLE)))
-        cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(TABLE), sql.Identifier(ROLE)))
-        cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,))
-        # SET TABLE also when it exists: a table dropped and re-created (a fresh demo) leaves the publication empty.
-        verb = "ALTER PUBLICATION {} SET TABLE {}" if cur.fetchone() else "CREATE PUBLICATION {} FOR TABLE {}"
-        cur.execute(sql.SQL(verb).format(sql.Identifier(PUBLICATION), sql.Identifier(TABLE)))
+        ensure_role(cur, ROLE, password)
+        grant_read(cur, ROLE, [TABLE])
+        ensure_publication(cur, PUBLICATION, [TABLE])
     conn.close()
 
 

@@ -12,43 +12,17 @@ catches up.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import psycopg2
-from psycopg2 import sql
-
-from jobs.common.cli import run, summary
-from jobs.common.migrate import migrate
-from jobs.common.settings import PostgresSettings, load
+from jobs.common.cli import run
+from jobs.common.replication_source import schema_job
 from jobs.iot.topics import TABLE
 
 IOT_SQL = Path(__file__).resolve().parent / "sql"
 
 
-def grant(dsn: str, role: str) -> None:
-    """``USAGE`` on the current schema and ``SELECT`` on ``iot_readings`` to ``role`` (which must exist)."""
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-        if cur.fetchone() is None:
-            raise RuntimeError(f"role {role!r} does not exist yet (CloudNativePG creates it from managed.roles)")
-        cur.execute("SELECT current_schema()")
-        schema = sql.Identifier(cur.fetchone()[0])
-        cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, sql.Identifier(role)))
-        cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(TABLE), sql.Identifier(role)))
-    conn.close()
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.iot.schema", description=__doc__.splitlines()[0])
-    parser.add_argument("--replication-role", default="", help="the Debezium role to grant SELECT to")
-    args = parser.parse_args(argv)
-    pg = load(PostgresSettings)
-    applied = migrate(pg.dsn(), [IOT_SQL])
-    if args.replication_role:
-        grant(pg.dsn(), args.replication_role)
-    summary("iot-schema", applied=len(applied), granted=args.replication_role or None)
-    return 0
+    return schema_job("jobs.iot.schema", "iot-schema", IOT_SQL, [TABLE], argv, __doc__)
 
 
 if __name__ == "__main__":

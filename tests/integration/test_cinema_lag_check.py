@@ -16,12 +16,19 @@ import pytest
 from jobs.cinema import replication, store
 from jobs.cinema.databases import OLTP, WAREHOUSE, scoped_env
 from jobs.cinema.generator import Generator, write_catalogue
-from jobs.cinema.schema import grant
+from jobs.common.replication_source import RoleMissing, grant_read
 from jobs.common.rules import encode
 from jobs.common.settings import PostgresSettings
 from tests.integration.cinema_pair import cinema_fresh, cinema_pair  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
+
+
+def grant(dsn: str, role: str) -> None:
+    """What the chart's schema Job (jobs.cinema.schema --replication-role) does on the publisher."""
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        grant_read(cur, role, replication.PUBLISHED)
+    conn.close()
 
 
 def lag_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -74,7 +81,7 @@ def test_schema_grant_gives_the_role_the_published_tables_only(
 ) -> None:
     oltp, _ = cinema_fresh
     role = f"brook_test_reader_{uuid.uuid4().hex[:8]}"
-    with pytest.raises(RuntimeError, match="does not exist yet"):
+    with pytest.raises(RoleMissing, match="does not exist yet"):
         grant(oltp.dsn(), role)
     with psycopg2.connect(oltp.dsn()) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE ROLE {role} LOGIN REPLICATION")
