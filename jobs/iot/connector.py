@@ -10,6 +10,7 @@ Deletes send no tombstone (the topic is not compacted; a tombstone would be a se
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import urllib.error
@@ -25,12 +26,27 @@ from jobs.iot.topics import TABLE, IotTopics
 
 ROLE = "brook_iot_cdc"
 CONNECTOR = "brook-iot-readings"
-# The settings that do not depend on where the connector runs: the one definition, read here for the local worker
-# and by the chart for the KafkaConnector (charts/brook/files/iot-connector.json is a link to this file).
-FIXED_CONFIG = Path(__file__).resolve().parent / "connector.json"
-_FIXED: dict[str, str] = json.loads(FIXED_CONFIG.read_text())
-PUBLICATION = _FIXED["publication.name"]
-SLOT = _FIXED["slot.name"]
+# The settings that do not depend on where the connector runs: the one definition is the chart's file (the
+# KafkaConnector's config in Kubernetes), read from the checkout for the local worker. Registering over REST is a
+# local-mode step (in Kubernetes Strimzi registers the KafkaConnector), so images need not carry the file.
+FIXED_CONFIG = Path(__file__).resolve().parents[2] / "charts" / "brook" / "files" / "iot-connector.json"
+
+
+@functools.cache
+def _fixed() -> dict[str, str]:
+    try:
+        return json.loads(FIXED_CONFIG.read_text())
+    except FileNotFoundError:
+        raise ConnectError(f"{FIXED_CONFIG} is missing: local CDC registration runs from a Brook checkout") from None
+
+
+def publication() -> str:
+    return _fixed()["publication.name"]
+
+
+def slot() -> str:
+    """The connector's replication slot (Debezium's slot.name)."""
+    return _fixed()["slot.name"]
 
 
 class ConnectError(RuntimeError):
@@ -43,7 +59,7 @@ def setup_database(dsn: str, password: str) -> None:
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         ensure_role(cur, ROLE, password)
         grant_read(cur, ROLE, [TABLE])
-        ensure_publication(cur, PUBLICATION, [TABLE])
+        ensure_publication(cur, publication(), [TABLE])
     conn.close()
 
 
@@ -51,7 +67,7 @@ def drop_slot(dsn: str) -> None:
     """Drop the connector's replication slot (a fresh demo starts from an empty table and a new slot)."""
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", (slot(),)
         )
     conn.close()
 
@@ -59,9 +75,10 @@ def drop_slot(dsn: str) -> None:
 def fixed_config() -> dict[str, str]:
     """``connector.json``; its ``table.include.list`` must be ``public.<TABLE>`` (jobs/iot/topics.py), else an error
     naming the file."""
-    if _FIXED.get("table.include.list") != f"public.{TABLE}":
+    fixed = _fixed()
+    if fixed.get("table.include.list") != f"public.{TABLE}":
         raise ConnectError(f"{FIXED_CONFIG}: table.include.list must be public.{TABLE} (jobs/iot/topics.py's TABLE)")
-    return dict(_FIXED)
+    return dict(fixed)
 
 
 def config(pg: PostgresSettings, password: str, topics: IotTopics) -> dict[str, str]:
@@ -159,13 +176,13 @@ def wait_streaming(dsn: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (SLOT,))
+            cur.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot(),))
             got = cur.fetchone()
         conn.close()
         if got and got[0]:
             return
         time.sleep(1)
-    raise ConnectError(f"replication slot {SLOT} not streaming after {timeout:.0f}s: see the Connect worker's log")
+    raise ConnectError(f"replication slot {slot()} not streaming after {timeout:.0f}s: see the Connect worker's log")
 
 
 def register(api: ConnectApi, pg: PostgresSettings, password: str, topics: IotTopics) -> dict[str, Any]:

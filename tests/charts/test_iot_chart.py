@@ -1,7 +1,7 @@
 """The chart's ``pipelines.iot`` block (templates/kafka-connect.yaml, pipeline-databases.yaml, kafka.yaml,
 networkpolicies.yaml, flink.yaml): values in, objects out. A logical CNPG Cluster with the Debezium role, the
 Publication of exactly ``iot_readings``, a KafkaConnect managing its KafkaConnector whose config is
-jobs/iot/connector.json plus where it runs, KafkaUsers with exactly the intended ACLs, the window job's
+files/iot-connector.json plus where it runs, KafkaUsers with exactly the intended ACLs, the window job's
 FlinkDeployment, and NetworkPolicies admitting only the Connect worker and the simulator to the source database
 (evaluated with test_chart_render's :func:`admitted`)."""
 
@@ -77,7 +77,7 @@ def test_the_source_is_logical_and_owns_the_debezium_role(objs: list[dict]) -> N
 
 def test_the_publication_names_exactly_the_captured_table(objs: list[dict]) -> None:
     [pub] = [o for o in objs if o["kind"] == "Publication" and o["spec"]["cluster"]["name"] == SOURCE]
-    assert (pub["spec"]["dbname"], pub["spec"]["name"]) == ("iot", connector.PUBLICATION)
+    assert (pub["spec"]["dbname"], pub["spec"]["name"]) == ("iot", connector.publication())
     assert [item["table"] for item in pub["spec"]["target"]["objects"]] == [{"schema": "public", "name": TABLE}]
 
 
