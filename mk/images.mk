@@ -1,7 +1,7 @@
 # Brook's images (images/<name>/Dockerfile, built by skaffold: mk/kind.mk): lint, requirement locks, jar checksums.
 # Their versions come from versions.env as build args (skaffold.yaml buildArgs); no Docker engine is needed here.
 HADOLINT := $(firstword $(wildcard $(BIN)/hadolint) $(VENV)/app/bin/hadolint)
-DOCKERFILES := images/airflow/Dockerfile images/app/Dockerfile images/flink-job/Dockerfile
+DOCKERFILES := $(sort $(wildcard images/*/Dockerfile))
 
 .PHONY: docker-lint image-locks image-checksums
 docker-lint: $(VENV)/app/.installed ## hadolint on every Dockerfile (images/*/Dockerfile)

@@ -20,8 +20,17 @@ pytestmark = pytest.mark.charts
 
 ROOT = versions.ROOT
 DOCKERFILES = sorted(ROOT.glob("images/*/Dockerfile"))
-IMAGES = {"app", "flink-job", "airflow", "dbt"}
+IMAGES = {"app", "flink-job", "airflow", "dbt", "iot-connect"}
 POM = ROOT / "images" / "flink-job" / "pom.xml"
+# (pom, the Dockerfile whose Maven stage resolves it, the mk file whose target resolves it for local mode)
+POMS = [
+    (POM, ROOT / "images" / "flink-job" / "Dockerfile", ROOT / "mk" / "flink.mk"),
+    (
+        ROOT / "services/connect/debezium/pom.xml",
+        ROOT / "images" / "iot-connect" / "Dockerfile",
+        ROOT / "mk" / "iot.mk",
+    ),
+]
 PINS = versions.load()
 
 
@@ -117,7 +126,7 @@ class DockerIgnore:
         return result
 
 
-def test_the_three_images_have_dockerfiles() -> None:
+def test_every_image_has_a_dockerfile() -> None:
     assert {p.parent.name for p in DOCKERFILES} == IMAGES
 
 
@@ -306,12 +315,17 @@ def test_the_local_runner_never_reaches_an_image() -> None:
     assert "jobs/local/" in lines and lines.index("jobs/local/") > lines.index("!jobs/")
 
 
-def test_every_pom_version_is_passed_by_both_callers() -> None:
-    """images/flink-job/pom.xml names versions.env keys; the image's Maven stage and `make flink-jars` pass each."""
-    keys = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", POM.read_text()))
+@pytest.mark.parametrize(("pom", "dockerfile", "mk"), POMS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_pom_version_is_passed_by_both_callers(pom: Path, dockerfile: Path, mk: Path) -> None:
+    """A pom an image resolves names versions.env keys; the image's Maven stage and the local make target (the jars
+    the tests ran with) pass each, so both resolve the same artifacts."""
+    keys = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", pom.read_text()))
     assert keys and keys <= set(PINS)
-    dockerfile = (ROOT / "images" / "flink-job" / "Dockerfile").read_text()
-    flink_mk = (ROOT / "mk" / "flink.mk").read_text()
+    copied = {src for args in instructions(dockerfile, "COPY") for src in args[:-1] if not src.startswith("--")}
+    assert pom.relative_to(ROOT).as_posix() in copied, f"{dockerfile.relative_to(ROOT)} does not COPY {pom}"
+    stage, target = dockerfile.read_text(), mk.read_text()
     for key in keys:
-        assert f'-D{key}="${{{key}}}"' in dockerfile, f"the Maven stage does not pass -D{key}"
-        assert f"-D{key}=$({key})" in flink_mk, f"mk/flink.mk does not pass -D{key}"
+        assert f'-D{key}="${{{key}}}"' in stage, (
+            f"{dockerfile.relative_to(ROOT)}: the Maven stage does not pass -D{key}"
+        )
+        assert f"-D{key}=$({key})" in target, f"{mk.relative_to(ROOT)} does not pass -D{key}"

@@ -32,7 +32,14 @@ SENTINELS = {  # image values skaffold would set, replaced by recognisable ones
     "app": ("test.invalid/sentinel-app", "t1"),
     "flinkJob": ("test.invalid/sentinel-flink-job", "t2"),
     "airflow": ("test.invalid/sentinel-airflow", "t3"),
+    "iotConnect": ("test.invalid/sentinel-iot-connect", "t4"),
 }
+# skaffold's image values in the brook release: chart value (without .repository/.tag) → SENTINELS key
+IMAGE_VALUES = {"images.app": "app", "images.flinkJob": "flinkJob", "pipelines.iot.connect.image": "iotConnect"}
+
+
+def is_image_value(key: str) -> bool:
+    return key.rpartition(".")[0] in IMAGE_VALUES
 
 
 def tool(name: str, how: str) -> str:
@@ -252,7 +259,12 @@ def sentinel_sets(templates: dict[str, str]) -> list[str]:
     for key, value in templates.items():
         value = re.sub(r"\{\{\.([A-Z][A-Z0-9_]*)\}\}", lambda m: PINS[m.group(1)], value)
         for name, (repo, tag) in SENTINELS.items():
-            artifact = {"app": "brook_app", "flinkJob": "brook_flink_job", "airflow": "brook_airflow"}[name]
+            artifact = {
+                "app": "brook_app",
+                "flinkJob": "brook_flink_job",
+                "airflow": "brook_airflow",
+                "iotConnect": "brook_iot_connect",
+            }[name]
             value = value.replace(f"{{{{.IMAGE_REPO_{artifact}}}}}", repo).replace(
                 f"{{{{.IMAGE_TAG_{artifact}}}}}", tag
             )
@@ -264,13 +276,13 @@ def sentinel_sets(templates: dict[str, str]) -> list[str]:
 def test_skaffold_injects_its_images_into_every_chart_image_value() -> None:
     """The brook release's setValueTemplates keys exist in the chart: they replace every brook/* image it renders."""
     templates = skaffold_releases()["brook"]["setValueTemplates"]
-    images = {k: v for k, v in templates.items() if k.startswith("images.")}
-    assert set(images) == {f"images.{name}.{field}" for name in ("app", "flinkJob") for field in ("repository", "tag")}
-    rendered = chart_render(*sentinel_sets(images))
-    for name in ("app", "flinkJob"):
+    images = {k: v for k, v in templates.items() if is_image_value(k)}
+    assert set(images) == {f"{value}.{field}" for value in IMAGE_VALUES for field in ("repository", "tag")}
+    rendered = chart_render(*render_flink.ALL_PIPELINES, *sentinel_sets(images))
+    for name in IMAGE_VALUES.values():
         repo, tag = SENTINELS[name]
         assert f"{repo}:{tag}" in rendered, f"{repo}:{tag} (set through skaffold's key) appears nowhere in the render"
-    ours = ("brook/app", "brook/flink-job", "brook/airflow")
+    ours = ("brook/app", "brook/flink-job", "brook/airflow", "brook/iot-connect")
     leftovers = sorted({w for w in rendered.split() if w.strip("\"'").startswith(ours)})
     assert not leftovers, f"images skaffold does not set: {leftovers}"
 
@@ -283,7 +295,7 @@ def test_skaffold_sets_the_chart_versions_from_versions_env() -> None:
     """The brook release gets `--set <value>={{.KEY}}` for exactly tools.versions.CHART_VALUES (what make and the
     tests pass to helm too), so the deployed Kafka and Flink are versions.env's, not the chart's defaults."""
     templates = skaffold_releases()["brook"]["setValueTemplates"]
-    chart_versions = {k: v for k, v in templates.items() if not k.startswith("images.")}
+    chart_versions = {k: v for k, v in templates.items() if not is_image_value(k)}
     assert chart_versions == {value: f"{{{{.{key}}}}}" for value, key in versions.CHART_VALUES.items()}
 
 
