@@ -21,6 +21,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -200,6 +201,7 @@ def dbt_trial(variant: str, n: int, pg: PostgresSettings) -> dict[str, Any]:
     exclude = os.environ.get("BROOK_BENCH_DBT_EXCLUDE", "")
     result = build(scoped, cfg, *(["--exclude", exclude] if exclude else []))
     seconds = time.perf_counter() - started
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)
     if not result.ok:
         raise SystemExit(f"dbt build failed: {result.failures}\n{result.output[-3000:]}")
     return {
@@ -272,6 +274,7 @@ def window_latency_trial(seconds: int, kafka: KafkaSettings, rate: float) -> dic
             os.killpg(flink.pid, signal.SIGTERM)
             flink.wait(timeout=60)
             conn.close()
+            shutil.rmtree(f"/tmp/{topics.prefix}-checkpoints", ignore_errors=True)
     latencies = sorted(
         v - c for key, times in committed.items() for c, v in zip(times, visible.get(key, []), strict=False)
     )
