@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from jobs.bets.contract import InvalidEvent, parse_bet
 from jobs.common import sql_rules as sql
 from tests.hostile_events import hostile_bets, sequential_ids
+
+pytestmark = pytest.mark.unit
 
 FLAT = re.compile(f"(?:{sql.FLAT_OBJECT})")
 SHAPE = re.compile(sql._FLAT_SHAPE.replace("\\z", "\\Z"))
