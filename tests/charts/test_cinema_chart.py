@@ -11,25 +11,13 @@ from jobs.cinema import replication
 from jobs.cinema.databases import OLTP, WAREHOUSE, pg_env_from
 from jobs.dags.settings import DEFAULTS as SHARED
 from tests.charts.conftest import render
+from tests.charts.rendered import cnpg, component, one
 from tests.charts.test_chart_render import admitted
 
 pytestmark = pytest.mark.charts
 
 ON = ("pipelines.cinema.enabled=true",)
 PUBLISHER, SUBSCRIBER = "brook-cinema-oltp", "brook-cinema-warehouse"
-
-
-def one(objs: list[dict], kind: str, name: str) -> dict:
-    [found] = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
-    return found
-
-
-def component(name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/component": name, "app.kubernetes.io/part-of": "brook"}
-
-
-def cnpg(cluster: str) -> dict[str, str]:
-    return {"cnpg.io/cluster": cluster, "cnpg.io/podRole": "instance"}
 
 
 @pytest.fixture(scope="module")

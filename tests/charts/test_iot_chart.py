@@ -14,6 +14,7 @@ import pytest
 from jobs.iot import connector
 from jobs.iot.topics import TABLE, IotTopics
 from tests.charts.conftest import render
+from tests.charts.rendered import cnpg, component, one
 from tests.charts.test_chart_render import admitted
 
 pytestmark = pytest.mark.charts
@@ -21,19 +22,6 @@ pytestmark = pytest.mark.charts
 ON = ("pipelines.iot.enabled=true",)
 SOURCE = "brook-iot-source"
 CONNECT = "brook-iot-connect"
-
-
-def one(objs: list[dict], kind: str, name: str) -> dict:
-    [found] = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
-    return found
-
-
-def component(name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/component": name, "app.kubernetes.io/part-of": "brook"}
-
-
-def cnpg(cluster: str) -> dict[str, str]:
-    return {"cnpg.io/cluster": cluster, "cnpg.io/podRole": "instance"}
 
 
 def acls(user: dict) -> set[tuple]:
