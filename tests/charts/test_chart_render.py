@@ -229,6 +229,8 @@ def test_values_cannot_override_generated_secrets() -> None:
         "iot-source-password",
         "iot-replication-password",
         "kafka-brook-iot-connect",
+        "kafka-brook-behaviour-gateway",
+        "behaviour-gateway-token",
     }
     assert set(creds) == expected
     users = {o["metadata"]["name"] for o in objs if o["kind"] == "KafkaUser"}

@@ -40,6 +40,8 @@ OPTIONAL_PARTS = (
     "pipelines.telecom.enabled",
     "pipelines.cinema.enabled",
     "pipelines.iot.enabled",
+    "pipelines.behaviour.enabled",
+    "pipelines.ecommerce.enabled",
     "postgres.backup.enabled",
     "postgres.backup.alerts.enabled",
 )
@@ -47,8 +49,8 @@ PROD_VALUES = ("-f", str(CHART / "values-prod.yaml"), *VERSION_SETS)
 PROFILES = {
     "kind": KIND_VALUES,
     "prod": PROD_VALUES,
-    # Every part that is off by default: the telecom, cinema and iot pipelines, Postgres backups (Barman Cloud
-    # plugin) and their alerts.
+    # Every part that is off by default: the telecom, cinema, iot, behaviour and ecommerce pipelines, Postgres
+    # backups (Barman Cloud plugin) and their alerts.
     "optional": (*KIND_VALUES, *(f"--set={key}=true" for key in OPTIONAL_PARTS)),
 }
 # How long helm waits for a hook Job that no node will ever run (helm's --timeout, per operation).

@@ -10,9 +10,11 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
     buckets:         [name]                                          minio.buckets + every pipeline's buckets
     users:           {<KafkaUser>: {acls: […]}}                      union of ACLs per user name
     secrets:         {<secret>: {kafkaUser, postgres, s3, generated}}  → Secret brook-<secret>-env
-    deployments:     [{name, secret, args, replicas, env, resources, kafka}]   the enabled `deployment` blocks
-    oneShots:        [same]                                          every `deployment` block (enabled or not):
-                                                                     CronJob templates brook-<workload>-once
+    deployments:     [{name, secret, args, replicas, env, resources, kafka, serve}]   the enabled `deployment`
+                                                                     blocks (serve: {} unless it serves a port)
+    oneShots:        [same]                                          every `deployment` block (enabled or not)
+                                                                     but a server's (`serve`): CronJob templates
+                                                                     brook-<workload>-once
     flinkJobs:       [{name, module}]                                brook-<pipeline>-<job>, jobs.<pipeline>.flink.<job>
     serviceAccounts: [{name, component}]                             the DAG pods'
     peers:           {kafka: [component], postgres: […], minio: […]}  NetworkPolicy / listener peers
@@ -185,8 +187,10 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- range $opt, $value := .options -}}
 {{- $args = concat $args (list (printf "--%s" $opt) (toString $value)) -}}
 {{- end -}}
-{{- $run := dict "name" $wname "secret" $sname "args" $args "replicas" .replicas "env" (.env | default dict) "resources" .resources "kafka" (not (empty $w.kafkaUser)) -}}
+{{- $run := dict "name" $wname "secret" $sname "args" $args "replicas" .replicas "env" (.env | default dict) "resources" .resources "kafka" (not (empty $w.kafkaUser)) "serve" (.serve | default dict) -}}
+{{- if not .serve -}}{{- /* a server has no one-shot run */ -}}
 {{- $oneShots = append $oneShots $run -}}
+{{- end -}}
 {{- if .enabled -}}
 {{- $deployments = append $deployments $run -}}
 {{- end -}}
