@@ -31,6 +31,7 @@ include mk/pipeline.mk
 include mk/telecom.mk
 include mk/cinema.mk
 include mk/iot.mk
+include mk/behaviour.mk
 include mk/ecommerce.mk
 include mk/backup.mk
 include mk/kafka-secured.mk
