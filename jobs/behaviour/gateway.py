@@ -197,7 +197,24 @@ class Gateway:
             writer.cancel()
             self.clients.discard(client)
         if self.draining:
+            await self._close_draining(ws)
+
+    @staticmethod
+    async def _close_draining(ws: ServerConnection) -> None:
+        """Close with 1001. Frames the client sent after the reader stopped are read and dropped meanwhile
+        (never acknowledged, so the client resends them elsewhere): websockets stops reading the socket while
+        unread frames pile up, and would then never see the client's close frame."""
+
+        async def discard() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    await ws.recv(decode=False)
+
+        dropping = asyncio.create_task(discard())
+        try:
             await ws.close(1001, "gateway draining")
+        finally:
+            dropping.cancel()
 
     async def _read(self, client: Client) -> None:
         while True:
@@ -396,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         for topic in (topics.events, topics.dlq):
             gateway.producer.partitions_for(topic)  # metadata now, so that send() never waits for it on the loop
         drained = asyncio.run(gateway.serve(lambda url: print(f"[{JOB}] listening on {url}", flush=True)))
+        # The loop's handlers are gone: a second SIGTERM must not cut the flush and the summary short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except OSError as err:
         raise ConfigError(
             f"cannot listen on {settings.host}:{settings.port} ({err.strerror or err}): set "
