@@ -62,6 +62,7 @@ MAY: dict[str, list[Check]] = {
     "brook-cinema-generator": [],
     "brook-cinema-lag": [],
     "brook-cinema-dbt": [],
+    "brook-ecommerce-batch": [],
     # Strimzi's ServiceAccount of KafkaConnect brook-iot-connect: its config provider reads the Debezium login only.
     "brook-iot-connect-connect": [Check("get", "secrets", name="brook-iot-replication")],
     **{sa: POD_LAUNCHER for sa in AIRFLOW_SERVICE_ACCOUNTS},
@@ -113,6 +114,7 @@ MUST_NOT: dict[str, list[Check]] = {
     ],
     "brook-exporter": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")],
     "brook-telecom-batch": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")],
+    "brook-ecommerce-batch": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")],
     **{
         f"brook-cinema-{step}": [Check("get", "pods"), Check("create", "pods"), Check("get", "configmaps")]
         for step in ("generator", "lag", "dbt")
