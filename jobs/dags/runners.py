@@ -118,6 +118,12 @@ class Job:
         return ["python", "-m", self.module]
 
 
+def pipeline_enabled(pipelines: str, name: str) -> bool:
+    """Whether ``BROOK_PIPELINES`` (comma-separated; empty: all) includes ``name``. A DAG of a pipeline the
+    deployment leaves out is kept for manual runs but schedules none (its ServiceAccount and Secret do not exist)."""
+    return not pipelines.strip() or name in {p.strip() for p in pipelines.split(",")}
+
+
 def runner_settings() -> RunnerSettings:
     """The runner of the process parsing the DAG (``BROOK_AIRFLOW_*``, else kubernetes)."""
     return load(RunnerSettings)

@@ -39,8 +39,8 @@ def day_checks(day: date, files: dict[str, list[dict[str, Any]]], stored: Result
         rows = len(files[kind])
         stored_rows, accepted = intake.get(kind, (kind, 0, 0))[1:]
         checks.append(Check(f"{day} {kind}: rows in the file", rows))
-        checks.append(Check(f"  read by the batch", stored_rows, rows, "batch intake = file rows"))
-        checks.append(Check(f"  accepted + rejected", accepted + rejected[kind], rows, "one verdict per row"))
+        checks.append(Check("  read by the batch", stored_rows, rows, "batch intake = file rows"))
+        checks.append(Check("  accepted + rejected", accepted + rejected[kind], rows, "one verdict per row"))
     accepted = {kind: intake.get(kind, (kind, 0, 0))[2] for kind in KINDS}
     checks += [
         Check(f"{day} lines in revenue", _sum(stored["ecommerce_revenue"], 2), accepted["order_lines"], "Σ lines"),
