@@ -47,7 +47,11 @@ returns nothing under `helm template`); a key the Secret has but the chart no lo
 {{/* Service names and ports: every template (and docs/kubernetes.md) takes them from here. */}}
 {{- define "brook.kafka.port" -}}9092{{- end -}}
 {{- define "brook.kafka.bootstrap" -}}
+{{- if .Values.kafka.external.enabled -}}
+{{ .Values.kafka.external.bootstrap }}
+{{- else -}}
 {{ .Values.kafka.cluster }}-kafka-bootstrap:{{ include "brook.kafka.port" . }}
+{{- end -}}
 {{- end -}}
 {{- define "brook.postgres.host" -}}{{ .Values.postgres.cluster }}-rw{{- end -}}
 {{- define "brook.postgres.port" -}}5432{{- end -}}
@@ -57,6 +61,23 @@ returns nothing under `helm template`); a key the Secret has but the chart no lo
 {{- define "brook.minio.consolePort" -}}9001{{- end -}}
 {{- define "brook.minio.endpoint" -}}
 http://{{ include "brook.minio.service" . }}:{{ include "brook.minio.apiPort" . }}
+{{- end -}}
+{{/* The S3 endpoint every workload and Flink use: the in-chart MinIO, or s3.external.endpoint. */}}
+{{- define "brook.s3.endpoint" -}}
+{{- if .Values.s3.external.enabled -}}
+{{ .Values.s3.external.endpoint }}
+{{- else -}}
+{{ include "brook.minio.endpoint" . }}
+{{- end -}}
+{{- end -}}
+{{/* Brook's own database as clients dial it: the CNPG Cluster's -rw Service, or postgres.external. YAML dict. */}}
+{{- define "brook.pg.connection" -}}
+{{- $x := .Values.postgres.external -}}
+{{- if $x.enabled -}}
+{{ toYaml (dict "host" $x.host "port" (toString $x.port) "database" $x.database "sslmode" $x.sslmode) }}
+{{- else -}}
+{{ toYaml (dict "host" (include "brook.postgres.host" .) "port" (include "brook.postgres.port" .) "database" .Values.postgres.database "sslmode" "require") }}
+{{- end -}}
 {{- end -}}
 {{- define "brook.flink.restPort" -}}8081{{- end -}}
 {{/* The official Airflow chart's ports (its values `ports.apiServer`, `ports.workerLogs`, `ports.triggererLogs`). */}}
@@ -72,11 +93,21 @@ keeps in the Secret <cluster>-cluster-ca-cert (key ca.crt). Every Kafka client p
 {{- define "brook.kafka.caSecret" -}}{{ .Values.kafka.cluster }}-cluster-ca-cert{{- end -}}
 {{- define "brook.kafka.caDir" -}}/etc/brook/kafka-ca{{- end -}}
 {{- define "brook.kafka.caFile" -}}{{ include "brook.kafka.caDir" . }}/ca.crt{{- end -}}
+{{/* "true" when Kafka clients mount a CA: always in-chart (Strimzi's), with kafka.external only if ca.secret is set. */}}
+{{- define "brook.kafka.hasCa" -}}
+{{- if or (not .Values.kafka.external.enabled) .Values.kafka.external.ca.secret -}}true{{- end -}}
+{{- end -}}
 {{- define "brook.kafka.caVolume" -}}
+{{- $x := .Values.kafka.external -}}
 - name: kafka-ca
   secret:
+    {{- if $x.enabled }}
+    secretName: {{ $x.ca.secret }}
+    items: [{key: {{ $x.ca.key }}, path: ca.crt}]
+    {{- else }}
     secretName: {{ include "brook.kafka.caSecret" . }}
     items: [{key: ca.crt, path: ca.crt}]
+    {{- end }}
 {{- end -}}
 {{- define "brook.kafka.caMount" -}}
 - {name: kafka-ca, mountPath: {{ include "brook.kafka.caDir" . }}, readOnly: true}
@@ -119,4 +150,69 @@ required, no default (skaffold and make pass --set flink.release). */}}
 {{- define "brook.flinkVersion" -}}
 {{- $parts := splitList "." (include "brook.flinkRelease" .) -}}
 v{{ index $parts 0 }}_{{ index $parts 1 }}
+{{- end -}}
+
+
+{{/*
+Bring your own services (kafka.external, postgres.external, s3.external; docs/kubernetes.md "Bring your own Kafka,
+Postgres, S3"): the credentials a workload's Secret brook-<secret>-env would carry for an external service come
+instead from the user's existing Secrets, as env entries with valueFrom.secretKeyRef (never copied into a Secret of
+the chart). (dict "root" $ "secret" <name of brook-<name>-env>) → a YAML list of env entries, possibly empty.
+*/}}
+{{- define "brook.externalEnv" -}}
+{{- $ := .root -}}
+{{- $needs := get (include "brook.topology" $ | fromYaml).secrets .secret | default dict -}}
+{{- $k := $.Values.kafka.external -}}
+{{- $pg := $.Values.postgres.external -}}
+{{- $s3 := $.Values.s3.external -}}
+{{- if and $k.enabled $needs.kafkaUser (hasPrefix "SASL" $k.securityProtocol) }}
+{{- $u := get $k.users $needs.kafkaUser }}
+- name: BROOK_KAFKA_USERNAME
+  valueFrom: {secretKeyRef: {name: {{ $u.secret }}, key: {{ $u.usernameKey | default "username" }}}}
+- name: BROOK_KAFKA_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ $u.secret }}, key: {{ $u.passwordKey | default "password" }}}}
+{{- end }}
+{{- if and $pg.enabled $needs.postgres }}
+- name: BROOK_PG_USER
+  valueFrom: {secretKeyRef: {name: {{ $pg.secret }}, key: {{ $pg.usernameKey }}}}
+- name: BROOK_PG_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ $pg.secret }}, key: {{ $pg.passwordKey }}}}
+{{- end }}
+{{- if and $s3.enabled $needs.s3 }}
+- name: BROOK_S3_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ $s3.secret }}, key: {{ $s3.accessKeyKey }}}}
+- name: BROOK_S3_SECRET_KEY
+  valueFrom: {secretKeyRef: {name: {{ $s3.secret }}, key: {{ $s3.secretKeyKey }}}}
+{{- end }}
+{{- end -}}
+
+{{/* Combinations the external blocks cannot serve fail the render, naming the key and the fix (the schema checks
+each block's own required keys). Included once, from configmap-env.yaml. */}}
+{{- define "brook.external.check" -}}
+{{- $v := .Values -}}
+{{- $t := include "brook.topology" . | fromYaml -}}
+{{- $k := $v.kafka.external -}}
+{{- if $k.enabled -}}
+{{- if hasPrefix "SASL" $k.securityProtocol -}}
+{{- range $name, $s := $t.secrets -}}
+{{- with $s.kafkaUser -}}
+{{- if not (get $k.users .) -}}
+{{- fail (printf "kafka.external.users.%s is required (kafka.external.securityProtocol=%s; Secret brook-%s-env's workloads log in as %s): set kafka.external.users.%s.secret to the existing Secret holding that login (keys usernameKey/passwordKey, default username/password)" . $k.securityProtocol $name . .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.ui.kafkaUi.enabled -}}
+{{- fail "ui.kafkaUi.enabled=true is not supported with kafka.external.enabled=true (its login would be copied into a chart Secret): set ui.kafkaUi.enabled=false" -}}
+{{- end -}}
+{{- range $t.connects -}}
+{{- fail (printf "pipelines.%s.connect (a Strimzi KafkaConnect) is not supported with kafka.external.enabled=true: disable pipelines.%s or use the in-chart Kafka" .pipeline .pipeline) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.postgres.external.enabled $v.postgres.backup.enabled -}}
+{{- fail "postgres.backup.enabled=true backs up the in-chart CNPG Cluster, which postgres.external.enabled=true replaces: set postgres.backup.enabled=false (back up your own Postgres with its provider's tools)" -}}
+{{- end -}}
+{{- if and $v.s3.external.enabled $v.postgres.backup.enabled -}}
+{{- fail "postgres.backup.enabled=true creates its bucket and MinIO user with MinIO's root login, which s3.external.enabled=true removes: set postgres.backup.enabled=false" -}}
+{{- end -}}
 {{- end -}}
