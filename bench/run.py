@@ -48,6 +48,8 @@ STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
     "dbt_100k": ("events", 100_000, "one SQL GROUP BY film, hour over the same raw events"),
     # size = seconds of one-row commits at LATENCY_RATES' rate into iot_readings, the IoT Flink job unbounded
     "iot_window_latency": ("rows", 60, "—"),
+    # bench/behaviour.py: N WebSocket clients → gateway → Kafka (acks=all), clocked to the last ack frame
+    "gateway": ("events", 50_000, "the same events produced straight to Kafka, same producer settings and in-flight"),
 }
 # Left out of --quick (make test) to keep it short: two more Flink jobs and two minutes of load each; the IoT Connect
 # worker and dbt stages (bench/cdc.py) start a JVM or dbt per trial.
@@ -199,6 +201,14 @@ def report(results: dict[str, dict[str, Series]], mode: str, events: dict[str, i
             f"{base.median():,.0f} {unit}/s ({base.spread()}) | {ratio:.2f} | "
             f"{brook.mb_per_s():.1f} | {memory(series)} | {verdict(stage, brook.median(), ratio, unit)} | {what} |"
         )
+    acks = [(stage, series) for stage, series in results.items() if "p99_ack_ms" in series["brook"].trials[0]]
+    if acks:  # stages that time each acknowledgement (bench/behaviour.py): medians over the trials
+        lines += ["", "| stage | variant | p50 ack (ms) | p99 ack (ms) |", "|---|---|---|---|"]
+        for stage, series in acks:
+            for variant, s in series.items():
+                p50 = statistics.median(t["p50_ack_ms"] for t in s.trials)
+                p99 = statistics.median(t["p99_ack_ms"] for t in s.trials)
+                lines.append(f"| {stage} | {variant} | {p50:.1f} | {p99:.1f} |")
     lines += ["", "## Settings", ""]
     for stage, series in results.items():
         for variant, s in series.items():

@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from kafka import KafkaProducer
 
+from bench.behaviour import TRIALS as BEHAVIOUR_TRIALS
 from bench.cdc import TRIALS as CDC_TRIALS
 from jobs.bets.consumer import BetConsumer, ConsumerSettings
 from jobs.bets.contract import BETS_PARTITIONS, encode_bet, parse_bet
@@ -501,6 +502,7 @@ TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     "backup": lambda v, a: backup_trial("backup", v, a.events),
     "restore": lambda v, a: backup_trial("restore", v, a.events),
     **CDC_TRIALS,  # the IoT and cinema stages (bench/cdc.py)
+    **BEHAVIOUR_TRIALS,  # the behaviour gateway (bench/behaviour.py)
 }
 
 
