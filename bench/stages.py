@@ -33,6 +33,7 @@ from kafka import KafkaProducer
 
 from bench.behaviour import TRIALS as BEHAVIOUR_TRIALS
 from bench.cdc import TRIALS as CDC_TRIALS
+from bench.ecommerce import TRIALS as ECOMMERCE_TRIALS
 from jobs.bets.consumer import BetConsumer, ConsumerSettings
 from jobs.bets.contract import BETS_PARTITIONS, encode_bet, parse_bet
 from jobs.bets.export_parquet import COMPRESSION
@@ -503,6 +504,7 @@ TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     "restore": lambda v, a: backup_trial("restore", v, a.events),
     **CDC_TRIALS,  # the IoT and cinema stages (bench/cdc.py)
     **BEHAVIOUR_TRIALS,  # the behaviour gateway (bench/behaviour.py)
+    **ECOMMERCE_TRIALS,  # the e-commerce batch vs a raw pyarrow read (bench/ecommerce.py)
 }
 
 
