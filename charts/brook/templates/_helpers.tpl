@@ -167,6 +167,7 @@ the chart). (dict "root" $ "secret" <name of brook-<name>-env>) → a YAML list 
 {{- $s3 := $.Values.s3.external -}}
 {{- if and $k.enabled $needs.kafkaUser (hasPrefix "SASL" $k.securityProtocol) }}
 {{- $u := get $k.users $needs.kafkaUser }}
+{{- if not $u }}{{ include "brook.external.check" $ }}{{ end }}{{- /* fails naming kafka.external.users.<user> */}}
 - name: BROOK_KAFKA_USERNAME
   valueFrom: {secretKeyRef: {name: {{ $u.secret }}, key: {{ $u.usernameKey | default "username" }}}}
 - name: BROOK_KAFKA_PASSWORD
