@@ -3,7 +3,7 @@ logs → the PyFlink batch → validation against a pyarrow recount → notify.
 
 check_files → run_batch → validate → notify. The first three run ``jobs.ecommerce.batch --check-only``,
 ``jobs.ecommerce.batch`` and ``jobs.ecommerce.validate`` through the runner of ``BROOK_AIRFLOW_RUNNER``
-(jobs/dags/runners.py): in Kubernetes as KubernetesPodOperator pods of the app image (the batch is PyFlink's local
+(jobs/dags/runners.py): in Kubernetes as KubernetesPodOperator pods of the Flink job image (the batch is PyFlink's local
 mini-cluster inside that pod: a bounded job of a few hundred MB needs no JobManager of its own; docs/ecommerce.md
 says why not a FlinkDeployment); under ``make airflow`` as subprocesses with the local services' env.
 check_files behaves like a sensor: it fails while a file of the day is missing and is retried every
@@ -41,6 +41,15 @@ class EcommerceDagSettings:
         "ECOMMERCE_ENV_SECRET",
         "brook-ecommerce-env",
         help="Secret with the e-commerce workload's BROOK_PG_* and BROOK_S3_* (envFrom).",
+    )
+    image: str = setting(
+        "ECOMMERCE_IMAGE",
+        "brook/flink-job",
+        help="Image of the batch pods: PyFlink needs Java and Flink's s3-fs-hadoop plugin, which the Flink job image "
+        "has (/opt/flink/plugins) and the app image does not.",
+    )
+    image_tag: str = setting(
+        "ECOMMERCE_IMAGE_TAG", "latest", help="Tag of the batch image (skaffold sets the one it built)."
     )
     schedule: str = setting("ECOMMERCE_SCHEDULE", "0 3 * * *", help="Cron schedule of ecommerce_daily (UTC).")
     pipelines: str = setting(
@@ -82,7 +91,7 @@ def batch_workload(cfg: EcommerceDagSettings, shared: ExportDagSettings) -> Work
         component="ecommerce-batch",
         pod_name="ecommerce",
         namespace=templated(shared, "namespace"),
-        image=f"{templated(shared, 'image')}:{templated(shared, 'image_tag')}",
+        image=f"{cfg.image}:{cfg.image_tag}",
         service_account=ecommerce_templated(cfg, "service_account"),
         env_configmap=templated(shared, "env_configmap"),
         env_secret=ecommerce_templated(cfg, "env_secret"),

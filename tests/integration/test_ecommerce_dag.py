@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from jobs.dags.settings import DEFAULTS as SHARED
 from tests.integration.test_airflow import AIRFLOW_PY, DAGS, ROOT, airflow_env
 from tests.integration.test_telecom_dag import SCRIPT as TELECOM_SCRIPT
 
@@ -64,7 +63,7 @@ def test_dag_parses_runs_the_batch_for_the_previous_day_or_the_param_in_hardened
         assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "ecommerce-batch"
         assert pod["spec"]["serviceAccountName"] == "brook-ecommerce-batch"
         assert pod["spec"]["automountServiceAccountToken"] is False
-        assert main["image"] == f"brook/app:{SHARED.image_tag}", name
+        assert main["image"] == "brook/flink-job:latest", name  # Java and the S3 plugin: not the app image
         assert main["envFrom"] == [
             {"configMapRef": {"name": "brook-env"}},
             {"secretRef": {"name": "brook-ecommerce-env"}},
