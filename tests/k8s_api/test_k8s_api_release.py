@@ -52,6 +52,12 @@ PROFILES = {
     # Every part that is off by default: the telecom, cinema, iot, behaviour and ecommerce pipelines, Postgres
     # backups (Barman Cloud plugin) and their alerts.
     "optional": (*KIND_VALUES, *(f"--set={key}=true" for key in OPTIONAL_PARTS)),
+    # Bring your own Kafka, Postgres and S3 (kafka/postgres/s3.external): none of Strimzi, CNPG's brook-pg or MinIO.
+    "external": (*KIND_VALUES, "-f", str(ROOT / "tests" / "k8s_api" / "values-external.yaml")),
+}
+# Secrets every profile's release creates and keeps (resource-policy keep); MinIO's is not rendered under s3.external.
+KEPT_SECRETS = {profile: {"brook-credentials", "brook-minio"} for profile in PROFILES} | {
+    "external": {"brook-credentials"}
 }
 # How long helm waits for a hook Job that no node will ever run (helm's --timeout, per operation).
 HOOK_TIMEOUT = "5s"
@@ -136,7 +142,7 @@ def test_install_accepted(release):
     objects = release.manifest()
     assert objects
     assert missing_objects(release.plane, objects) == []
-    assert {"brook-credentials", "brook-minio"} <= set(release.secrets)
+    assert KEPT_SECRETS[release.profile] <= set(release.secrets)
 
 
 def test_hook_jobs(release):
@@ -271,6 +277,34 @@ def test_optional_parts_on_the_server(release):
             ok(release.plane.kubectl("-n", NAMESPACE, "get", resource, name))
 
 
+@pytest.mark.parametrize("release", ["external"], indirect=True)
+def test_external_services_on_the_server(release):
+    """Bring your own Kafka, Postgres, S3 (tests/k8s_api/values-external.yaml): the namespace holds no Strimzi Kafka,
+    no CNPG Cluster and nothing of MinIO, and the pods the controllers created take each login from the user's Secret
+    (their KafkaUser's for Kafka). Those Secrets need not exist for admission; no kubelet here would start the pods."""
+    only_hook_timeout(release.install, "post-install")
+    for resource in ("kafkas.kafka.strimzi.io", "clusters.postgresql.cnpg.io", "persistentvolumeclaims"):
+        assert get_json(release.plane, "-n", NAMESPACE, resource)["items"] == [], resource
+    assert not [n for n in secret_data(release.plane) if "minio" in n]
+    selector = "app.kubernetes.io/component=consumer"
+    [pod] = wait_for(
+        "the consumer's pod", lambda: get_json(release.plane, "-n", NAMESPACE, "pods", "-l", selector)["items"]
+    )
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in pod["spec"]["containers"][0].get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert refs == {
+        "BROOK_KAFKA_USERNAME": "byo-kafka-consumer",
+        "BROOK_KAFKA_PASSWORD": "byo-kafka-consumer",
+        "BROOK_PG_USER": "byo-pg",
+        "BROOK_PG_PASSWORD": "byo-pg",
+    }
+    [ca] = [v for v in pod["spec"]["volumes"] if v["name"] == "kafka-ca"]
+    assert ca["secret"]["secretName"] == "byo-kafka-ca"
+
+
 @pytest.mark.parametrize("release", ["kind"], indirect=True)
 def test_upgrade_kind_to_prod(release):
     """A kind-profile release upgraded to values-prod.yaml (issue 11's profile switch, fixed by rendering an existing
@@ -303,7 +337,7 @@ def test_uninstall_and_reinstall(release):
     ok(release.helm("uninstall"))
     kept = [o for o in objects if (o["metadata"].get("annotations") or {}).get(KEEP) == "keep"]
     gone = [o for o in objects if o not in kept]
-    assert {o["metadata"]["name"] for o in kept} >= {"brook-credentials", "brook-minio"}
+    assert {o["metadata"]["name"] for o in kept} >= KEPT_SECRETS[release.profile]
     assert sorted(missing_objects(release.plane, gone)) == sorted(
         f"{o['kind'].lower()}/{o['metadata']['name']}" for o in gone
     )
