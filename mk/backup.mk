@@ -1,6 +1,7 @@
 # Postgres backups (docs/backups.md). Locally: WAL archiving and base backups of the local Postgres into the local
 # MinIO with Barman's cloud tools (Debian's barman-cli-cloud), jobs/local/backup.py. In Kubernetes: the CRD schemas
-# kubeconform validates the chart's backup resources against (Barman Cloud plugin ObjectStore, PrometheusRule).
+# kubeconform validates the chart's backup resources against (Barman Cloud plugin ObjectStore, PrometheusRule), and
+# the PodMonitor of templates/monitoring.yaml (docs/metrics.md).
 BARMAN_CLOUD_BACKUP := /usr/bin/barman-cloud-backup
 TARGET_TIME ?=
 RESTORE_PORT ?=
@@ -9,7 +10,7 @@ RESTART ?=
 BACKUP_CRDS_MOD := tools/backup_crds
 BARMAN_PLUGIN_VERSION := $(shell awk '$$1=="github.com/cloudnative-pg/plugin-barman-cloud"{print $$2; exit}' $(BACKUP_CRDS_MOD)/go.mod)
 PROMETHEUS_OPERATOR_VERSION := $(shell awk '$$1=="github.com/prometheus-operator/prometheus-operator"{print $$2; exit}' $(BACKUP_CRDS_MOD)/go.mod)
-BACKUP_CRDS_STAMP := $(SCHEMAS)/crds/barmancloud.cnpg.io/.$(BARMAN_PLUGIN_VERSION)-$(PROMETHEUS_OPERATOR_VERSION)
+BACKUP_CRDS_STAMP := $(SCHEMAS)/crds/barmancloud.cnpg.io/.$(BARMAN_PLUGIN_VERSION)-$(PROMETHEUS_OPERATOR_VERSION)-podmonitors
 
 .PHONY: backup-tools backup-schemas backup restore backup-status backup-list
 backup-tools: ## Barman's cloud tools (Debian barman-cli-cloud: barman-cloud-wal-archive, -backup, -restore), if missing
@@ -25,9 +26,10 @@ $(BACKUP_CRDS_STAMP): $(BACKUP_CRDS_MOD)/go.mod $(SCHEMAS)/crds/.stamp | $(VENV)
 	cd $(SCHEMA_CACHE)/backup && \
 	plugin=$$(GOFLAGS=-mod=mod $(GO) mod download -json github.com/cloudnative-pg/plugin-barman-cloud@$(BARMAN_PLUGIN_VERSION) | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') && \
 	prom=$$(GOFLAGS=-mod=mod $(GO) mod download -json github.com/prometheus-operator/prometheus-operator@$(PROMETHEUS_OPERATOR_VERSION) | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') && \
-	cp $$plugin/config/crd/bases/barmancloud.cnpg.io_objectstores.yaml $$prom/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml .
+	cp $$plugin/config/crd/bases/barmancloud.cnpg.io_objectstores.yaml \
+	  $(foreach k,prometheusrules podmonitors,$$prom/example/prometheus-operator-crd/monitoring.coreos.com_$(k).yaml) .
 	$(PY) -m tools.schemas.crd_to_jsonschema $(SCHEMAS)/crds $(SCHEMA_CACHE)/backup/*.yaml
-	printf 'Barman Cloud plugin %s (Go module config/crd/bases)\nPrometheus Operator %s PrometheusRule (Go module example/prometheus-operator-crd)\n' \
+	printf 'Barman Cloud plugin %s (Go module config/crd/bases)\nPrometheus Operator %s PrometheusRule, PodMonitor (Go module example/prometheus-operator-crd)\n' \
 	  $(BARMAN_PLUGIN_VERSION) $(PROMETHEUS_OPERATOR_VERSION) >> $(SCHEMAS)/SOURCES
 	touch $@
 

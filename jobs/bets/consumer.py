@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter as Tally
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
@@ -37,6 +38,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, Offse
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.producer.future import FutureRecordMetadata
+from prometheus_client import Counter, Gauge, Histogram
 
 from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
 from jobs.bets.store import Position, Rejected, Stored, is_infrastructure_error, store_batch, stored_position
@@ -48,6 +50,23 @@ from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, l
 
 UNSTORABLE = "unstorable"  # DLQ reason: valid by the contract, refused by Postgres (class 22/23)
 DLQ_ACK_TIMEOUT = 150.0  # seconds; above the producer's delivery timeout (120 s), so that one decides
+
+# Prometheus metrics (docs/metrics.md), counted once per finished batch, after its offsets were committed.
+CONSUMED = Counter("brook_consumer_records_consumed_total", "Messages whose batch was committed.")
+STORED = Counter("brook_consumer_records_stored_total", "Rows inserted into Postgres (new bet_id).")
+DUPLICATES = Counter("brook_consumer_duplicates_total", "Valid messages whose bet_id was already stored.")
+DEAD_LETTERS = Counter("brook_consumer_dead_letters_total", "Messages sent to the DLQ, by reason.", ["reason"])
+BATCH_SECONDS = Histogram(
+    "brook_consumer_batch_duration_seconds",
+    "From validating a batch to committing its offsets (DLQ writes, insert, transaction, Kafka commit).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+LAG = Gauge(
+    "brook_consumer_lag_records",
+    "Messages in a partition past the group's last committed batch (the broker's high watermark known to the "
+    "client minus the committed offset); updated per batch.",
+    ["topic", "partition"],
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +101,8 @@ class InFlight:
     bad: int
     bets: list[Bet]
     sources: list[ConsumerRecord]  # the record of each bet (same index): what an unstorable row dead-letters
+    reasons: Tally[str] = field(default_factory=Tally)  # dead-lettered messages by error code
+    started: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -217,10 +238,12 @@ class BetConsumer:
 
     def prepare(self, records: list[ConsumerRecord]) -> InFlight:
         """Validate a batch and dead-letter its invalid messages (acknowledged before anything is committed)."""
+        started = time.monotonic()
         valid: list[Bet] = []
         sources: list[ConsumerRecord] = []
         sent: list[FutureRecordMetadata] = []
         offsets: dict[TopicPartition, int] = {}
+        reasons: Tally[str] = Tally()
         for record in records:
             offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
             try:
@@ -228,9 +251,17 @@ class BetConsumer:
                 sources.append(record)
             except InvalidEvent as error:
                 sent.append(self._dead_letter(record, error.code, str(error)))
+                reasons[error.code] += 1
         self._confirm(sent)  # raises if a DLQ write failed: offsets stay uncommitted, the batch replays
         return InFlight(
-            offsets=offsets, consumed=len(records), valid=len(valid), bad=len(sent), bets=valid, sources=sources
+            offsets=offsets,
+            consumed=len(records),
+            valid=len(valid),
+            bad=len(sent),
+            bets=valid,
+            sources=sources,
+            reasons=reasons,
+            started=started,
         )
 
     def _dead_letter_refused(self, batch: InFlight, rejected: list[Rejected]) -> None:
@@ -254,6 +285,22 @@ class BetConsumer:
         self.counts.dead_lettered += batch.bad
         self.counts.unstorable += len(stored.rejected)
         self.counts.batches += 1
+        self._observe(batch, stored)
+
+    def _observe(self, batch: InFlight, stored: Stored) -> None:
+        """The finished batch in the Prometheus metrics: a few calls per batch, none per message."""
+        CONSUMED.inc(batch.consumed)
+        STORED.inc(stored.inserted)
+        DUPLICATES.inc(batch.valid - len(stored.rejected) - stored.inserted)
+        for reason, n in batch.reasons.items():
+            DEAD_LETTERS.labels(reason).inc(n)
+        if stored.rejected:
+            DEAD_LETTERS.labels(UNSTORABLE).inc(len(stored.rejected))
+        BATCH_SECONDS.observe(time.monotonic() - batch.started)
+        for tp, offset in batch.offsets.items():
+            high = self.consumer.highwater(tp)  # from the last fetch response: no request to the broker
+            if high is not None:
+                LAG.labels(tp.topic, str(tp.partition)).set(max(high - offset, 0))
 
     def run(self, stop: Stop, idle_exit: float = 0.0, on_batch: Callable[[Counts], None] | None = None) -> Counts:
         """Consume until stopped (or idle for ``idle_exit`` seconds); the last batch is always finished.
@@ -316,7 +363,11 @@ def run_workers(workers: int, idle_exit: float) -> int:
     """Run ``workers`` single-process members of the group; SIGTERM/SIGINT are passed on, each drains its batch."""
     env = {**os.environ, "BROOK_CONSUMER_WORKERS": "1"}
     command = [sys.executable, "-m", "jobs.bets.consumer", "--exit-when-idle", str(idle_exit)]
-    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+    port = int(os.environ.get("BROOK_METRICS_PORT") or 0)  # this process serves it; worker i serves port+1+i
+    children = [
+        subprocess.Popen(command, env={**env, "BROOK_METRICS_PORT": str(port + 1 + i) if port else "0"})
+        for i in range(workers)
+    ]
 
     def forward(signum: int, frame: object) -> None:
         for child in children:

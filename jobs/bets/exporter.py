@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import psycopg2
 import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
+from prometheus_client import Counter, Gauge
 
 from jobs.bets import export_ledger as ledger
 from jobs.bets.export_ledger import Batch
@@ -31,6 +32,25 @@ from jobs.common.lifecycle import Stop
 from jobs.common.settings import ConfigError, PostgresSettings, S3Settings, load, setting
 
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+
+# Prometheus metrics (docs/metrics.md). A run is short: BROOK_METRICS_TEXTFILE writes them when it ends, and
+# BROOK_METRICS_PORT serves them while it runs (jobs/common/metrics.py).
+ROWS = Counter("brook_exporter_rows_total", "Rows written to the bucket in completed batches.")
+OBJECTS = Counter("brook_exporter_objects_total", "Parquet objects written and completed in the ledger.")
+WRITTEN_BYTES = Counter("brook_exporter_written_bytes_total", "Bytes of the Parquet objects written.")
+BACKLOG_AGE = Gauge(
+    "brook_exporter_backlog_age_seconds",
+    "Age (now - ingested_at) of the first stored row past the export frontier, when the run ended; 0: none left.",
+)
+LAST_SUCCESS = Gauge(
+    "brook_exporter_last_success_timestamp_seconds", "Unix time at which a run last ended without an error."
+)
+# The first row past the frontier in ingest order (bets_export_position_idx): one index probe, not a scan.
+_BACKLOG = (
+    "SELECT coalesce(extract(epoch FROM now() - min(b.ingested_at)), 0) FROM (SELECT ingested_at FROM bets, "
+    "export_frontier f WHERE (ingest_xid, bet_id) > (f.hi_xid, f.hi_bet) AND export_batch IS NULL "
+    "ORDER BY ingest_xid, bet_id LIMIT 1) b"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,10 +180,21 @@ class Exporter:
                 summary.objects += 1
                 summary.bytes += size
                 summary.recovered += batch.recovered
+                ROWS.inc(batch.row_count)
+                OBJECTS.inc()
+                WRITTEN_BYTES.inc(size)
         for held, _ in claimed:  # stopped between the dates of one range: the next run takes them at once
             self._release(held)
         summary.seconds = time.monotonic() - started
         return summary
+
+    def observe_backlog(self) -> float:
+        """Set (and return) the backlog age gauge from the database."""
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(_BACKLOG)
+            age = float(cur.fetchone()[0])
+        BACKLOG_AGE.set(age)
+        return age
 
     def _wait_for_horizon(self, target: int, wait_until: float) -> bool:
         """True (after a short sleep) while a write transaction older than this run is still open: rows it or an
@@ -247,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         done = exporter.run(stop=Stop())
+        exporter.observe_backlog()
+        LAST_SUCCESS.set_to_current_time()
     except (psycopg2.Error, BotoCoreError, ClientError, ledger.LedgerError) as err:
         print(f"exporter: failed, the next run resumes ({err.__class__.__name__}: {err})".strip(), file=sys.stderr)
         return 1

@@ -75,6 +75,18 @@ def exit_code(main: Callable[[], int], name: str) -> int:
         return 1
 
 
+def _metered(main: Callable[[], int]) -> int:
+    """``main()`` with the process's metrics exposed as BROOK_METRICS_* say (jobs/common/metrics.py)."""
+    try:
+        from jobs.common.metrics import exported
+    except ImportError:  # an image without prometheus-client (the Flink job image): fine while metrics are off
+        if os.environ.get("BROOK_METRICS_PORT", "0") not in ("", "0") or os.environ.get("BROOK_METRICS_TEXTFILE"):
+            raise ConfigError("BROOK_METRICS_* is set but prometheus-client is not installed in this image.") from None
+        return main()
+    with exported():
+        return main()
+
+
 def run(main: Callable[[], int], name: str) -> NoReturn:
     """Run ``main`` as a process entry point and leave with its exit code (see :func:`exit_code`).
 
@@ -82,7 +94,7 @@ def run(main: Callable[[], int], name: str) -> NoReturn:
     to abort the interpreter at shutdown ("terminate called…"), turning a finished job into exit code -6. PyFlink
     jobs use :func:`exit_code` with ``sys.exit`` instead, so that PyFlink's own exit hooks stop its gateway JVM.
     """
-    code = exit_code(main, name)
+    code = exit_code(lambda: _metered(main), name)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kafka import KafkaProducer
+from prometheus_client import Counter
 
 from jobs.common.lifecycle import Stop
 from jobs.common.settings import ConfigError, setting
+
+# Counted every 256 records and at the end (not per event): the send loop is the producer's hot path.
+SENT = Counter("brook_producer_records_sent_total", "Records handed to the Kafka client.", ["topic"])
+SENT_BYTES = Counter("brook_producer_sent_bytes_total", "Bytes of record values handed to the Kafka client.", ["topic"])
+FAILED = Counter("brook_producer_records_failed_total", "Records whose delivery Kafka did not acknowledge.", ["topic"])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,10 +60,19 @@ class Stats:
     failed: int = 0
     first_error: str = ""
     started: float = field(default_factory=time.monotonic)
+    topic: str = ""
+    _counted: tuple[int, int] = (0, 0)  # (sent, bytes) already added to the Prometheus counters
 
     def on_error(self, exc: BaseException) -> None:
         self.failed += 1
         self.first_error = self.first_error or f"{type(exc).__name__}: {exc}"
+        FAILED.labels(self.topic).inc()
+
+    def count(self) -> None:
+        """Add what was sent since the last call to the Prometheus counters (called per 256 records)."""
+        SENT.labels(self.topic).inc(self.sent - self._counted[0])
+        SENT_BYTES.labels(self.topic).inc(self.bytes - self._counted[1])
+        self._counted = (self.sent, self.bytes)
 
     def summary(self) -> dict[str, float | int]:
         """The machine-readable counts (the job's JSON summary line)."""
@@ -107,7 +122,7 @@ def produce(
 ) -> Stats:
     """Send records, pacing to ``rate`` events/s (0 = as fast as possible); stop at count/duration/signal.
     Progress lines are prefixed ``[label]``."""
-    stats = Stats()
+    stats = Stats(topic=topic)
     next_progress = stats.started + progress_seconds if progress_seconds > 0 else float("inf")
     deadline = stats.started + duration if duration > 0 else float("inf")
     for key, value in records:
@@ -117,6 +132,7 @@ def produce(
         stats.sent += 1
         stats.bytes += len(value)
         if stats.sent % 256 == 0:
+            stats.count()
             now = time.monotonic()
             if now >= deadline:
                 break
@@ -127,5 +143,6 @@ def produce(
             if now >= next_progress:
                 print(f"[{label}] {stats.line()}", flush=True)
                 next_progress = now + progress_seconds
+    stats.count()
     producer.flush()
     return stats

@@ -1,0 +1,63 @@
+"""monitoring (templates/monitoring.yaml): PodMonitors for Brook's processes, Strimzi, CloudNativePG and Flink, and
+the PrometheusRule of charts/brook/files/alerts/*.yaml. Off by default; on, every profile passes kubeconform
+against the Prometheus Operator's CRDs (make backup-schemas obtains PrometheusRule and PodMonitor)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.charts.conftest import PROFILES, ROOT, render, render_text
+from tools.validate import validate
+
+pytestmark = pytest.mark.charts
+ON = ("monitoring.enabled=true",)
+ALERT_FILES = sorted((ROOT / "charts" / "brook" / "files" / "alerts").glob("*.yaml"))
+
+
+def monitoring(docs: list[dict]) -> list[dict]:
+    return [d for d in docs if d["apiVersion"].startswith("monitoring.coreos.com/")]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_off_by_default(profile: str) -> None:
+    assert not [d for d in monitoring(render(profile)) if d["kind"] == "PodMonitor"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_monitors_and_rules_pass_kubeconform(profile: str) -> None:
+    ok, output = validate(render_text(profile, *ON))
+    assert ok, output
+
+
+def test_monitors_select_each_component() -> None:
+    docs = monitoring(render("kind", *ON, "monitoring.labels.release=kube-prometheus-stack"))
+    monitors = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "PodMonitor"}
+    assert monitors["brook-brook"]["selector"]["matchLabels"]["app.kubernetes.io/part-of"] == "brook"
+    assert monitors["brook-brook"]["podMetricsEndpoints"][0]["portNumber"] == 9400
+    assert monitors["brook-kafka"]["podMetricsEndpoints"][0]["port"] == "tcp-prometheus"
+    assert monitors["brook-pg"]["selector"]["matchLabels"] == {"cnpg.io/cluster": "brook-pg"}
+    assert monitors["brook-flink"]["podMetricsEndpoints"][0]["portNumber"] == 9249
+    assert {d["metadata"]["labels"]["release"] for d in docs} == {"kube-prometheus-stack"}
+
+
+def test_rule_groups_are_the_alert_files_verbatim() -> None:
+    """One definition: the PrometheusRule carries files/alerts/*.yaml unchanged (promtool tests those files)."""
+    rule = [d for d in monitoring(render("kind", *ON)) if d["kind"] == "PrometheusRule"]
+    assert len(rule) == 1
+    groups = [g for path in ALERT_FILES for g in yaml.safe_load(Path(path).read_text())["groups"]]
+    assert rule[0]["spec"]["groups"] == groups
+
+
+def test_external_services_get_no_in_chart_monitors() -> None:
+    docs = render(
+        "kind",
+        *ON,
+        "postgres.external.enabled=true",
+        "postgres.external.host=pg.example",
+        "postgres.external.secret=pg-login",
+    )
+    names = {d["metadata"]["name"] for d in monitoring(docs)}
+    assert "brook-pg" not in names and "brook-brook" in names
