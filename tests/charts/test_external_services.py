@@ -259,6 +259,10 @@ def test_kafka_without_sasl_or_ca_needs_no_secret() -> None:
         ),
         (values({"kafka": {"external": KAFKA}}), "set ui.kafkaUi.enabled=false"),
         (
+            values({"kafka": {"external": dict(KAFKA, saslMechanism="PLAIN")}}, NO_KAFKA_UI),
+            "kafka.external.saslMechanism=PLAIN",
+        ),
+        (
             values({"kafka": {"external": KAFKA}}, NO_KAFKA_UI, {"pipelines": {"iot": {"enabled": True}}}),
             "pipelines.iot.connect",
         ),

@@ -203,6 +203,9 @@ each block's own required keys). Included once, from configmap-env.yaml. */}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if and (hasPrefix "SASL" $k.securityProtocol) (eq $k.saslMechanism "PLAIN") $t.flinkJobs -}}
+{{- fail "kafka.external.saslMechanism=PLAIN: Brook's Flink jobs log in with SCRAM only (jobs/flink/environment.py): use SCRAM-SHA-256 or SCRAM-SHA-512" -}}
+{{- end -}}
 {{- if $v.ui.kafkaUi.enabled -}}
 {{- fail "ui.kafkaUi.enabled=true is not supported with kafka.external.enabled=true (its login would be copied into a chart Secret): set ui.kafkaUi.enabled=false" -}}
 {{- end -}}
