@@ -36,6 +36,7 @@ include mk/ecommerce.mk
 include mk/backup.mk
 include mk/kafka-secured.mk
 include mk/fuzz.mk
+include mk/metrics.mk
 include mk/k8s-api.mk
 include mk/verbs.mk
 
