@@ -27,6 +27,7 @@ include mk/images.mk
 include mk/chart.mk
 include mk/kind.mk
 include mk/airflow.mk
+include mk/superset.mk
 include mk/pipeline.mk
 include mk/telecom.mk
 include mk/cinema.mk

@@ -28,3 +28,4 @@ python: $(VENV)/app/.installed $(VENV)/airflow/.installed ## create/sync the Pyt
 lock: | $(UV) ## re-resolve requirements/*.in into the pinned requirements/*.lock
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements/app.in -o requirements/app.lock
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements/airflow.in -o requirements/airflow.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements/superset.in -o requirements/superset.lock

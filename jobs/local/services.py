@@ -541,6 +541,9 @@ class LocalServices:
             from jobs.local.airflow import stop_default
 
             print(f"[services] airflow: {'stopped' if stop_default() else 'not running'}", flush=True)
+            from jobs.local.superset import stop_default as stop_superset
+
+            print(f"[services] superset: {'stopped' if stop_superset() else 'not running'}", flush=True)
         for svc in reversed(self._select(names)):
             stopped = svc.stop()
             print(f"[services] {svc.name}: {'stopped' if stopped else 'not running'}", flush=True)
