@@ -61,3 +61,22 @@ def test_external_services_get_no_in_chart_monitors() -> None:
     )
     names = {d["metadata"]["name"] for d in monitoring(docs)}
     assert "brook-pg" not in names and "brook-brook" in names
+
+
+def test_processes_serve_where_the_pod_monitor_scrapes() -> None:
+    """brook-env carries BROOK_METRICS_PORT = the PodMonitor's port only when monitoring is on."""
+    env = {d["metadata"]["name"]: d for d in render("kind") if d["kind"] == "ConfigMap"}["brook-env"]["data"]
+    assert "BROOK_METRICS_PORT" not in env
+    docs = render("kind", *ON, "monitoring.port=9555")
+    env = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}["brook-env"]["data"]
+    brook = next(d for d in docs if d["kind"] == "PodMonitor" and d["metadata"]["name"] == "brook-brook")
+    assert env["BROOK_METRICS_PORT"] == "9555" == str(brook["spec"]["podMetricsEndpoints"][0]["portNumber"])
+
+
+def test_scrapes_pass_the_network_policies() -> None:
+    docs = render("kind", *ON, "monitoring.prometheusNamespace=observability")
+    policy = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("metrics-scrapes")]
+    assert len(policy) == 1
+    rule = policy[0]["spec"]["ingress"][0]
+    assert rule["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "observability"}
+    assert {p["port"] for p in rule["ports"]} == {9400, 9249, 9404, 9187}
