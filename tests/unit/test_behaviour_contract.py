@@ -139,6 +139,7 @@ def behaviour_messages(draw: st.DrawFn) -> bytes | None:
     return data
 
 
+@pytest.mark.fuzz
 @profile(300)
 @given(behaviour_messages() | st.binary(max_size=64))
 def test_every_message_gets_one_verdict_and_accepted_events_are_storable(message: bytes | None) -> None:
@@ -156,6 +157,7 @@ def test_every_message_gets_one_verdict_and_accepted_events_are_storable(message
     assert event_id_of(message) is not None
 
 
+@pytest.mark.fuzz
 @profile(40)
 @given(st.integers(0, 10**6), st.integers(0, 50), st.integers(1, 80), st.sampled_from([0.0, 0.2, 1.0]))
 def test_emulator_frames_are_deterministic_and_judged_as_labelled(
