@@ -3,7 +3,7 @@ PYTEST_ARGS ?=
 MARKERS ?= (unit or integration or charts or e2e or faults or k8s_api) and not upstream
 
 # Every prerequisite a fresh machine needs; each one is idempotent (stamp files) and cached under $(BROOK_HOME).
-SETUP_TARGETS := python kafka-jars postgres-server flink-jars skaffold tools schemas k8s-api-bin chromium dbt-venv superset-venv connect-jars flink-s3-plugin
+SETUP_TARGETS := python kafka-jars postgres-server flink-jars skaffold tools schemas k8s-api-bin chromium dbt-venv superset-venv connect-jars flink-s3-plugin prometheus-bin
 
 .PHONY: setup test lint clean
 setup: ## install everything (venvs, Kafka jars, Postgres, MinIO, helm, kubeconform, skaffold, CRD schemas, Flink jars)
