@@ -53,6 +53,7 @@ IMPORTER = Path(__file__).resolve().with_name("superset_assets.py")
 ADMIN = "admin"
 NOT_SHOWN = ".admin-password-not-shown"  # marker: the generated password is printed once, by the first report
 DEFAULT_PORT = 8088
+PASSWORD_MASK = "X" * 10  # superset.constants.PASSWORD_MASK: what an export writes in place of a password
 DEFAULT_SCHEMA = "demo"  # jobs/local/bets_demo.py DEMO_SCHEMA; make demo's results
 START_TIMEOUT = 600.0  # a cold start (migrations, permission sync) on two busy cores
 CLI_TIMEOUT = 900.0
@@ -162,9 +163,12 @@ def render_config(instance: Instance, pg_port: int, values: dict[str, str]) -> s
 
 
 def results_uri(instance: Instance, pg_port: int) -> str:
-    """The Brook results connection, without its password (Superset's import takes that separately)."""
+    """The Brook results connection with its password masked as in Superset's exports (``XXXXXXXXXX``): only then
+    does the import apply the password it is given separately."""
     options = quote(f"-csearch_path={instance.schema}", safe="")
-    return f"postgresql+psycopg2://{instance.reader}@127.0.0.1:{pg_port}/{PG_DATABASE}?options={options}"
+    return (
+        f"postgresql+psycopg2://{instance.reader}:{PASSWORD_MASK}@127.0.0.1:{pg_port}/{PG_DATABASE}?options={options}"
+    )
 
 
 class LocalSuperset:
