@@ -44,13 +44,14 @@ OPTIONAL_PARTS = (
     "pipelines.ecommerce.enabled",
     "postgres.backup.enabled",
     "postgres.backup.alerts.enabled",
+    "monitoring.enabled",
 )
 PROD_VALUES = ("-f", str(CHART / "values-prod.yaml"), *VERSION_SETS)
 PROFILES = {
     "kind": KIND_VALUES,
     "prod": PROD_VALUES,
     # Every part that is off by default: the telecom, cinema, iot, behaviour and ecommerce pipelines, Postgres
-    # backups (Barman Cloud plugin) and their alerts.
+    # backups (Barman Cloud plugin) and their alerts, monitoring (PodMonitors, Brook's PrometheusRule).
     "optional": (*KIND_VALUES, *(f"--set={key}=true" for key in OPTIONAL_PARTS)),
     # Bring your own Kafka, Postgres and S3 (kafka/postgres/s3.external): none of Strimzi, CNPG's brook-pg or MinIO.
     "external": (*KIND_VALUES, "-f", str(ROOT / "tests" / "k8s_api" / "values-external.yaml")),
@@ -243,14 +244,14 @@ def test_upgrade_unchanged_values_keeps_secrets(release):
 def test_optional_parts_on_the_server(release):
     """With every optional part on, the server holds what each adds: the Barman Cloud plugin's ObjectStore, CNPG's
     ScheduledBackup and the Cluster that archives its WAL through the plugin into that store, the backup alerts'
-    PrometheusRule, and the telecom pipeline's topic. (Their CRDs are applied by the `crds` fixture; no plugin,
+    PrometheusRule and Brook's (monitoring), monitoring's PodMonitors, and the telecom pipeline's topic. (Their CRDs are applied by the `crds` fixture; no plugin,
     operator or Prometheus runs here to act on them.)"""
     only_hook_timeout(release.install, "post-install")
     kinds = {(o["kind"], o["metadata"]["name"]) for o in release.manifest()}
-    for kind in ("ObjectStore", "ScheduledBackup", "PrometheusRule"):
+    for kind, count in (("ObjectStore", 1), ("ScheduledBackup", 1), ("PrometheusRule", 2), ("PodMonitor", 4)):
         names = [name for k, name in kinds if k == kind]
-        assert len(names) == 1, f"{kind}: {names}"
-        ok(release.plane.kubectl("-n", NAMESPACE, "get", kind.lower(), names[0]))
+        assert len(names) == count, f"{kind}: {names}"
+        ok(release.plane.kubectl("-n", NAMESPACE, "get", kind.lower(), *names))
     store = next(name for k, name in kinds if k == "ObjectStore")
     clusters = get_json(release.plane, "-n", NAMESPACE, "clusters.postgresql.cnpg.io")["items"]
     [cluster] = [c for c in clusters if "plugins" in c["spec"]]  # Brook's; the cinema pipeline adds two of its own
