@@ -217,3 +217,25 @@ def test_frames_beyond_the_size_bound_close_the_connection(gateway: Gateway) -> 
     assert run(oversized()) == 1009
     code, summary = gateway.stop()
     assert code == 0 and summary["acknowledged"] == 0 and summary["dead_lettered"] == 0
+
+
+def test_a_text_frame_that_is_not_utf8_is_dead_lettered_not_a_protocol_error(
+    gateway: Gateway, kafka_settings: KafkaSettings, topics: BehaviourTopics
+) -> None:
+    """WebSocket requires text frames to be UTF-8; the gateway reads them as bytes, so the contract judges them
+    (one verdict for every message) instead of websockets closing the connection with 1007."""
+    payload = b'{"event_id":"\xff"}'
+
+    async def send_raw_text() -> tuple[dict, dict]:
+        async with connect(gateway.url, additional_headers={"Authorization": f"Bearer {gateway.token}"}) as ws:
+            async with ws.send_context():  # websockets' own text-frame writer, without its UTF-8 encoding step
+                ws.protocol.send_text(payload)
+            first = json.loads(await ws.recv())
+            await ws.send(user_frames(51, 0, 1, START, 0.0)[0][0])  # and the connection still serves
+            return first, json.loads(await ws.recv())
+
+    refused, acked = run(send_raw_text())
+    code, summary = gateway.stop()
+    assert refused == {"error": "invalid_json", "event_id": None} and "ack" in acked
+    assert [value for value, _ in dead_letters(kafka_settings, topics.dlq)] == [payload]
+    assert code == 0 and summary["dead_lettered"] == 1 and summary["acknowledged"] == 1
