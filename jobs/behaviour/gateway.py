@@ -279,7 +279,7 @@ class Gateway:
 
         try:
             future = self.producer.send(**record)
-        except KafkaError as err:
+        except Exception as err:  # KafkaError or anything else: answered "unavailable" (not stored; resend)
             self._settled(client, size, frame, event_id, is_ack, err)
             return
         future.add_callback(lambda _metadata: settle(None))
@@ -308,6 +308,9 @@ class Gateway:
                 try:
                     await client.ws.send(frame)
                 except ConnectionClosed:
+                    client.gone = True
+                except Exception:  # never leave a message counted in flight: the handler waits for the count
+                    log.exception("connection %d: answer not written", client.number)
                     client.gone = True
             if size == NOT_A_SIZE:
                 continue
