@@ -7,7 +7,7 @@ lives in a database and role of its own in the local Postgres (password generate
 encrypts the stored connection passwords) and the ``admin`` password are generated once and kept in
 ``$BROOK_HOME/data/superset`` (mode 0600), never defaults. Before the server starts: ``superset db upgrade``,
 the admin user, ``superset init`` (roles and permissions), then the dashboards as code
-(``charts/brook/dashboards/superset``) are imported by ``jobs/local/superset_assets.py``.
+(``charts/brook/dashboards/superset``) are imported by ``charts/brook/dashboards/import_superset.py``.
 
 Superset reads Brook's results as a read-only role of its own (``<database>_reader``), never as Brook's owner:
 the connection's ``search_path`` is the results schema (``demo``, what ``make demo`` fills, by default), so the same
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The assets live with the chart so that Kubernetes (a ConfigMap of the brook chart) and `make superset` import the
 # very same files; docs/dashboards.md.
 ASSETS = ROOT / "charts" / "brook" / "dashboards" / "superset"
-IMPORTER = Path(__file__).resolve().with_name("superset_assets.py")
+IMPORTER = ASSETS.parent / "import_superset.py"  # shipped with the assets: the Kubernetes init runs it too
 ADMIN = "admin"
 NOT_SHOWN = ".admin-password-not-shown"  # marker: the generated password is printed once, by the first report
 DEFAULT_PORT = 8088
@@ -349,8 +349,7 @@ class LocalSuperset:
             "BROOK_SUPERSET_RESULTS_URI": results_uri(self.instance, self.services.cfg.pg_port),
             "BROOK_SUPERSET_RESULTS_PASSWORD": values["reader_password"],
         }
-        # -P: do not put jobs/local on sys.path, where this very module would shadow the ``superset`` package.
-        self._cli("-P", str(IMPORTER), str(ASSETS), env=env, program="python")
+        self._cli(str(IMPORTER), str(ASSETS), env=env, program="python")
 
     def _spawn(self) -> None:
         """gunicorn (one worker, a few threads) in its own session: its pid is its process group, stopped as one."""

@@ -1,0 +1,223 @@
+"""``make superset`` for real: a fresh Superset imports Brook's dashboards as code and draws the demos' results.
+
+One private Superset for the module through jobs.local.superset (the code behind ``make superset``): its own
+metadata database and roles in the local Postgres, its own port, config and logs in a temp folder, reading a private
+results schema. That schema is filled first by the bets demo's own code (BetsDemo: producer → Kafka → consumer →
+Postgres, the four Flink windows as one bounded job, exporter, audit; a few hundred events) and by the telecom
+daily batch over a few hand-written real-time windows. Then a headless Debian chromium
+(tests/integration/superset_browser.py) logs in with the generated password and reads each dashboard's charts:
+table cells and the big number are compared with SQL over the same tables, the ECharts charts (drawn on a canvas)
+must have drawn pixels. Screenshots: ``$BROOK_HOME/artifacts/superset/``. Runtime: the demo's Flink job and
+Superset's cold start (migrations, permission sync), a few minutes on two busy cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+import pytest
+import yaml
+
+from jobs.common.settings import PostgresSettings, S3Settings, to_env
+from jobs.local.bets_demo import BetsDemo
+from jobs.local.services import LocalServices
+from jobs.local.superset import ADMIN, ASSETS, Instance, Layout, LocalSuperset
+from tests.integration.superset_browser import SupersetUi
+from tests.integration.test_airflow_local import empty_bucket, free_port, sql
+from tests.integration.test_telecom_daily import DAY, METRICS
+
+pytestmark = pytest.mark.integration
+
+EVENTS, FAULTS = 400, 5
+ARTIFACTS = LocalServices().paths.home / "artifacts" / "superset"
+# A canvas pixel is drawn when its alpha is not 0; an empty ECharts canvas has none.
+DRAWN_PIXELS_JS = """
+const canvas = arguments[0].querySelector('canvas');
+if (!canvas) return 0;
+const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+let drawn = 0;
+for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) drawn++;
+return drawn;
+"""
+
+
+@dataclass
+class Running:
+    superset: LocalSuperset
+    pg: PostgresSettings
+    output: str
+
+
+def assets(kind: str) -> dict[str, dict]:
+    """The committed asset files of one kind (charts, datasets, dashboards, databases), by file stem."""
+    return {path.stem: yaml.safe_load(path.read_text()) for path in sorted((ASSETS / kind).rglob("*.yaml"))}
+
+
+@pytest.fixture(scope="module")
+def results(
+    local_env: dict[str, str], pg_settings: PostgresSettings, s3_settings: S3Settings
+) -> Iterator[PostgresSettings]:
+    """A private schema holding a short bets demo's results and a telecom day (dropped afterwards)."""
+    suffix = secrets.token_hex(3)
+    pg = dataclasses.replace(pg_settings, schema=f"t_superset_{suffix}")
+    s3 = dataclasses.replace(s3_settings, bucket=f"t-superset-{suffix}")
+    demo = BetsDemo(EVENTS, 0.0, 17, LocalServices().paths, FAULTS, schema=pg.schema, bucket=s3.bucket)
+    output = io.StringIO()
+    try:
+        with redirect_stdout(output):
+            code = demo.run(local_env)
+        assert code == 0, output.getvalue()[-4000:]
+        with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
+            for start, kind, region, n, seconds, mb, amount in METRICS:  # test_telecom_daily's hand-written windows
+                cur.execute(
+                    "INSERT INTO real_time_metrics (window_start, window_end, event_type, region, event_count, "
+                    "total_duration, total_data_mb, total_amount) VALUES (%s::timestamp AT TIME ZONE 'UTC', "
+                    "%s::timestamp AT TIME ZONE 'UTC' + interval '1 minute', %s, %s, %s, %s, %s, %s)",
+                    (start, start, kind, region, n, seconds, mb, amount),
+                )
+        batch = subprocess.run(
+            [sys.executable, "-m", "jobs.telecom.daily_batch", "--date", DAY],
+            env=to_env(pg),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert batch.returncode == 0, batch.stderr[-3000:]
+        yield pg
+    finally:
+        demo.stop_children()
+        sql(pg_settings, f"DROP SCHEMA IF EXISTS {pg.schema} CASCADE")
+        empty_bucket(s3)
+
+
+@pytest.fixture(scope="module")
+def superset(results: PostgresSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """A started private Superset on the results schema (stopped, its databases and roles removed afterwards)."""
+    home = tmp_path_factory.mktemp("superset")
+    instance = Instance(database=f"superset_t{secrets.token_hex(3)}", port=free_port(), schema=results.schema)
+    local = LocalSuperset(instance, Layout(home=home / "home", logs=home / "logs", run=home / "run"))
+    output = io.StringIO()
+    try:
+        with redirect_stdout(output):
+            local.up()
+        yield Running(local, results, output.getvalue())
+    finally:
+        local.stop()
+        local.drop_database()
+
+
+def metadata(running: Running, query: str) -> list[tuple]:
+    """A query on the instance's own metadata database, as Brook's superuser."""
+    conn = running.superset._superuser(running.superset.instance.database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def test_the_assets_import_into_a_fresh_superset(superset: Running) -> None:
+    charts, datasets, dashboards = assets("charts"), assets("datasets"), assets("dashboards")
+    assert {r[0] for r in metadata(superset, "SELECT uuid::text FROM slices")} == {c["uuid"] for c in charts.values()}
+    assert {r[0] for r in metadata(superset, "SELECT table_name FROM tables")} == set(datasets)
+    shown = dict(metadata(superset, "SELECT slug, dashboard_title FROM dashboards"))
+    assert shown == {d["slug"]: d["dashboard_title"] for d in dashboards.values()}
+    [(name, uri, stored)] = metadata(superset, "SELECT database_name, sqlalchemy_uri, password FROM dbs")
+    reader_password = json.loads(superset.superset.layout.secrets.read_text())["reader_password"]
+    assert name == "Brook results" and f"{superset.superset.instance.reader}:XXXXXXXXXX@" in uri
+    assert f"search_path%3D{superset.pg.schema}" in uri
+    assert stored and reader_password.encode() not in bytes(stored), "kept encrypted with the generated SECRET_KEY"
+    # Every dashboard holds exactly the charts its position names.
+    layout = metadata(
+        superset,
+        "SELECT d.slug, s.uuid::text FROM dashboards d JOIN dashboard_slices ds "
+        "ON ds.dashboard_id = d.id JOIN slices s ON s.id = ds.slice_id",
+    )
+    for dashboard in dashboards.values():
+        placed = {
+            item["meta"]["uuid"]
+            for item in dashboard["position"].values()
+            if isinstance(item, dict) and item.get("type") == "CHART"
+        }
+        assert {u for slug, u in layout if slug == dashboard["slug"]} == placed
+
+
+def test_the_secrets_are_generated_private_and_the_password_printed_once(superset: Running) -> None:
+    layout = superset.superset.layout
+    password = json.loads(layout.admin_password.read_text())[ADMIN]
+    assert password != "admin" and len(password) >= 16
+    for private in (layout.admin_password, layout.secrets, layout.config):
+        assert private.stat().st_mode & 0o077 == 0, private
+    assert superset.output.count(password) == 1 and superset.superset.instance.url in superset.output
+    again = io.StringIO()
+    with redirect_stdout(again):
+        superset.superset.report()
+    assert password not in again.getvalue() and str(layout.admin_password) in again.getvalue()
+
+
+def test_the_reader_role_cannot_write(superset: Running) -> None:
+    values = json.loads(superset.superset.layout.secrets.read_text())
+    reader = dataclasses.replace(
+        superset.pg, user=superset.superset.instance.reader, password=values["reader_password"]
+    )
+    assert sql(reader, "SELECT count(*) FROM bets") == [(EVENTS,)]
+    with pytest.raises(psycopg2.Error, match="read-only transaction"):
+        sql(reader, "DELETE FROM bets")
+
+
+def browser(superset: Running, tmp_path: Path) -> SupersetUi:
+    ui = SupersetUi(superset.superset.instance.url, tmp_path)
+    ui.login(ADMIN, json.loads(superset.superset.layout.admin_password.read_text())[ADMIN])
+    return ui
+
+
+def test_the_bets_dashboard_shows_the_demos_results_in_a_headless_browser(superset: Running, tmp_path: Path) -> None:
+    pg = superset.pg
+    top = sql(pg, "SELECT game, SUM(bets) FROM top_games GROUP BY game ORDER BY SUM(amount_total) DESC LIMIT 10")
+    averages = dict(sql(pg, "SELECT game, ROUND(SUM(avg_amount * bets) / SUM(bets), 2) FROM avg_bet GROUP BY game"))
+    assert top and averages, "the demo's Flink job wrote its windows"
+    with browser(superset, tmp_path) as ui:
+        charts = ui.dashboard("brook-bets", charts=5)
+        assert set(charts) == {
+            "Bets stored",
+            "Bet statuses",
+            "Top games",
+            "Average bet by game",
+            "Active users per minute",
+        }
+        assert ui.wait_for(charts["Bets stored"], ".header-line")[0].text == f"{EVENTS:,}"
+        assert {(game, int(bets)) for game, bets, _ in ui.table(charts["Top games"])} == set(top)
+        shown = ui.table(charts["Average bet by game"])
+        assert shown and all(Decimal(avg) == averages[game] for game, avg, _ in shown)
+        for title in ("Bet statuses", "Active users per minute"):
+            ui.wait_for(charts[title], "canvas")
+            assert ui.driver.execute_script(DRAWN_PIXELS_JS, charts[title]) > 0, f"{title}: nothing drawn"
+        assert ui.errors() == []
+        print(f"screenshot: {ui.screenshot(ARTIFACTS / 'bets-dashboard.png')}")
+
+
+def test_the_telecom_dashboard_shows_real_time_windows_and_daily_stats(superset: Running, tmp_path: Path) -> None:
+    pg = superset.pg
+    regions = {r: int(n) for r, n in sql(pg, "SELECT region, SUM(event_count) FROM real_time_metrics GROUP BY region")}
+    daily = sql(pg, "SELECT date::text, region, SUM(total_events) FROM daily_stats GROUP BY date, region")
+    assert regions and daily
+    with browser(superset, tmp_path) as ui:
+        charts = ui.dashboard("brook-telecom", charts=3)
+        assert {r[0]: int(r[1]) for r in ui.table(charts["Real-time totals by region"])} == regions
+        assert {(d, region, int(n)) for d, region, n, *_ in ui.table(charts["Daily stats by region"])} == set(daily)
+        ui.wait_for(charts["Events per minute by type"], "canvas")
+        assert ui.driver.execute_script(DRAWN_PIXELS_JS, charts["Events per minute by type"]) > 0
+        assert ui.errors() == []
+        print(f"screenshot: {ui.screenshot(ARTIFACTS / 'telecom-dashboard.png')}")
