@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jobs.behaviour.settings import GatewaySettings, GatewayToken
+from jobs.behaviour.topics import BehaviourTopics
 from jobs.bets.consumer import ConsumerSettings
 from jobs.bets.exporter import ExportSettings
 from jobs.bets.topics import BetsTopics
 from jobs.common.produce import ProducerSettings
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings
+from jobs.ecommerce.settings import EcommerceSettings
 from jobs.flink.settings import FlinkSettings
 from jobs.telecom.topics import TelecomTopics
 from tests.charts.conftest import CHART, ROOT, render
@@ -35,7 +38,20 @@ WORKLOAD_SETTINGS = {
     "exporter": (PostgresSettings, S3Settings, ExportSettings),
     "brook-audit-bets": (KafkaSettings, BetsTopics, PostgresSettings, S3Settings),  # jobs/bets/audit.py main()
     "brook-audit-telecom": (KafkaSettings, TelecomTopics, PostgresSettings),  # jobs/telecom/audit.py main()
+    # jobs/behaviour/gateway.py main() (PostgresSettings: the live page, on by default)
+    "brook-behaviour-gateway": (
+        GatewaySettings,
+        GatewayToken,
+        KafkaSettings,
+        ProducerSettings,
+        BehaviourTopics,
+        PostgresSettings,
+    ),
+    "brook-behaviour-emulator-once": (GatewayToken,),  # jobs/behaviour/emulator.py main()
+    "brook-audit-behaviour": (KafkaSettings, BehaviourTopics, PostgresSettings),  # jobs/behaviour/audit.py main()
+    "brook-ecommerce-generator-once": (S3Settings, EcommerceSettings),  # jobs/ecommerce/generator.py main()
 }
+SEED_003 = ("pipelines.behaviour.enabled=true", "pipelines.ecommerce.enabled=true")
 
 
 def required_vars(*groups: type) -> set[str]:
@@ -79,6 +95,21 @@ def workload_container(objs: list[dict], name: str) -> dict:
 )
 def test_deployments_get_every_required_variable(workload: str) -> None:
     objs = render("kind", *TELECOM)
+    missing = required_vars(*WORKLOAD_SETTINGS[workload]) - provided(objs, workload_container(objs, workload))
+    assert not missing, f"{workload} lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    "workload",
+    [
+        "brook-behaviour-gateway",
+        "brook-behaviour-emulator-once",
+        "brook-audit-behaviour",
+        "brook-ecommerce-generator-once",
+    ],
+)
+def test_seed_003_workloads_get_every_required_variable(workload: str) -> None:
+    objs = render("kind", *SEED_003)
     missing = required_vars(*WORKLOAD_SETTINGS[workload]) - provided(objs, workload_container(objs, workload))
     assert not missing, f"{workload} lacks {sorted(missing)}"
 
@@ -198,7 +229,7 @@ def test_dag_pod_labels_are_dag_pods_of_the_topology() -> None:
         # A label dict ("app.kubernetes.io/component": "x") or the runners' Workload(component="x").
         labels |= set(re.findall(r'(?:"app\.kubernetes\.io/component":\s*|\bcomponent=)"([^"]+)"', text))
     assert labels == set(dag_pods), "DAG pod labels vs pipelines.<name>.workloads.<w>.dagPod in values.yaml"
-    objs = render("kind", *TELECOM, "pipelines.cinema.enabled=true")
+    objs = render("kind", *TELECOM, "pipelines.cinema.enabled=true", "pipelines.ecommerce.enabled=true")
     accounts = {o["metadata"]["name"] for o in objs if o["kind"] == "ServiceAccount"}
     secrets = {o["metadata"]["name"] for o in objs if o["kind"] == "Secret"}
     assert {w["dagPod"]["serviceAccount"] for w in dag_pods.values()} <= accounts
