@@ -64,6 +64,7 @@ def s3_options(s3: S3Settings) -> dict[str, str]:
 
 def s3_file_system(s3: S3Settings, eco: EcommerceSettings) -> None:
     """Make ``s3://`` readable in this process's Flink JVM (see the module docstring); before the first job."""
+    eco.check_plugins()
     from pyflink.find_flink_home import _find_flink_home
 
     _find_flink_home()  # sets FLINK_HOME, after which PyFlink leaves FLINK_PLUGINS_DIR alone

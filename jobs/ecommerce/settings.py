@@ -36,6 +36,9 @@ class EcommerceSettings:
     def validate(self) -> None:
         if self.top_products < 1:
             raise ConfigError(f"BROOK_ECOMMERCE_TOP_PRODUCTS={self.top_products}: must be at least 1.")
+
+    def check_plugins(self) -> None:
+        """Fail naming the fix when the plugins folder lacks the S3 plugin (only the Flink batch needs it)."""
         folder = self.plugins()
         if folder and not (Path(folder) / S3_PLUGIN).is_dir():
             raise ConfigError(
