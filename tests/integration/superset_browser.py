@@ -8,9 +8,6 @@ Superset 6.1's own ``data-test`` attributes and its chart plugins' class names.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
@@ -23,9 +20,6 @@ CHART_TITLE = "[data-test=editable-title], .header-title"
 
 class SupersetUi(AirflowUi):
     """One headless browser session on a Superset at ``url`` (chromium options and lifecycle: AirflowUi's)."""
-
-    def __init__(self, url: str, workdir: Path) -> None:
-        super().__init__(url, workdir)
 
     def __enter__(self) -> SupersetUi:
         return self
@@ -63,6 +57,6 @@ class SupersetUi(AirflowUi):
         rows = self.wait_for(holder, "table tbody tr")
         return [[cell.text.strip() for cell in row.find_elements(By.CSS_SELECTOR, "td")] for row in rows]
 
-    def errors(self) -> list[Any]:
+    def errors(self) -> list[str]:
         """Chart error panels on the page (a failed query, an unknown column)."""
         return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "[data-test=chart-container] .ant-alert")]
