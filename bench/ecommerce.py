@@ -4,8 +4,9 @@ and dispatched through :data:`TRIALS` like every other trial (one process per tr
 Before the clock: one generated day of ``--events`` orders (about 7.5 input rows per order: lines, views, returns)
 in a private bucket, and a fresh schema. brook = ``python -m jobs.ecommerce.batch --date D`` as shipped (a process:
 JVM and Flink mini-cluster start, the s3:// read, every aggregation, the one-transaction write; the job's own
-``flink_seconds`` is recorded beside it); baseline = a raw pyarrow read of the same four files from MinIO (GET +
-``pyarrow.json.read_json``), nothing computed. count = input rows in both.
+``flink_seconds`` is recorded beside it); baseline = a raw read of the same four files from MinIO (GET + the
+recount's line split, :func:`jobs.ecommerce.recount.read_kind`), nothing judged or computed. count = input rows in
+both.
 """
 
 from __future__ import annotations
@@ -55,10 +56,10 @@ def batch_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -> d
         if variant == "baseline":
             client = s3.client()
             started = time.perf_counter()
-            read = sum(read_kind(client, bucket, DAY, kind).num_rows for kind in KINDS)
+            read = sum(len(read_kind(client, bucket, DAY, kind)) for kind in KINDS)
             seconds = time.perf_counter() - started
             assert read == count, (read, count)
-            return {"count": count, "seconds": seconds, "bytes": 0, "settings": {"reader": "pyarrow.json"}}
+            return {"count": count, "seconds": seconds, "bytes": 0, "settings": {"reader": "lines"}}
         schema = f"bench_ecommerce_{secrets.token_hex(3)}"
         with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE SCHEMA {schema}")

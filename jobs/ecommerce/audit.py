@@ -2,10 +2,10 @@
 
 ``python -m jobs.ecommerce.audit --date YYYY-MM-DD [--days N]``
 
-Per day, from the files (re-read with pyarrow) and the stored tables: rows per file = the batch's intake; accepted +
-rejected (Σ reasons) = rows; accepted order lines = Σ revenue lines; accepted views and orders = the conversion
-table's ALL row; orders = Σ customer-days; accepted returns = Σ returns; units in revenue = units sold in the
-returns table; and every stored row equals the independent recount. Exit 0 only when all agree.
+Per day, from the files (re-read as lines, judged again) and the stored tables: rows per file = the batch's
+intake; accepted + rejected (Σ reasons) = rows; accepted order lines = Σ revenue lines; accepted views and orders =
+the conversion table's ALL row; orders = Σ customer-days; accepted returns = Σ returns; units in revenue = units
+sold in the returns table; and every stored row equals the independent recount. Exit 0 only when all agree.
 """
 
 from __future__ import annotations

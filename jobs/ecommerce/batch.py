@@ -2,8 +2,10 @@
 
 ``python -m jobs.ecommerce.batch --date YYYY-MM-DD [--check-only] [--explain]``
 
-One bounded Flink job: four ``filesystem`` sources (``s3://<BROOK_ECOMMERCE_BUCKET>/logs/D/<kind>.jsonl``, every
-column STRING), the contract's verdict per row (:func:`jobs.ecommerce.contract.reason_sql`), then every result as
+One bounded Flink job: four ``filesystem`` sources (``s3://<BROOK_ECOMMERCE_BUCKET>/logs/D/<kind>.jsonl``, format
+``raw``: the connector splits the file at ``\n`` and each line is one STRING, so no line can fail the job), the
+contract's verdict per line (:func:`jobs.ecommerce.contract.judge_sql`) and the fields of accepted lines
+(:func:`jobs.ecommerce.contract.value_sql`), then every result as
 one ``UNION ALL`` query in a single tagged row shape, so the sources are read once and one job computes everything.
 The rows (hundreds) are collected and written by :func:`jobs.ecommerce.results.replace` in one Postgres
 transaction per date (why not the JDBC sink: see that module).
@@ -33,7 +35,7 @@ from botocore.exceptions import ClientError
 from jobs.common.cli import run, summary
 from jobs.common.settings import PostgresSettings, S3Settings, load
 from jobs.common.sql_rules import quote
-from jobs.ecommerce.contract import ALL, CATEGORIES, KINDS, ORPHAN_LINE, columns, log_key, reason_sql
+from jobs.ecommerce.contract import ALL, CATEGORIES, KINDS, LINE, ORPHAN_LINE, columns, judge_sql, log_key, value_sql
 from jobs.ecommerce.results import Results, empty, normalise, replace
 from jobs.ecommerce.settings import EcommerceSettings
 from jobs.flink.environment import connector_jars, with_clause
@@ -94,29 +96,28 @@ def batch_environment(flink: FlinkSettings) -> TableEnvironment:
     return t_env
 
 
-def source_ddl(kind: str, bucket: str, day: date) -> str:
-    cols = ",\n  ".join(f"`{name}` STRING" for name in columns(kind))
-    options = {
-        "connector": "filesystem",
-        "path": f"s3://{bucket}/{log_key(day, kind)}",
-        "format": "json",
-        "json.ignore-parse-errors": "false",  # a line that is not JSON fails the batch: nothing vanishes uncounted
-        "json.fail-on-missing-field": "false",  # a missing field reads as NULL and is rejected by the contract
-    }
-    return f"CREATE TEMPORARY TABLE src_{kind} (\n  {cols}\n) {with_clause(options)}"
+def source_ddl(kind: str, path: str) -> str:
+    """``kind``'s file at ``path`` (a URI), one row per line: the raw format reads a line as text whatever it holds
+    (the ``json`` format would read ``3`` into a STRING column as ``"3"``, or fail the job on a line that is not
+    JSON). The connector cuts lines at ``\\n`` and drops a ``\\r`` before it (:func:`jobs.ecommerce.recount.lines`)."""
+    options = {"connector": "filesystem", "path": path, "format": "raw"}
+    return f"CREATE TEMPORARY TABLE src_{kind} (\n  `{LINE}` STRING\n) {with_clause(options)}"
+
+
+def judged(kind: str, day: date) -> str:
+    """``kind``'s lines with their reason (NULL: accepted) and their fields (meaningful for accepted lines only)."""
+    fields = ", ".join(f"{value_sql(name)} AS `{name}`" for name in columns(kind))
+    return f"SELECT `{LINE}`, {judge_sql(kind, day)} AS reason, {fields} FROM src_{kind}"
 
 
 def views(day: date) -> list[str]:
     """The judged and the accepted, typed views (``j_<kind>``, ``ok_<kind>``)."""
-    judged = [
-        f"CREATE TEMPORARY VIEW j_{kind} AS SELECT *, {reason_sql(kind, day)} AS reason FROM src_{kind}"
-        for kind in ("orders", "views", "returns")
-    ]
+    judged = [f"CREATE TEMPORARY VIEW j_{kind} AS {judged(kind, day)}" for kind in ("orders", "views", "returns")]
     judged.append(
         f"""CREATE TEMPORARY VIEW j_order_lines AS
         SELECT l.*, COALESCE(l.r, CASE WHEN o.order_id IS NULL THEN {quote(ORPHAN_LINE)} END) AS reason,
                o.customer_id, o.ts
-        FROM (SELECT *, {reason_sql("order_lines", day)} AS r FROM src_order_lines) AS l
+        FROM (SELECT * FROM ({judged("order_lines", day)}) AS x({LINE}, r, {", ".join(columns("order_lines"))})) AS l
         LEFT JOIN (SELECT order_id, customer_id, ts FROM j_orders WHERE reason IS NULL) AS o
         ON l.order_id = o.order_id"""
     )
@@ -228,7 +229,7 @@ def compute(day: date, s3: S3Settings, eco: EcommerceSettings, flink: FlinkSetti
     s3_file_system(s3, eco)
     t_env = batch_environment(flink)
     for kind in KINDS:
-        t_env.execute_sql(source_ddl(kind, eco.bucket, day))
+        t_env.execute_sql(source_ddl(kind, f"s3://{eco.bucket}/{log_key(day, kind)}"))
     for view in views(day):
         t_env.execute_sql(view)
     query = results_query(eco.top_products)

@@ -1,51 +1,56 @@
-"""The independent recount of a day: pyarrow reads the same files, plain Python computes every result row.
+"""The independent recount of a day: the same files read as lines, plain Python judges and computes every result row.
 
-No Flink and no SQL: it shares only the contract's rules (:func:`jobs.ecommerce.contract.reason`) and the result
+No Flink and no SQL: it shares only the contract's rules (:func:`jobs.ecommerce.contract.judge`) and the result
 shape (:data:`jobs.ecommerce.results.TABLES`) with the batch, so a wrong join, filter or aggregation in the Flink
 job shows up as a difference. Used by the DAG's validate task, the audit, the tests and the bench's baseline.
 """
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.json as pj
-
-from jobs.ecommerce.contract import ALL, CATEGORIES, KINDS, ORPHAN_LINE, columns, hour, log_key, reason
+from jobs.ecommerce.contract import ALL, CATEGORIES, KINDS, ORPHAN_LINE, hour, judge, log_key
 from jobs.ecommerce.results import Results, empty, normalise
 
-
-def read_kind(client: Any, bucket: str, day: date, kind: str) -> pa.Table:
-    """``kind``'s file of ``day`` as a table of STRING columns (pyarrow's JSON reader, explicit schema)."""
-    body = client.get_object(Bucket=bucket, Key=log_key(day, kind))["Body"].read()
-    schema = pa.schema([(name, pa.string()) for name in columns(kind)])
-    if not body.strip():
-        return schema.empty_table()
-    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    return pj.read_json(io.BytesIO(body), parse_options=options)
+Judged = tuple[str | None, dict[str, Any] | None]  # (reason, None) or (None, the accepted row)
 
 
-def read_day(client: Any, bucket: str, day: date) -> dict[str, list[dict[str, Any]]]:
-    return {kind: read_kind(client, bucket, day, kind).to_pylist() for kind in KINDS}
+def lines(body: bytes) -> list[bytes]:
+    """A file's lines as Flink's ``filesystem`` source cuts them: at ``\\n``, one ``\\r`` before it dropped, no
+    line after a final ``\\n``; an empty line is a line (and rejected). Bytes, not text: undecodable bytes are the
+    contract's to judge, not the reader's."""
+    parts = body.split(b"\n")
+    if parts[-1] == b"":
+        parts.pop()
+    return [part[:-1] if part.endswith(b"\r") else part for part in parts]
 
 
-def recount(rows: dict[str, list[dict[str, Any]]], day: date, top_n: int) -> Results:
-    """Every result row of ``day`` from its decoded rows."""
+def read_kind(client: Any, bucket: str, day: date, kind: str) -> list[bytes]:
+    """``kind``'s file of ``day`` as raw lines (a plain GET and a split: no JSON reader that could refuse a line)."""
+    return lines(client.get_object(Bucket=bucket, Key=log_key(day, kind))["Body"].read())
+
+
+def read_day(client: Any, bucket: str, day: date) -> dict[str, list[Judged]]:
+    """Every line of the day's four files with its verdict (:func:`jobs.ecommerce.contract.judge`)."""
+    return {kind: [judge(kind, line, day) for line in read_kind(client, bucket, day, kind)] for kind in KINDS}
+
+
+def recount(judged: dict[str, list[Judged]], day: date, top_n: int) -> Results:
+    """Every result row of ``day`` from its judged lines."""
     out = empty()
-    verdicts = {kind: [reason(kind, row, day) for row in rows[kind]] for kind in KINDS}
-    orders = {r["order_id"]: r for r, why in zip(rows["orders"], verdicts["orders"], strict=True) if why is None}
+    verdicts = {kind: [why for why, _ in judged[kind]] for kind in KINDS}
+    orders = {row["order_id"]: row for _, row in judged["orders"] if row is not None}
     verdicts["order_lines"] = [
-        why if why is not None or row["order_id"] in orders else ORPHAN_LINE
-        for row, why in zip(rows["order_lines"], verdicts["order_lines"], strict=True)
+        why if why is not None or row is None or row["order_id"] in orders else ORPHAN_LINE
+        for why, row in judged["order_lines"]
     ]
+    rows = {kind: [row for _, row in judged[kind]] for kind in KINDS}
     ok = {kind: [r for r, why in zip(rows[kind], verdicts[kind], strict=True) if why is None] for kind in KINDS}
     for kind in KINDS:
-        out["ecommerce_intake"].add((kind, len(rows[kind]), len(ok[kind])))
+        out["ecommerce_intake"].add((kind, len(judged[kind]), len(ok[kind])))
         for why, n in Counter(why for why in verdicts[kind] if why is not None).items():
             out["ecommerce_rejects"].add((kind, why, n))
 

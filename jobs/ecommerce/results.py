@@ -1,7 +1,7 @@
 """A day's results as rows per table, and the one transaction that replaces a date's rows with them.
 
 Both producers of results fill the same :data:`TABLES` shape: the Flink batch (:mod:`jobs.ecommerce.batch`) and
-the independent pyarrow recount (:mod:`jobs.ecommerce.recount`); :func:`read` gives the stored rows in that shape,
+the independent Python recount (:mod:`jobs.ecommerce.recount`); :func:`read` gives the stored rows in that shape,
 so validation is a comparison of three dicts of sets.
 
 Why not Flink's JDBC sink: it upserts row by row in its own transactions, per sink, so a rerun could neither

@@ -1,4 +1,4 @@
-"""Validate a day's stored results against the independent pyarrow recount (the DAG's validate task).
+"""Validate a day's stored results against the independent Python recount (the DAG's validate task).
 
 ``python -m jobs.ecommerce.validate --date YYYY-MM-DD``: exit 0 when every row of every result table of the date
 equals the recount of the same files (:mod:`jobs.ecommerce.recount`), 1 naming the differences otherwise.
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in diffs:
             print(f"  {line}", file=sys.stderr)
         return 1
-    print(f"[{JOB}] {args.date}: all {rows} result rows equal the pyarrow recount", flush=True)
+    print(f"[{JOB}] {args.date}: all {rows} result rows equal the Python recount", flush=True)
     summary(JOB, date=args.date, rows=rows)
     return 0
 

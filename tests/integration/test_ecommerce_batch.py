@@ -3,7 +3,7 @@
 One Flink run for the module (``python -m jobs.ecommerce.batch`` as a subprocess, reading ``s3://`` through the
 plugin of ``make flink-s3-plugin``), on a private bucket and schema whose date already holds stale rows and whose
 neighbouring date holds rows that must survive. The assertions then read what it wrote: every table equals the
-numbers below, worked out by hand; the pyarrow recount agrees row for row; the stale rows are gone (a rerun
+numbers below, worked out by hand; the Python recount agrees row for row; the stale rows are gone (a rerun
 replaces its date); the validation and the audit pass, and the validation fails on a tampered row.
 """
 
@@ -167,7 +167,7 @@ def test_every_table_equals_the_hand_computed_day(ran: Ran) -> None:
     assert ran.summary["written"] == {table: len(EXPECTED[table]) for table in TABLES}
 
 
-def test_the_pyarrow_recount_agrees_row_for_row(ran: Ran) -> None:
+def test_the_python_recount_agrees_row_for_row(ran: Ran) -> None:
     assert recount(read_day(ran.s3.client(), ran.bucket, DAY), DAY, top_n=10) == read(ran.pg.dsn(), DAY)
 
 
