@@ -1,5 +1,5 @@
 # The e-commerce batch (seed 003, docs/ecommerce.md): day logs in MinIO → PyFlink batch (reads s3:// through Flink's
-# s3-fs-hadoop plugin) → Postgres, validated against a pyarrow recount, audited. The plugin is fetched aside from
+# s3-fs-hadoop plugin) → Postgres, validated against a Python recount, audited. The plugin is fetched aside from
 # Maven Central (services/flink-s3/pom.xml, FLINK_S3_PLUGIN_VERSION), then swapped in.
 FLINK_PLUGINS := $(BROOK_HOME)/flink-plugins
 FLINK_S3_PLUGIN := $(FLINK_PLUGINS)/s3-fs-hadoop

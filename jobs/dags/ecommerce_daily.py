@@ -1,5 +1,5 @@
 """Airflow DAG ``ecommerce_daily`` (seed 003's Spark + Livy batch): at 03:00 UTC, the previous UTC day's e-commerce
-logs → the PyFlink batch → validation against a pyarrow recount → notify.
+logs → the PyFlink batch → validation against a Python recount → notify.
 
 check_files → run_batch → validate → notify. The first three run ``jobs.ecommerce.batch --check-only``,
 ``jobs.ecommerce.batch`` and ``jobs.ecommerce.validate`` through the runner of ``BROOK_AIRFLOW_RUNNER``
@@ -116,7 +116,7 @@ JOBS = {
 @task
 def notify(day: str, run: str) -> str:
     """Log the outcome (the jobs' own summaries are in their task logs). Not ``run_id``: a context key."""
-    line = f"ecommerce_daily: {day} computed from s3 and validated against the pyarrow recount (run {run})"
+    line = f"ecommerce_daily: {day} computed from s3 and validated against the Python recount (run {run})"
     log.info(line)
     return line
 
@@ -124,7 +124,7 @@ def notify(day: str, run: str) -> str:
 def build_dag(cfg: EcommerceDagSettings, shared: ExportDagSettings, runner: RunnerSettings) -> DAG:
     with DAG(
         dag_id=DAG_ID,
-        description="E-commerce day logs in MinIO → PyFlink batch → Postgres, validated by a pyarrow recount",
+        description="E-commerce day logs in MinIO → PyFlink batch → Postgres, validated by a Python recount",
         schedule=cfg.schedule if pipeline_enabled(cfg.pipelines, "ecommerce") else None,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
