@@ -244,8 +244,8 @@ def test_upgrade_unchanged_values_keeps_secrets(release):
 def test_optional_parts_on_the_server(release):
     """With every optional part on, the server holds what each adds: the Barman Cloud plugin's ObjectStore, CNPG's
     ScheduledBackup and the Cluster that archives its WAL through the plugin into that store, the backup alerts'
-    PrometheusRule and Brook's (monitoring), monitoring's PodMonitors, and the telecom pipeline's topic. (Their CRDs are applied by the `crds` fixture; no plugin,
-    operator or Prometheus runs here to act on them.)"""
+    PrometheusRule and Brook's (monitoring), monitoring's PodMonitors, and the telecom pipeline's topic. (Their CRDs
+    are applied by the `crds` fixture; no plugin, operator or Prometheus runs here to act on them.)"""
     only_hook_timeout(release.install, "post-install")
     kinds = {(o["kind"], o["metadata"]["name"]) for o in release.manifest()}
     for kind, count in (("ObjectStore", 1), ("ScheduledBackup", 1), ("PrometheusRule", 2), ("PodMonitor", 4)):
