@@ -112,8 +112,8 @@ def judged(kind: str, day: date) -> str:
 
 def views(day: date) -> list[str]:
     """The judged and the accepted, typed views (``j_<kind>``, ``ok_<kind>``)."""
-    judged = [f"CREATE TEMPORARY VIEW j_{kind} AS {judged(kind, day)}" for kind in ("orders", "views", "returns")]
-    judged.append(
+    by_kind = [f"CREATE TEMPORARY VIEW j_{kind} AS {judged(kind, day)}" for kind in ("orders", "views", "returns")]
+    by_kind.append(
         f"""CREATE TEMPORARY VIEW j_order_lines AS
         SELECT l.*, COALESCE(l.r, CASE WHEN o.order_id IS NULL THEN {quote(ORPHAN_LINE)} END) AS reason,
                o.customer_id, o.ts
@@ -132,7 +132,7 @@ def views(day: date) -> list[str]:
         """CREATE TEMPORARY VIEW ok_returns AS SELECT category, CAST(quantity AS BIGINT) AS quantity
         FROM j_returns WHERE reason IS NULL""",
     ]
-    return judged + accepted
+    return by_kind + accepted
 
 
 def results_query(top_n: int) -> str:
