@@ -1,6 +1,7 @@
 """The e-commerce batch on real MinIO, Postgres and PyFlink: a hand-written day with hand-computed results.
 
-One Flink run for the module (``python -m jobs.ecommerce.batch`` as a subprocess, reading ``s3://`` through the
+Hostile lines (not JSON, not an object, a number for a string, a duplicate key) are counted rejects with their
+reasons. One Flink run for the module (``python -m jobs.ecommerce.batch`` as a subprocess, reading ``s3://`` through the
 plugin of ``make flink-s3-plugin``), on a private bucket and schema whose date already holds stale rows and whose
 neighbouring date holds rows that must survive. The assertions then read what it wrote: every table equals the
 numbers below, worked out by hand; the Python recount agrees row for row; the stale rows are gone (a rerun
@@ -88,13 +89,24 @@ FILES = {
          "ts": T("12:30")},  # bad_quantity
     ],
 }  # fmt: skip
+# Lines no JSON reader would read as the contract means them: each is one counted reject, none fails the batch.
+HOSTILE = {
+    "orders": [b"not json", b"[1]"],  # invalid_json, not_object
+    "order_lines": [b'{"order_id":"o-1","line_no":"3","product_id":"p-a","category":"books","quantity":3,'
+                    b'"unit_price":"10.50"}'],  # bad_quantity: a JSON number, not a string
+    "views": [b'{"view_id":"v-7","view_id":"v-8","customer_id":"c-1","product_id":"p-a","category":"books",'
+              b'"ts":"2026-04-10T08:00:00Z"}'],  # invalid_json: duplicate key
+}  # fmt: skip
 ZERO = {"electronics", "grocery", "home"}
 EXPECTED = {
-    "ecommerce_intake": {("orders", 5, 3), ("order_lines", 7, 4), ("views", 6, 5), ("returns", 2, 1)},
+    "ecommerce_intake": {("orders", 7, 3), ("order_lines", 8, 4), ("views", 7, 5), ("returns", 2, 1)},
     "ecommerce_rejects": {
         ("orders", "other_day", 1),
         ("orders", "missing_customer_id", 1),
-        ("order_lines", "bad_quantity", 1),
+        ("orders", "invalid_json", 1),
+        ("orders", "not_object", 1),
+        ("order_lines", "bad_quantity", 2),
+        ("views", "invalid_json", 1),
         ("order_lines", "orphan_line", 2),
         ("views", "bad_time", 1),
         ("returns", "bad_quantity", 1),
@@ -109,6 +121,10 @@ EXPECTED = {
     "ecommerce_returns": {("books", 1, 1, 6), ("toys", 0, 0, 1), ("garden", 0, 0, 0)} | {(c, 0, 0, 0) for c in ZERO},
     "ecommerce_customer_days": {("c-1", 2), ("c-2", 1)},
 }  # fmt: skip
+
+
+def day_lines(raw: list[bytes]) -> bytes:
+    return b"".join(line + b"\n" for line in raw)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +155,9 @@ def ran(pg_settings: PostgresSettings, s3_settings: S3Settings, local_env: dict[
         migrate(pg.dsn())
         ensure_bucket(client, bucket)
         for kind, rows in FILES.items():
-            client.put_object(Bucket=bucket, Key=log_key(DAY, kind), Body=jsonl(rows))
+            client.put_object(
+                Bucket=bucket, Key=log_key(DAY, kind), Body=jsonl(rows) + day_lines(HOSTILE.get(kind, []))
+            )
         # Stale rows of DAY (a previous run's) must go; the earlier day's must stay.
         sql(pg, "INSERT INTO ecommerce_revenue VALUES (%s, 'home', 3, 1, 1, 9.99)", DAY)
         sql(pg, "INSERT INTO ecommerce_customer_days VALUES ('c-9', %s, 1), ('c-1', %s, 1)", DAY, BEFORE)
@@ -163,7 +181,7 @@ def ran(pg_settings: PostgresSettings, s3_settings: S3Settings, local_env: dict[
 
 def test_every_table_equals_the_hand_computed_day(ran: Ran) -> None:
     assert read(ran.pg.dsn(), DAY) == EXPECTED
-    assert ran.summary["rows_in"] == sum(len(rows) for rows in FILES.values()) == 20
+    assert ran.summary["rows_in"] == sum(len(rows) for rows in [*FILES.values(), *HOSTILE.values()]) == 24
     assert ran.summary["written"] == {table: len(EXPECTED[table]) for table in TABLES}
 
 
