@@ -36,12 +36,7 @@ def exporter_workload(cfg: ExportDagSettings) -> Workload:
         service_account=templated(cfg, "service_account"),
         env_configmap=templated(cfg, "env_configmap"),
         env_secret=templated(cfg, "env_secret"),
-        resources=Resources(
-            cpu_request=cfg.cpu_request,
-            cpu_limit=cfg.cpu_limit,
-            memory_request=cfg.memory_request,
-            memory_limit=cfg.memory_limit,
-        ),
+        resources=Resources.of(cfg),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
     )
 

@@ -95,12 +95,7 @@ def batch_workload(cfg: EcommerceDagSettings, shared: ExportDagSettings) -> Work
         service_account=ecommerce_templated(cfg, "service_account"),
         env_configmap=templated(shared, "env_configmap"),
         env_secret=ecommerce_templated(cfg, "env_secret"),
-        resources=Resources(
-            cpu_request=cfg.cpu_request,
-            cpu_limit=cfg.cpu_limit,
-            memory_request=cfg.memory_request,
-            memory_limit=cfg.memory_limit,
-        ),
+        resources=Resources.of(cfg),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
         scratch="/tmp",
     )

@@ -75,6 +75,11 @@ class Resources:
     memory_request: str
     memory_limit: str
 
+    @classmethod
+    def of(cls, cfg: object) -> Resources:
+        """The four fields of a DAG's settings object that has them (``<NAME>_CPU_REQUEST`` and so on)."""
+        return cls(**{f: getattr(cfg, f) for f in ("cpu_request", "cpu_limit", "memory_request", "memory_limit")})
+
 
 @dataclass(frozen=True, kw_only=True)
 class Workload:

@@ -93,12 +93,7 @@ def batch_workload(cfg: TelecomDagSettings, shared: ExportDagSettings) -> Worklo
         service_account=telecom_templated(cfg, "service_account"),
         env_configmap=templated(shared, "env_configmap"),
         env_secret=telecom_templated(cfg, "env_secret"),
-        resources=Resources(
-            cpu_request=cfg.cpu_request,
-            cpu_limit=cfg.cpu_limit,
-            memory_request=cfg.memory_request,
-            memory_limit=cfg.memory_limit,
-        ),
+        resources=Resources.of(cfg),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
     )
 
