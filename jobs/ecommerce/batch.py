@@ -35,7 +35,18 @@ from botocore.exceptions import ClientError
 from jobs.common.cli import run, summary
 from jobs.common.settings import PostgresSettings, S3Settings, load
 from jobs.common.sql_rules import quote
-from jobs.ecommerce.contract import ALL, CATEGORIES, KINDS, LINE, ORPHAN_LINE, columns, judge_sql, log_key, value_sql
+from jobs.ecommerce.contract import (
+    ALL,
+    CATEGORIES,
+    DUPLICATE_ORDER,
+    KINDS,
+    LINE,
+    ORPHAN_LINE,
+    columns,
+    judge_sql,
+    log_key,
+    value_sql,
+)
 from jobs.ecommerce.results import Results, empty, normalise, replace
 from jobs.ecommerce.settings import EcommerceSettings
 from jobs.flink.environment import connector_jars, with_clause
@@ -112,7 +123,19 @@ def judged(kind: str, day: date) -> str:
 
 def views(day: date) -> list[str]:
     """The judged and the accepted, typed views (``j_<kind>``, ``ok_<kind>``)."""
-    by_kind = [f"CREATE TEMPORARY VIEW j_{kind} AS {judged(kind, day)}" for kind in ("orders", "views", "returns")]
+    by_kind = [f"CREATE TEMPORARY VIEW j_{kind} AS {judged(kind, day)}" for kind in ("views", "returns")]
+
+    def orders(alias: str) -> str:
+        return f"({judged('orders', day)}) AS {alias}({LINE}, r, {', '.join(columns('orders'))})"
+
+    by_kind.append(
+        f"""CREATE TEMPORARY VIEW j_orders AS
+        SELECT x.`{LINE}`, COALESCE(x.r, CASE WHEN d.n > 1 THEN {quote(DUPLICATE_ORDER)} END) AS reason,
+               x.order_id, x.customer_id, x.ts
+        FROM {orders("x")}
+        LEFT JOIN (SELECT order_id, COUNT(*) AS n FROM {orders("y")} WHERE r IS NULL GROUP BY order_id) AS d
+        ON x.r IS NULL AND x.order_id = d.order_id"""
+    )
     by_kind.append(
         f"""CREATE TEMPORARY VIEW j_order_lines AS
         SELECT l.*, COALESCE(l.r, CASE WHEN o.order_id IS NULL THEN {quote(ORPHAN_LINE)} END) AS reason,

@@ -16,7 +16,8 @@ Every line gets one verdict, the same from every judge (docs/design.md, "Contrac
 message rules (:mod:`jobs.common.rules`: ``invalid_json`` for bytes that are not UTF-8, bad escapes, nesting, not
 one JSON value, duplicate keys; ``bad_value`` for a number beyond 15 digits or an exponent beyond ±99;
 ``not_object`` for a JSON value that is not an object), then the field rules in :data:`FIELDS`' order (the reason
-of the first broken one, so rejected lines add up); an order line is also rejected (``orphan_line``) when its
+of the first broken one, so rejected lines add up); an order is also rejected (``duplicate_order``) when another
+order of the day that passes the field rules has its ``order_id``, and an order line (``orphan_line``) when its
 order is not an accepted order of the same day. Python judges the decoded line (:func:`judge`); Flink reads each
 line as raw text and applies the same message rules (:mod:`jobs.common.sql_rules`) and each field rule on the
 field's JSON serialisation, which shows its type (``["3"]`` a string, ``[3]`` a number: :func:`judge_sql`). Every
@@ -74,6 +75,9 @@ FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
 NOT_OBJECT = "not_object"  # a JSON line that is not an object
 OTHER_DAY = "other_day"  # a well-formed ts outside the file's date
 ORPHAN_LINE = "orphan_line"  # an order line whose order is not an accepted order of the day
+# Every order whose order_id is on more than one order that passes the field rules: which copy is "the" order is
+# undecidable, and joining lines to both would count the lines twice (the recount keys orders by id).
+DUPLICATE_ORDER = "duplicate_order"
 _COMPILED = {kind: tuple((name, rules.full(body), why) for name, body, why in specs) for kind, specs in FIELDS.items()}
 
 
@@ -85,7 +89,7 @@ def columns(kind: str) -> tuple[str, ...]:
 def reason(kind: str, row: dict[str, Any], day: date) -> str | None:
     """Why ``row`` (one decoded line of ``kind`` in ``day``'s folder) is rejected by the field rules, or None.
 
-    Not the ``orphan_line`` rule, which needs the day's orders."""
+    Not the ``duplicate_order`` and ``orphan_line`` rules, which need the day's orders."""
     for name, pattern, why in _COMPILED[kind]:
         value = row.get(name)
         if value is None:

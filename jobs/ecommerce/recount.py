@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from jobs.ecommerce.contract import ALL, CATEGORIES, KINDS, ORPHAN_LINE, hour, judge, log_key
+from jobs.ecommerce.contract import ALL, CATEGORIES, DUPLICATE_ORDER, KINDS, ORPHAN_LINE, hour, judge, log_key
 from jobs.ecommerce.results import Results, empty, normalise
 
 Judged = tuple[str | None, dict[str, Any] | None]  # (reason, None) or (None, the accepted row)
@@ -42,7 +42,11 @@ def recount(judged: dict[str, list[Judged]], day: date, top_n: int) -> Results:
     """Every result row of ``day`` from its judged lines."""
     out = empty()
     verdicts = {kind: [why for why, _ in judged[kind]] for kind in KINDS}
-    orders = {row["order_id"]: row for _, row in judged["orders"] if row is not None}
+    copies = Counter(row["order_id"] for _, row in judged["orders"] if row is not None)
+    verdicts["orders"] = [
+        DUPLICATE_ORDER if row is not None and copies[row["order_id"]] > 1 else why for why, row in judged["orders"]
+    ]
+    orders = {row["order_id"]: row for _, row in judged["orders"] if row is not None and copies[row["order_id"]] == 1}
     verdicts["order_lines"] = [
         why if why is not None or row is None or row["order_id"] in orders else ORPHAN_LINE
         for why, row in judged["order_lines"]

@@ -64,6 +64,8 @@ FILES = {
         {"order_id": "o-3", "customer_id": "c-1", "ts": T("17:05")},
         {"order_id": "o-4", "customer_id": "c-3", "ts": "2026-04-11T01:00:00Z"},  # other_day
         {"order_id": "o-5", "ts": T("10:00")},  # missing_customer_id
+        {"order_id": "o-7", "customer_id": "c-6", "ts": T("11:00")},  # duplicate_order
+        {"order_id": "o-7", "customer_id": "c-7", "ts": T("11:30")},  # duplicate_order
     ],
     "order_lines": [
         line("o-1", 1, "p-a", "books", "2", "10.50"),
@@ -73,6 +75,7 @@ FILES = {
         line("o-3", 2, "p-b", "toys", "0", "5.25"),  # bad_quantity
         line("o-4", 1, "p-a", "books", "1", "10.50"),  # orphan_line: its order was rejected
         line("o-9", 1, "p-a", "books", "1", "10.50"),  # orphan_line: no such order
+        line("o-7", 1, "p-a", "books", "1", "10.50"),  # orphan_line: its order id is on two orders
     ],
     "views": [
         view(1, "c-1", "p-a", "books", T("08:00")),
@@ -99,15 +102,16 @@ HOSTILE = {
 }  # fmt: skip
 ZERO = {"electronics", "grocery", "home"}
 EXPECTED = {
-    "ecommerce_intake": {("orders", 7, 3), ("order_lines", 8, 4), ("views", 7, 5), ("returns", 2, 1)},
+    "ecommerce_intake": {("orders", 9, 3), ("order_lines", 9, 4), ("views", 7, 5), ("returns", 2, 1)},
     "ecommerce_rejects": {
         ("orders", "other_day", 1),
         ("orders", "missing_customer_id", 1),
         ("orders", "invalid_json", 1),
         ("orders", "not_object", 1),
+        ("orders", "duplicate_order", 2),
         ("order_lines", "bad_quantity", 2),
         ("views", "invalid_json", 1),
-        ("order_lines", "orphan_line", 2),
+        ("order_lines", "orphan_line", 3),
         ("views", "bad_time", 1),
         ("returns", "bad_quantity", 1),
     },
@@ -181,7 +185,7 @@ def ran(pg_settings: PostgresSettings, s3_settings: S3Settings, local_env: dict[
 
 def test_every_table_equals_the_hand_computed_day(ran: Ran) -> None:
     assert read(ran.pg.dsn(), DAY) == EXPECTED
-    assert ran.summary["rows_in"] == sum(len(rows) for rows in [*FILES.values(), *HOSTILE.values()]) == 24
+    assert ran.summary["rows_in"] == sum(len(rows) for rows in [*FILES.values(), *HOSTILE.values()]) == 27
     assert ran.summary["written"] == {table: len(EXPECTED[table]) for table in TABLES}
 
 
