@@ -4,7 +4,7 @@ One private Superset for the module through jobs.local.superset (the code behind
 metadata database and roles in the local Postgres, its own port, config and logs in a temp folder, reading a private
 results schema. That schema is filled first by the bets demo's own code (BetsDemo: producer → Kafka → consumer →
 Postgres, the four Flink windows as one bounded job, exporter, audit; a few hundred events) and by the telecom
-daily batch over a few hand-written real-time windows. Then a headless Debian chromium
+daily batch over a few hand-written real-time windows, and a few IoT windows and alerts. Then a headless Debian chromium
 (tests/integration/superset_browser.py) logs in with the generated password and reads each dashboard's charts:
 table cells and the big number are compared with SQL over the same tables, the ECharts charts (drawn on a canvas)
 must have drawn pixels. Screenshots: ``$BROOK_HOME/artifacts/superset/``. Runtime: the demo's Flink job and
@@ -52,6 +52,19 @@ return drawn;
 """
 
 
+# A few IoT windows and alerts as the IoT Flink job writes them (jobs/iot/sql/009_iot.sql): the IoT dashboard's data.
+IOT_WINDOWS = [
+    ("2026-03-10 10:00", "2026-03-10 10:00", "dev-1", "temperature", 12, 19.5, 31.25, 24.0, 30.0),
+    ("2026-03-10 10:01", "2026-03-10 10:01", "dev-1", "temperature", 8, 21.0, 29.5, 25.0, 22.0),
+    ("2026-03-10 10:00", "2026-03-10 10:00", "dev-2", "humidity", 5, 40.0, 71.75, 55.0, 60.0),
+]
+IOT_ALERTS = [
+    (1, "dev-1", "plant-a", "temperature", 31.25, "C", "2026-03-10 10:00:30", "high", 30.0),
+    (2, "dev-1", "plant-a", "temperature", 30.5, "C", "2026-03-10 10:00:40", "high", 30.0),
+    (3, "dev-2", "plant-b", "humidity", 10.0, "%", "2026-03-10 10:00:50", "low", 20.0),
+]
+
+
 @dataclass
 class Running:
     superset: LocalSuperset
@@ -86,6 +99,12 @@ def results(
                     "%s::timestamp AT TIME ZONE 'UTC' + interval '1 minute', %s, %s, %s, %s, %s, %s)",
                     (start, start, kind, region, n, seconds, mb, amount),
                 )
+        with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO iot_windows VALUES (%s, %s::timestamp + interval '1 minute', %s, %s, %s, %s, %s, %s, %s)",
+                IOT_WINDOWS,
+            )
+            cur.executemany("INSERT INTO iot_alerts VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", IOT_ALERTS)
         batch = subprocess.run(
             [sys.executable, "-m", "jobs.telecom.daily_batch", "--date", DAY],
             env=to_env(pg),
@@ -221,3 +240,16 @@ def test_the_telecom_dashboard_shows_real_time_windows_and_daily_stats(superset:
         assert ui.driver.execute_script(DRAWN_PIXELS_JS, charts["Events per minute by type"]) > 0
         assert ui.errors() == []
         print(f"screenshot: {ui.screenshot(ARTIFACTS / 'telecom-dashboard.png')}")
+
+
+def test_the_iot_dashboard_shows_sensor_windows_and_alerts(superset: Running, tmp_path: Path) -> None:
+    pg = superset.pg
+    sensors = sql(pg, "SELECT sensor, SUM(reading_count), MIN(min_value), MAX(max_value) FROM iot_windows GROUP BY 1")
+    alerts = sql(pg, "SELECT site, sensor, direction, COUNT(*) FROM iot_alerts GROUP BY 1, 2, 3")
+    with browser(superset, tmp_path) as ui:
+        charts = ui.dashboard("brook-iot", charts=2)
+        shown = {(s, int(n), float(lo), float(hi)) for s, n, lo, hi in ui.table(charts["Readings per sensor"])}
+        assert shown == {(s, int(n), lo, hi) for s, n, lo, hi in sensors}
+        assert {(a, b, c, int(n)) for a, b, c, n in ui.table(charts["Alerts by site and sensor"])} == set(alerts)
+        assert ui.errors() == []
+        print(f"screenshot: {ui.screenshot(ARTIFACTS / 'iot-dashboard.png')}")
