@@ -8,14 +8,11 @@ Kafka and Postgres with a gateway started elsewhere.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from jobs.common.cli import read_summary
 from jobs.local.services import LocalServices
+from tests.e2e.demo_run import run_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -24,17 +21,7 @@ USERS, EVENTS, INVALID_RATE = 8, 300, 0.05
 
 def test_behaviour_demo_passes_its_own_audit(local_env: dict[str, str]) -> None:
     args = ["--users", str(USERS), "--events", str(EVENTS), "--invalid-rate", str(INVALID_RATE), "--seed", "7"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "jobs.local.behaviour_demo", *args],
-        env={**os.environ, **local_env},
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    audit = read_summary(proc.stdout, "behaviour-demo")
-    assert audit["passed"], output[-3000:]
+    audit = run_demo("jobs.local.behaviour_demo", args, local_env, "behaviour-demo")
     assert all(check["expected"] in (None, check["count"]) for check in audit["checks"])
     emulated = read_summary(
         LocalServices().paths.log("demo-behaviour-emulator").read_text(errors="replace"), "behaviour-emulator"

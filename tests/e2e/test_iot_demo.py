@@ -7,15 +7,12 @@ the local Kafka with the IoT integration tests (their ports are hard-coded) or a
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from jobs.common.cli import read_summary
 from jobs.local.iot_demo import HOSTILE
 from jobs.local.services import LocalServices
+from tests.e2e.demo_run import run_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -25,23 +22,12 @@ PREFIX = "brook_iot_e2e"
 
 def test_iot_demo_passes_its_own_audit(local_env: dict[str, str]) -> None:
     env = {
-        **os.environ,
         **local_env,
         "BROOK_LOCAL_IOT_PG_PORT": str(PG_PORT),
         "BROOK_LOCAL_IOT_CONNECT_PORT": str(CONNECT_PORT),
         "BROOK_IOT_CDC_PREFIX": PREFIX,
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "jobs.local.iot_demo", "--devices", "4", "--minutes", "5", "--seed", "13"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    audit = read_summary(proc.stdout, "iot-demo")
-    assert audit["passed"], output[-3000:]
+    audit = run_demo("jobs.local.iot_demo", ["--devices", "4", "--minutes", "5", "--seed", "13"], env, "iot-demo")
     assert audit["hostile"] == len(HOSTILE)
     # What the simulator itself reported (its stage log), not the demo's copy of it.
     log = LocalServices().paths.log("demo-iot-simulator").read_text(errors="replace")
