@@ -40,7 +40,8 @@ from urllib.parse import quote
 from jobs.common.migrate import migrate
 from jobs.common.settings import PostgresSettings, load
 from jobs.dags.settings import LOCAL_ENV_VARIABLE
-from jobs.local.services import PG_USER, LocalServices, Paths, ServiceError, _credentials, _log_tail, _pid_alive
+from jobs.local.app_home import ADMIN, NOT_SHOWN, Layout, admin_password, generated_secrets, write_private
+from jobs.local.services import PG_USER, LocalServices, ServiceError, _credentials, _log_tail, _pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "jobs" / "dags"
@@ -49,47 +50,11 @@ DAGS = ROOT / "jobs" / "dags"
 PROCESSES = ("api-server", "dag-processor", "scheduler")
 # The scheduler serves no logs over HTTP: task logs are files the api-server reads from the same disk.
 ARGS = {"scheduler": ("--skip-serve-logs",)}
-ADMIN = "admin"
-NOT_SHOWN = ".admin-password-not-shown"  # marker: the generated password is printed once, by the first report
 DEFAULT_PORT = 8080
+CONFIG_NAME = "airflow.cfg"
 START_TIMEOUT = 300.0  # a cold start (migrations, first parse) on two busy cores
 API_TIMEOUT = 60.0
 FINAL_RUN_STATES = ("success", "failed")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where one Airflow instance keeps its config (``home``), logs and pid files."""
-
-    home: Path
-    logs: Path
-    run: Path
-
-    @classmethod
-    def default(cls, paths: Paths) -> Layout:
-        return cls(home=paths.data / "airflow", logs=paths.logs / "airflow", run=paths.run)
-
-    @property
-    def config(self) -> Path:
-        return self.home / "airflow.cfg"
-
-    @property
-    def secrets(self) -> Path:
-        return self.home / "secrets.json"
-
-    @property
-    def admin_password(self) -> Path:
-        return self.home / "admin-password.json"
-
-    def pidfile(self, process: str) -> Path:
-        return self.run / f"airflow-{process}.pid"
-
-    def log(self, process: str) -> Path:
-        return self.logs / f"{process}.log"
-
-    def ensure(self) -> None:
-        for folder in (self.home, self.logs, self.run):
-            folder.mkdir(parents=True, exist_ok=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,33 +71,17 @@ class Instance:
         return f"http://127.0.0.1:{self.port}"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds passwords)."""
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(text)
-
-
 def _secrets(layout: Layout) -> dict[str, str]:
     """Generated once per instance home: the metadata DB password and the keys every process must share."""
-    if layout.secrets.exists():
-        return json.loads(layout.secrets.read_text())
-    values = {
-        "db_password": secrets.token_urlsafe(18),
-        "jwt_secret": secrets.token_urlsafe(32),  # api-server and scheduler sign/verify task tokens with it
-        "api_secret_key": secrets.token_urlsafe(32),
-        "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-    }
-    _write_private(layout.secrets, json.dumps(values, indent=2))
-    return values
-
-
-def _admin_password(layout: Layout) -> tuple[str, bool]:
-    """The UI password of ``admin`` in the simple auth manager's file format; True until it has been shown once."""
-    if not layout.admin_password.exists():
-        _write_private(layout.admin_password, json.dumps({ADMIN: secrets.token_urlsafe(15)}) + "\n")
-        (layout.home / NOT_SHOWN).touch()
-    return json.loads(layout.admin_password.read_text())[ADMIN], (layout.home / NOT_SHOWN).exists()
+    return generated_secrets(
+        layout,
+        lambda: {
+            "db_password": secrets.token_urlsafe(18),
+            "jwt_secret": secrets.token_urlsafe(32),  # api-server and scheduler sign/verify task tokens with it
+            "api_secret_key": secrets.token_urlsafe(32),
+            "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        },
+    )
 
 
 def render_config(instance: Instance, layout: Layout, pg_port: int, values: dict[str, str]) -> str:
@@ -300,7 +249,7 @@ class LocalAirflow:
         self.services = LocalServices()
         self.paths = self.services.paths
         self.instance = instance or Instance()
-        self.layout = layout or Layout.default(self.paths)
+        self.layout = layout or Layout.default(self.paths, "airflow", CONFIG_NAME)
         self.airflow = self.paths.home / "venv" / "airflow" / "bin" / "airflow"
         self.app_python = self.paths.home / "venv" / "app" / "bin" / "python"
 
@@ -325,7 +274,7 @@ class LocalAirflow:
         }
 
     def api(self) -> AirflowApi:
-        return AirflowApi(self.instance.url, _admin_password(self.layout)[0])
+        return AirflowApi(self.instance.url, admin_password(self.layout)[0])
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -353,8 +302,8 @@ class LocalAirflow:
         self.layout.ensure()
         values = _secrets(self.layout)
         self._ensure_database(values["db_password"])
-        _write_private(self.layout.config, render_config(self.instance, self.layout, self.services.cfg.pg_port, values))
-        _admin_password(self.layout)  # before the api-server starts, or its auth manager would make (and log) one
+        write_private(self.layout.config, render_config(self.instance, self.layout, self.services.cfg.pg_port, values))
+        admin_password(self.layout)  # before the api-server starts, or its auth manager would make (and log) one
         self._migrate_brook_schema()
         print(f"[airflow] airflow db migrate ({self.instance.database} in the local Postgres)", flush=True)
         self._cli("db", "migrate")
@@ -497,7 +446,7 @@ class LocalAirflow:
         api = self.api()
         errors = api.import_errors()
         dags = api.dags()
-        password, fresh = _admin_password(self.layout)
+        password, fresh = admin_password(self.layout)
         print(f"[airflow] UI: {self.instance.url}  user: {ADMIN}", flush=True)
         if fresh:
             print(f"[airflow] generated password: {password}  (shown once; kept in {self.layout.admin_password})")
@@ -532,7 +481,7 @@ def _stop_group(pid: int, pidfile: Path, timeout: float = 30.0) -> None:
 
 def running_default() -> LocalAirflow | None:
     """``make airflow``'s instance if it answers healthy (its port read from the config it last wrote), else None."""
-    layout = Layout.default(LocalServices().paths)
+    layout = Layout.default(LocalServices().paths, "airflow", CONFIG_NAME)
     if not (layout.config.exists() and layout.admin_password.exists()):
         return None
     config = configparser.ConfigParser(interpolation=None)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -34,11 +33,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from jobs.local.app_home import ADMIN, NOT_SHOWN, Layout, admin_password, generated_secrets, write_private
 from jobs.local.services import (
     PG_DATABASE,
     PG_USER,
     LocalServices,
-    Paths,
     ServiceError,
     _credentials,
     _log_tail,
@@ -50,49 +49,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # very same files; docs/dashboards.md.
 ASSETS = ROOT / "charts" / "brook" / "dashboards" / "superset"
 IMPORTER = ASSETS.parent / "import_superset.py"  # shipped with the assets: the Kubernetes init runs it too
-ADMIN = "admin"
-NOT_SHOWN = ".admin-password-not-shown"  # marker: the generated password is printed once, by the first report
 DEFAULT_PORT = 8088
 PASSWORD_MASK = "X" * 10  # superset.constants.PASSWORD_MASK: what an export writes in place of a password
 DEFAULT_SCHEMA = "demo"  # jobs/local/bets_demo.py DEMO_SCHEMA; make demo's results
+CONFIG_NAME = "superset_config.py"
 START_TIMEOUT = 600.0  # a cold start (migrations, permission sync) on two busy cores
 CLI_TIMEOUT = 900.0
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where one Superset instance keeps its config and secrets (``home``), logs and pid file."""
-
-    home: Path
-    logs: Path
-    run: Path
-
-    @classmethod
-    def default(cls, paths: Paths) -> Layout:
-        return cls(home=paths.data / "superset", logs=paths.logs / "superset", run=paths.run)
-
-    @property
-    def config(self) -> Path:
-        return self.home / "superset_config.py"
-
-    @property
-    def secrets(self) -> Path:
-        return self.home / "secrets.json"
-
-    @property
-    def admin_password(self) -> Path:
-        return self.home / "admin-password.json"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.run / "superset.pid"
-
-    def log(self, name: str) -> Path:
-        return self.logs / f"{name}.log"
-
-    def ensure(self) -> None:
-        for folder in (self.home, self.logs, self.run):
-            folder.mkdir(parents=True, exist_ok=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,33 +75,17 @@ class Instance:
         return f"{self.database}_reader"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds passwords)."""
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(text)
-
-
 def _secrets(layout: Layout) -> dict[str, str]:
     """Generated once per instance home: both database passwords and Superset's SECRET_KEY."""
-    if layout.secrets.exists():
-        return json.loads(layout.secrets.read_text())
-    values = {
-        "db_password": secrets.token_urlsafe(18),
-        "reader_password": secrets.token_urlsafe(18),
-        # Encrypts the connection passwords stored in the metadata DB: changing it makes them unreadable.
-        "secret_key": secrets.token_urlsafe(42),
-    }
-    _write_private(layout.secrets, json.dumps(values, indent=2))
-    return values
-
-
-def admin_password(layout: Layout) -> tuple[str, bool]:
-    """The ``admin`` user's password; True until it has been shown once."""
-    if not layout.admin_password.exists():
-        _write_private(layout.admin_password, json.dumps({ADMIN: secrets.token_urlsafe(15)}) + "\n")
-        (layout.home / NOT_SHOWN).touch()
-    return json.loads(layout.admin_password.read_text())[ADMIN], (layout.home / NOT_SHOWN).exists()
+    return generated_secrets(
+        layout,
+        lambda: {
+            "db_password": secrets.token_urlsafe(18),
+            "reader_password": secrets.token_urlsafe(18),
+            # Encrypts the connection passwords stored in the metadata DB: changing it makes them unreadable.
+            "secret_key": secrets.token_urlsafe(42),
+        },
+    )
 
 
 def render_config(instance: Instance, pg_port: int, values: dict[str, str]) -> str:
@@ -178,7 +124,7 @@ class LocalSuperset:
         self.services = LocalServices()
         self.paths = self.services.paths
         self.instance = instance or Instance()
-        self.layout = layout or Layout.default(self.paths)
+        self.layout = layout or Layout.default(self.paths, "superset", CONFIG_NAME)
         self.bin = self.paths.home / "venv" / "superset" / "bin"
 
     def env(self) -> dict[str, str]:
@@ -204,7 +150,7 @@ class LocalSuperset:
 
     def up(self) -> None:
         """Start (idempotent: a running instance only re-imports the assets), then print the URL and login."""
-        if self.healthy() and _pid_alive(self.layout.pidfile):
+        if self.healthy() and _pid_alive(self.layout.pidfile("web")):
             print(f"[superset] already running at {self.instance.url}", flush=True)
             self._grant_reader(_secrets(self.layout)["reader_password"])
             self.import_assets()
@@ -220,7 +166,7 @@ class LocalSuperset:
         values = _secrets(self.layout)
         self._ensure_database(values["db_password"])
         self._grant_reader(values["reader_password"])
-        _write_private(self.layout.config, render_config(self.instance, self.services.cfg.pg_port, values))
+        write_private(self.layout.config, render_config(self.instance, self.services.cfg.pg_port, values))
         password, _ = admin_password(self.layout)
         print(f"[superset] superset db upgrade ({self.instance.database} in the local Postgres)", flush=True)
         self._cli("db", "upgrade")
@@ -376,12 +322,12 @@ class LocalSuperset:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self.layout.pidfile.write_text(str(proc.pid))
+        self.layout.pidfile("web").write_text(str(proc.pid))
 
     def _wait(self, check: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if not _pid_alive(self.layout.pidfile):
+            if not _pid_alive(self.layout.pidfile("web")):
                 raise ServiceError(f"superset exited while starting.\n{_log_tail(self.layout.log('superset'))}")
             if check():
                 return
@@ -391,20 +337,20 @@ class LocalSuperset:
 
     def stop(self, timeout: float = 30.0) -> bool:
         """SIGTERM the gunicorn group, SIGKILL after ``timeout``."""
-        pid = _pid_alive(self.layout.pidfile)
+        pid = _pid_alive(self.layout.pidfile("web"))
         if pid is None:
-            self.layout.pidfile.unlink(missing_ok=True)
+            self.layout.pidfile("web").unlink(missing_ok=True)
             return False
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _pid_alive(self.layout.pidfile):
+        while time.monotonic() < deadline and _pid_alive(self.layout.pidfile("web")):
             with contextlib.suppress(ChildProcessError):  # started by this very process (tests): reap it
                 os.waitpid(pid, os.WNOHANG)
             time.sleep(0.2)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        self.layout.pidfile.unlink(missing_ok=True)
+        self.layout.pidfile("web").unlink(missing_ok=True)
         return True
 
     def report(self) -> None:

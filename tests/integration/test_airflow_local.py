@@ -38,7 +38,8 @@ from jobs.common.cli import read_summary
 from jobs.common.migrate import migrate
 from jobs.common.settings import PostgresSettings, S3Settings, load
 from jobs.dags.settings import LOCAL_ENV_VARIABLE
-from jobs.local.airflow import ADMIN, DAGS, AirflowApi, Instance, Layout, LocalAirflow
+from jobs.local.airflow import ADMIN, CONFIG_NAME, DAGS, AirflowApi, Instance, LocalAirflow
+from jobs.local.app_home import Layout
 from jobs.local.bets_demo import EXPORT_DAG, EXPORT_TASK, BetsDemo
 from jobs.local.services import LocalSettings
 from tests.integration.airflow_browser import AirflowUi
@@ -114,7 +115,7 @@ def airflow(
                 "BROOK_TELECOM_CHECK_RETRIES": "0",
             },
         ),
-        Layout(home=home / "home", logs=home / "logs", run=home / "run"),
+        Layout.under(home, CONFIG_NAME),
     )
     output = io.StringIO()
     try:

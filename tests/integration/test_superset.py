@@ -30,9 +30,10 @@ import pytest
 import yaml
 
 from jobs.common.settings import PostgresSettings, S3Settings, to_env
+from jobs.local.app_home import Layout
 from jobs.local.bets_demo import BetsDemo
 from jobs.local.services import LocalServices
-from jobs.local.superset import ADMIN, ASSETS, Instance, Layout, LocalSuperset
+from jobs.local.superset import ADMIN, ASSETS, CONFIG_NAME, Instance, LocalSuperset
 from tests.integration.superset_browser import SupersetUi
 from tests.integration.test_airflow_local import empty_bucket, free_port, sql
 from tests.integration.test_telecom_daily import DAY, METRICS
@@ -125,7 +126,7 @@ def superset(results: PostgresSettings, tmp_path_factory: pytest.TempPathFactory
     """A started private Superset on the results schema (stopped, its databases and roles removed afterwards)."""
     home = tmp_path_factory.mktemp("superset")
     instance = Instance(database=f"superset_t{secrets.token_hex(3)}", port=free_port(), schema=results.schema)
-    local = LocalSuperset(instance, Layout(home=home / "home", logs=home / "logs", run=home / "run"))
+    local = LocalSuperset(instance, Layout.under(home, CONFIG_NAME))
     output = io.StringIO()
     try:
         with redirect_stdout(output):
