@@ -4,14 +4,15 @@ and dispatched through :data:`TRIALS` like every other trial (one process per tr
 Before the clock: one generated day of ``--events`` orders (about 7.5 input rows per order: lines, views, returns)
 in a private bucket, and a fresh schema. brook = ``python -m jobs.ecommerce.batch --date D`` as shipped (a process:
 JVM and Flink mini-cluster start, the s3:// read, every aggregation, the one-transaction write; the job's own
-``flink_seconds`` is recorded beside it); baseline = a raw read of the same four files from MinIO (GET + the
-recount's line split, :func:`jobs.ecommerce.recount.read_kind`), nothing judged or computed. count = input rows in
-both.
+``flink_seconds`` is recorded beside it); baseline = a raw pyarrow read of the same four files from MinIO (GET +
+``pyarrow.json.read_json`` into Arrow tables: the generator's lines are all valid), nothing judged or computed.
+count = input rows in both.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import secrets
 import subprocess
@@ -22,13 +23,13 @@ from datetime import date
 from typing import Any
 
 import psycopg2
+from pyarrow import json as pyarrow_json
 
 from jobs.common.cli import read_summary
 from jobs.common.migrate import migrate
 from jobs.common.settings import PostgresSettings, S3Settings, load, to_env
-from jobs.ecommerce.contract import KINDS
+from jobs.ecommerce.contract import KINDS, log_key
 from jobs.ecommerce.generator import ensure_bucket, generate, write_day
-from jobs.ecommerce.recount import read_kind
 
 SEED = 2026
 DAY = date(2026, 3, 2)
@@ -41,6 +42,11 @@ def _prepared(n: int, s3: S3Settings) -> tuple[str, int]:
     ensure_bucket(client, bucket)
     rows = write_day(client, bucket, DAY, generate(DAY, n, CUSTOMERS, SEED, 0.01))
     return bucket, sum(rows.values())
+
+
+def day_file(client: Any, bucket: str, kind: str) -> bytes:
+    """The bytes of ``kind``'s file of the benchmark day."""
+    return client.get_object(Bucket=bucket, Key=log_key(DAY, kind))["Body"].read()
 
 
 def _drop(s3: S3Settings, bucket: str) -> None:
@@ -56,10 +62,10 @@ def batch_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -> d
         if variant == "baseline":
             client = s3.client()
             started = time.perf_counter()
-            read = sum(len(read_kind(client, bucket, DAY, kind)) for kind in KINDS)
+            read = sum(pyarrow_json.read_json(io.BytesIO(day_file(client, bucket, kind))).num_rows for kind in KINDS)
             seconds = time.perf_counter() - started
             assert read == count, (read, count)
-            return {"count": count, "seconds": seconds, "bytes": 0, "settings": {"reader": "lines"}}
+            return {"count": count, "seconds": seconds, "bytes": 0, "settings": {"reader": "pyarrow.json"}}
         schema = f"bench_ecommerce_{secrets.token_hex(3)}"
         with psycopg2.connect(pg.dsn()) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE SCHEMA {schema}")

@@ -51,7 +51,7 @@ STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
     # bench/behaviour.py: N WebSocket clients → gateway → Kafka (acks=all), clocked to the last ack frame
     "gateway": ("events", 50_000, "the same events produced straight to Kafka, same producer settings and in-flight"),
     # bench/ecommerce.py: size = orders of one generated day (~7.5 input rows each); count = input rows
-    "ecommerce_batch": ("rows", 20_000, "a raw line read of the same four files from MinIO"),
+    "ecommerce_batch": ("rows", 20_000, "a raw pyarrow read (pyarrow.json) of the same four files from MinIO"),
 }
 # Left out of --quick (make test) to keep it short: two more Flink jobs and two minutes of load each; the IoT Connect
 # worker and dbt stages (bench/cdc.py) start a JVM or dbt per trial.

@@ -504,7 +504,7 @@ TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     "restore": lambda v, a: backup_trial("restore", v, a.events),
     **CDC_TRIALS,  # the IoT and cinema stages (bench/cdc.py)
     **BEHAVIOUR_TRIALS,  # the behaviour gateway (bench/behaviour.py)
-    **ECOMMERCE_TRIALS,  # the e-commerce batch vs a raw line read (bench/ecommerce.py)
+    **ECOMMERCE_TRIALS,  # the e-commerce batch vs a raw pyarrow read (bench/ecommerce.py)
 }
 
 
