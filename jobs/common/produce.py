@@ -7,6 +7,7 @@ the shipped client settings (idempotent, acks=all, batched, compressed) and coun
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from kafka import KafkaProducer
 from prometheus_client import Counter
 
 from jobs.common.lifecycle import Stop
+from jobs.common.progress import Progress
 from jobs.common.settings import ConfigError, setting
 
 # Counted every 256 records and at the end (not per event): the send loop is the producer's hot path.
@@ -121,9 +123,14 @@ def produce(
     progress_seconds: float = 0.0,
 ) -> Stats:
     """Send records, pacing to ``rate`` events/s (0 = as fast as possible); stop at count/duration/signal.
-    Progress lines are prefixed ``[label]``."""
+    Progress (:class:`Progress` on stdout, as before) is prefixed ``[label]``: a live bar in a terminal, else a
+    plain line every ``progress_seconds``, and a final line; ``progress_seconds`` 0 = none."""
     stats = Stats(topic=topic)
-    next_progress = stats.started + progress_seconds if progress_seconds > 0 else float("inf")
+    progress = (
+        Progress(label, count or None, sys.stdout, unit="events", seconds=progress_seconds)
+        if progress_seconds > 0
+        else None
+    )
     deadline = stats.started + duration if duration > 0 else float("inf")
     for key, value in records:
         if (count and stats.sent >= count) or (stop is not None and stop.requested):
@@ -140,9 +147,10 @@ def produce(
                 ahead = stats.sent / rate - (now - stats.started)
                 if ahead > 0:
                     time.sleep(ahead)
-            if now >= next_progress:
-                print(f"[{label}] {stats.line()}", flush=True)
-                next_progress = now + progress_seconds
+            if progress is not None:
+                progress.update(stats.sent, stats.line())
     stats.count()
     producer.flush()
+    if progress is not None:
+        progress.close(stats.line())
     return stats
