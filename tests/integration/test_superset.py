@@ -4,7 +4,8 @@ One private Superset for the module through jobs.local.superset (the code behind
 metadata database and roles in the local Postgres, its own port, config and logs in a temp folder, reading a private
 results schema. That schema is filled first by the bets demo's own code (BetsDemo: producer → Kafka → consumer →
 Postgres, the four Flink windows as one bounded job, exporter, audit; a few hundred events) and by the telecom
-daily batch over a few hand-written real-time windows, and a few IoT windows and alerts. Then a headless Debian chromium
+daily batch over a few hand-written real-time windows, and a few IoT, behaviour and e-commerce rows in their tables'
+shape. Then a headless Debian chromium
 (tests/integration/superset_browser.py) logs in with the generated password and reads each dashboard's charts:
 table cells and the big number are compared with SQL over the same tables, the ECharts charts (drawn on a canvas)
 must have drawn pixels. Screenshots: ``$BROOK_HOME/artifacts/superset/``. Runtime: the demo's Flink job and
@@ -64,6 +65,26 @@ IOT_ALERTS = [
     (2, "dev-1", "plant-a", "temperature", 30.5, "C", "2026-03-10 10:00:40", "high", 30.0),
     (3, "dev-2", "plant-b", "humidity", 10.0, "%", "2026-03-10 10:00:50", "low", 20.0),
 ]
+# Behaviour minutes and sessions as its Flink job writes them (jobs/behaviour/sql/011_behaviour.sql): 2 of 5 converted.
+BEHAVIOUR_MINUTES = [  # window_start, active_users, page_views, searches, add_to_cart, checkouts, purchases
+    ("2026-03-10 10:00", 3, 10, 2, 3, 1, 1),
+    ("2026-03-10 10:01", 2, 6, 1, 1, 1, 0),
+    ("2026-03-10 10:02", 4, 12, 3, 2, 2, 2),
+]
+BEHAVIOUR_SESSIONS = [  # user_id, session_start, events, page_views, distinct_pages, funnel_stage
+    ("u1", "2026-03-10 10:00", 6, 3, 2, 4),
+    ("u2", "2026-03-10 10:00", 2, 2, 1, 1),
+    ("u3", "2026-03-10 10:01", 3, 2, 2, 2),
+    ("u4", "2026-03-10 10:01", 4, 2, 2, 3),
+    ("u5", "2026-03-10 10:02", 7, 4, 3, 4),
+]
+# One e-commerce day as jobs.ecommerce.batch writes it (jobs/ecommerce/sql/012_ecommerce.sql); revenues under 1000
+# so the table cells carry no thousands separator.
+ECOMMERCE_DAY = "2026-03-10"
+ECOMMERCE_REVENUE = [("books", 9, 2, 3, "45.50"), ("books", 14, 1, 1, "12.00"), ("toys", 9, 3, 4, "120.25")]
+ECOMMERCE_CONVERSION = [("books", 20, 8, 3, 2), ("toys", 10, 5, 3, 3)]
+ECOMMERCE_RETURNS = [("books", 1, 1, 4), ("toys", 2, 2, 4)]
+ECOMMERCE_TOP = [(1, "p-7", "toys", 4, "120.25"), (2, "p-3", "books", 3, "45.50"), (3, "p-9", "books", 1, "12.00")]
 
 
 @dataclass
@@ -106,6 +127,30 @@ def results(
                 IOT_WINDOWS,
             )
             cur.executemany("INSERT INTO iot_alerts VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", IOT_ALERTS)
+            cur.executemany(
+                "INSERT INTO behaviour_minute VALUES (%s::timestamp AT TIME ZONE 'UTC', "
+                "%s::timestamp AT TIME ZONE 'UTC' + interval '1 minute', %s, %s, %s, %s, %s, %s)",
+                [(start, start, *counts) for start, *counts in BEHAVIOUR_MINUTES],
+            )
+            cur.executemany(
+                "INSERT INTO behaviour_sessions VALUES (%s, %s::timestamp AT TIME ZONE 'UTC', "
+                "%s::timestamp AT TIME ZONE 'UTC' + interval '30 minutes', %s, %s, %s, %s, %s)",
+                [(u, start, start, *counts, stage, stage == 4) for u, start, *counts, stage in BEHAVIOUR_SESSIONS],
+            )
+            day = (ECOMMERCE_DAY,)
+            cur.executemany(
+                "INSERT INTO ecommerce_revenue VALUES (%s, %s, %s, %s, %s, %s)", [day + r for r in ECOMMERCE_REVENUE]
+            )
+            cur.executemany(
+                "INSERT INTO ecommerce_conversion VALUES (%s, %s, %s, %s, %s, %s)",
+                [day + r for r in ECOMMERCE_CONVERSION],
+            )
+            cur.executemany(
+                "INSERT INTO ecommerce_returns VALUES (%s, %s, %s, %s, %s)", [day + r for r in ECOMMERCE_RETURNS]
+            )
+            cur.executemany(
+                "INSERT INTO ecommerce_top_products VALUES (%s, %s, %s, %s, %s, %s)", [day + r for r in ECOMMERCE_TOP]
+            )
         batch = subprocess.run(
             [sys.executable, "-m", "jobs.telecom.daily_batch", "--date", DAY],
             env=to_env(pg),
@@ -254,3 +299,60 @@ def test_the_iot_dashboard_shows_sensor_windows_and_alerts(superset: Running, tm
         assert {(a, b, c, int(n)) for a, b, c, n in ui.table(charts["Alerts by site and sensor"])} == set(alerts)
         assert ui.errors() == []
         print(f"screenshot: {ui.screenshot(ARTIFACTS / 'iot-dashboard.png')}")
+
+
+def drew(ui: SupersetUi, charts: dict, title: str) -> None:
+    """An ECharts chart (drawn on a canvas) has drawn pixels."""
+    ui.wait_for(charts[title], "canvas")
+    assert ui.driver.execute_script(DRAWN_PIXELS_JS, charts[title]) > 0, f"{title}: nothing drawn"
+
+
+def test_the_behaviour_dashboard_shows_minutes_funnel_and_sessions(superset: Running, tmp_path: Path) -> None:
+    pg = superset.pg
+    minutes = sql(
+        pg,
+        "SELECT active_users, page_views, searches, add_to_cart, checkouts, purchases FROM behaviour_minute",
+    )
+    [(rate,)] = sql(pg, "SELECT AVG(converted::int) FROM behaviour_sessions")
+    assert len(minutes) == len(BEHAVIOUR_MINUTES)
+    with browser(superset, tmp_path) as ui:
+        charts = ui.dashboard("brook-behaviour", charts=4)
+        assert set(charts) == {
+            "Active users and funnel per minute",
+            "Funnel counts per minute",
+            "Sessions by funnel stage reached",
+            "Session conversion rate",
+        }
+        shown = sorted(tuple(int(n) for n in row[1:]) for row in ui.table(charts["Funnel counts per minute"]))
+        assert shown == sorted(minutes)
+        assert ui.wait_for(charts["Session conversion rate"], ".header-line")[0].text == f"{float(rate):.1%}"
+        drew(ui, charts, "Active users and funnel per minute")
+        drew(ui, charts, "Sessions by funnel stage reached")
+        assert ui.errors() == []
+        print(f"screenshot: {ui.screenshot(ARTIFACTS / 'behaviour-dashboard.png')}")
+
+
+def test_the_ecommerce_dashboard_shows_revenue_rates_and_top_products(superset: Running, tmp_path: Path) -> None:
+    pg = superset.pg
+    revenue = sql(pg, "SELECT category, SUM(revenue), SUM(units), SUM(order_lines) FROM ecommerce_revenue GROUP BY 1")
+    rates = sql(
+        pg,
+        "SELECT category, SUM(viewers), SUM(converted)::numeric / SUM(viewers), "
+        "SUM(returned_units)::numeric / SUM(sold_units) FROM ecommerce_rates GROUP BY 1",
+    )
+    top = sql(pg, "SELECT product_id, category, revenue, units FROM ecommerce_top_products")
+    assert len(revenue) == 2 and len(rates) == 2 and len(top) == len(ECOMMERCE_TOP)
+    with browser(superset, tmp_path) as ui:
+        charts = ui.dashboard("brook-ecommerce", charts=4)
+        shown = {(c, float(r), int(u), int(n)) for c, r, u, n in ui.table(charts["Revenue by category"])}
+        assert shown == {(c, float(r), int(u), int(n)) for c, r, u, n in revenue}
+        shown = {
+            (c, int(v), float(cr), float(rr))
+            for c, v, cr, rr in ui.table(charts["Conversion and return rates by category"])
+        }
+        assert shown == {(c, int(v), round(float(cr), 4), round(float(rr), 4)) for c, v, cr, rr in rates}
+        shown = {(p, c, float(r), int(u)) for p, c, r, u in ui.table(charts["Top products"])}
+        assert shown == {(p, c, float(r), int(u)) for p, c, r, u in top}
+        drew(ui, charts, "Revenue per hour by category")
+        assert ui.errors() == []
+        print(f"screenshot: {ui.screenshot(ARTIFACTS / 'ecommerce-dashboard.png')}")
