@@ -52,7 +52,10 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    """Progress of one long piece of work, labelled ``[label]``; ``total`` (if known) gives a bar and an ETA."""
+    """Progress of one long piece of work, labelled ``[label]``; ``total`` (if known) gives a bar and an ETA.
+
+    ``unit=""`` with no total is a wait with nothing to count (a child process running): the line shows the
+    elapsed time and the detail only."""
 
     def __init__(
         self,
@@ -110,6 +113,8 @@ class Progress:
         secs = max(now - self.started, 1e-9)
         rate = self.done / secs
         parts = [f"[{self.label}]"]
+        if not self.total and not self.unit:
+            return " ".join([*parts, f"elapsed {_duration(secs)}", *([self.detail] if self.detail else [])])
         if self.total:
             parts.append(f"{self.done}/{self.total} {self.unit} ({min(self.done / self.total, 1.0):.0%})")
         else:

@@ -33,10 +33,12 @@ from jobs.common.audit import as_summary, passed, render
 from jobs.common.cli import run, summary
 from jobs.common.kafka import committed_offsets, offset_range
 from jobs.common.migrate import migrate
+from jobs.common.progress import Progress
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load, to_env
 from jobs.local.airflow import AirflowApi, running_default
 from jobs.local.runner import Children, run_demo
 from jobs.local.services import Paths
+from jobs.local.superset import LocalSuperset
 
 DEMO_SCHEMA = "demo"
 DEMO_BUCKET = "brook-demo"
@@ -116,13 +118,17 @@ class BetsDemo(Children):
     ) -> None:
         ends = {tp: end for tp, (_, end) in offset_range(kafka, topic).items()}
         deadline = time.monotonic() + timeout
+        progress = Progress("demo consumer catching up", sum(ends.values()), sys.stdout, unit="offsets")
         while time.monotonic() < deadline:
             if consumer.poll() is not None:
                 self.finish("consumer", consumer, 0)
             done = committed_offsets(kafka, group)
+            progress.update(sum(min(done.get(tp, 0), end) for tp, end in ends.items()))
             if all(done.get(tp, 0) >= end for tp, end in ends.items()):
+                progress.close()
                 return
             time.sleep(0.2)
+        progress.close("timed out")
         log = self.paths.log("demo-consumer")
         raise RuntimeError(f"the consumer did not catch up within {timeout:.0f}s; see {log}")
 
@@ -181,6 +187,7 @@ class BetsDemo(Children):
         print("\n[demo] conservation audit")
         checks = audit(kafka, topics, pg, s3, produced, expect_exported=True)
         render(checks)
+        self.where_to_look()
         summary("bets-demo", run=run_id, **as_summary(checks))
         return 0 if passed(checks) else 1
 
@@ -200,6 +207,25 @@ class BetsDemo(Children):
             raise RuntimeError(f"Airflow's {EXPORT_DAG} run {dag_run} {state}: its task log is at {where}")
         print(f"[demo] {EXPORT_DAG} {dag_run}: success; task log in the UI: {where}", flush=True)
         return dag_run
+
+    def where_to_look(self) -> None:
+        """The UIs and endpoints that show this run (or how to start them): Airflow, Superset, metrics."""
+        print("\n[demo] where to look")
+        if self.airflow is not None and self.export_run is not None:
+            print(f"  Airflow:  {self.airflow.ui_url(EXPORT_DAG, self.export_run, EXPORT_TASK)}")
+        else:
+            print("  Airflow:  not running; `make airflow`, then `make demo` exports through its bets_export DAG")
+        superset = LocalSuperset()
+        if superset.healthy():
+            url, schema = superset.instance.url, superset.instance.schema
+            print(f"  Superset: {url} (dashboards read schema {schema}; `make superset` prints the login)")
+        else:
+            print("  Superset: not running; `make superset` starts it with the dashboards (docs/dashboards.md)")
+        print(
+            "  Metrics:  BROOK_METRICS_PORT=<port> serves a job's /metrics; `make metrics` runs Prometheus "
+            "scraping them (docs/metrics.md)",
+            flush=True,
+        )
 
     @staticmethod
     def _stored(pg: PostgresSettings) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from jobs.common.cli import read_summary
+from jobs.common.progress import Progress
 from jobs.local.services import LocalServices, Paths, ServiceError
 
 
@@ -42,12 +43,21 @@ class Children:
         return proc
 
     def finish(self, name: str, proc: subprocess.Popen, timeout: float) -> str:
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log = self.paths.log(f"demo-{name}")
-            raise RuntimeError(f"{name} did not finish within {timeout:.0f}s; see {log}") from None
-        output = self.paths.log(f"demo-{name}").read_text(errors="replace")
+        """The stage's log once it exited 0; while it runs, its elapsed time (a live line in a terminal)."""
+        log = self.paths.log(f"demo-{name}")
+        deadline = time.monotonic() + timeout
+        progress = Progress(f"demo {name}", None, sys.stdout, unit="")
+        while proc.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                progress.close("timed out")
+                raise RuntimeError(f"{name} did not finish within {timeout:.0f}s; see {log}")
+            try:
+                proc.wait(timeout=min(left, 1.0))
+            except subprocess.TimeoutExpired:
+                progress.update(0, f"running (log: {log})")
+        progress.close(f"exited {proc.returncode}")
+        output = log.read_text(errors="replace")
         if proc.returncode != 0:
             tail = "\n".join(output.splitlines()[-30:])
             raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")

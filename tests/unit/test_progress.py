@@ -67,6 +67,15 @@ def test_terminal_redraws_one_bar_line_and_ends_it() -> None:
     assert text.count("\n") == 1
 
 
+def test_a_wait_without_a_count_shows_elapsed_time_only() -> None:
+    clock, out = Clock(), io.StringIO()
+    progress = Progress("demo flink", None, out, unit="", seconds=10, clock=clock)
+    clock.now += 75
+    progress.update(0, "running")
+    progress.close("finished")
+    assert out.getvalue() == "[demo flink] elapsed 1m15s running\n[demo flink] elapsed 1m15s finished\n"
+
+
 def test_terminal_detection_needs_a_tty_and_a_capable_term() -> None:
     assert is_terminal(Tty(), {"TERM": "xterm-256color"})
     assert not is_terminal(Tty(), {"TERM": "dumb"})
