@@ -68,7 +68,7 @@ down: ## delete the kind cluster `brook` (everything in it goes)
 	$(call k8s_require,kind)
 	kind delete cluster --name $(KIND_CLUSTER)
 
-ui: $(VENV)/app/.installed ## port-forward the Flink, Airflow, MinIO, Kafka UI, pgAdmin UIs; print URLs and credential Secrets
+ui: $(VENV)/app/.installed ## port-forward every UI (Flink, Airflow, Superset, MinIO, Kafka UI, pgAdmin, Grafana); print URLs and logins
 	$(call k8s_require,kubectl)
 	$(PY) -m tools.k8s.ui --context $(KIND_CONTEXT) --namespace $(K8S_NAMESPACE)
 

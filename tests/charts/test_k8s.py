@@ -196,17 +196,19 @@ def test_every_pod_the_chart_renders_meets_restricted() -> None:
 
 
 def test_make_ui_finds_every_ui_and_login_the_chart_renders() -> None:
-    """tools/k8s/ui.py looks Services and Secrets up by name: the names must be the ones the chart renders."""
-    objects = [o for _, o in render_flink.documents(chart_render())]
+    """tools/k8s/ui.py looks Services and Secrets up by name: the names must be the ones the chart renders (with
+    superset.enabled, which renders the Superset release's login Secret)."""
+    objects = [o for _, o in render_flink.documents(chart_render("--set", "superset.enabled=true"))]
     services = [o for o in objects if o["kind"] == "Service"]
     secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
     for entry in ui.UIS:
-        if entry.title in ("Flink UI", "Airflow UI"):  # made by the Flink operator / the Airflow release
+        if entry.secret and not entry.monitoring:  # a login Secret of this chart (Superset's too)
+            data = secrets[entry.secret].get("data") or secrets[entry.secret].get("stringData") or {}
+            assert set(entry.keys) <= set(data), f"{entry.title}: Secret {entry.secret} lacks {entry.keys}"
+        if entry.made_by:  # the Flink operator, the Airflow/Superset releases, kube-prometheus-stack
             continue
         matched = [s for s in services if re.search(entry.service, s["metadata"]["name"])]
         assert matched and ui.service_port(matched[0], entry.ports), f"{entry.title}: no Service /{entry.service}/"
-        data = secrets[entry.secret].get("data") or secrets[entry.secret].get("stringData") or {}
-        assert set(entry.keys) <= set(data), f"{entry.title}: Secret {entry.secret} lacks {entry.keys}"
     for _, name, keys in ui.EXTRA_SECRETS:
         data = secrets[name].get("data") or secrets[name].get("stringData") or {}
         assert set(keys) <= set(data)

@@ -30,12 +30,23 @@ class UI:
     secret: str = ""  # the Secret holding the login ("" = no login)
     keys: tuple[str, ...] = ()  # its keys: user, password
     note: str = ""
+    made_by: str = ""  # who creates the Service when not charts/brook ("" = charts/brook renders it)
+    monitoring: bool = False  # lives in --monitoring-namespace (kube-prometheus-stack's), not Brook's namespace
 
 
 # Names as charts/brook renders them (tests/charts/test_k8s.py checks), Flink's `<FlinkDeployment>-rest` Services as
-# the Flink operator creates them, Airflow's as the official chart names them in release `airflow`.
+# the Flink operator creates them, Airflow's and Superset's as their official charts name them in releases `airflow`
+# and `superset`, Grafana's as kube-prometheus-stack's Grafana chart names it (`<release>-grafana`, its login Secret
+# has the same name; `{service}` in `secret` stands for the Service found).
 UIS = (
-    UI("Flink UI", r"-rest$", ("rest", 8081), 8081, note="one per FlinkDeployment; no login, reachable only here"),
+    UI(
+        "Flink UI",
+        r"-rest$",
+        ("rest", 8081),
+        8081,
+        note="one per FlinkDeployment; no login, reachable only here",
+        made_by="the Flink operator",
+    ),
     UI(
         "Airflow UI",
         r"^airflow-api-server$",
@@ -44,6 +55,28 @@ UIS = (
         note="user admin; Airflow 3's SimpleAuthManager generates the password at first start: "
         "kubectl -n brook exec deploy/airflow-api-server -- "
         "cat /opt/airflow/simple_auth_manager_passwords.json.generated",
+        made_by="the airflow release",
+    ),
+    UI(
+        "Superset",
+        r"^superset$",
+        ("http", 8088),
+        8089,
+        secret="brook-superset-env",
+        keys=("ADMIN_PASSWORD",),
+        note="user admin; dashboards Brook · bets/telecom/IoT (docs/dashboards.md)",
+        made_by="the superset release",
+    ),
+    UI(
+        "Grafana",
+        r"-grafana$",
+        ("http-web", 80),
+        3000,
+        secret="{service}",
+        keys=("admin-user", "admin-password"),
+        note="dashboard Brook pipelines, with monitoring.enabled (docs/metrics.md)",
+        made_by="kube-prometheus-stack",
+        monitoring=True,
     ),
     UI(
         "MinIO console",
@@ -75,9 +108,12 @@ UIS = (
 EXTRA_SECRETS = (("Postgres login (pgAdmin → brook-pg-rw)", "brook-pg-app-credentials", ("username", "password")),)
 
 
-def kubectl_json(context: str, namespace: str, kinds: str) -> list[dict[str, Any]]:
+def kubectl_json(context: str, namespace: str, kinds: str, required: bool = True) -> list[dict[str, Any]]:
+    """``kubectl get kinds -o json``'s items; an optional namespace (monitoring) that fails yields none."""
     cmd = ["kubectl", "--context", context, "-n", namespace, "get", kinds, "-o", "json"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 and not required:
+        return []
     if proc.returncode != 0:
         raise SystemExit(f"ui: {' '.join(cmd)} failed: {proc.stderr.strip()} (is the cluster up? make up)")
     return json.loads(proc.stdout)["items"]
@@ -125,33 +161,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--context", default="kind-brook")
     parser.add_argument("--namespace", default="brook")
+    parser.add_argument(
+        "--monitoring-namespace", default="monitoring", help="kube-prometheus-stack's (monitoring.prometheusNamespace)"
+    )
     args = parser.parse_args(argv)
-    services = kubectl_json(args.context, args.namespace, "services")
-    secrets = {s["metadata"]["name"]: s for s in kubectl_json(args.context, args.namespace, "secrets")}
+    found_in: dict[str, tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]] = {}
+    for ns, required in ((args.namespace, True), (args.monitoring_namespace, False)):
+        secrets = {s["metadata"]["name"]: s for s in kubectl_json(args.context, ns, "secrets", required)}
+        found_in[ns] = (kubectl_json(args.context, ns, "services", required), secrets)
     forwards: list[subprocess.Popen] = []
     report: list[str] = []
     taken: set[int] = set()
     for ui in UIS:
+        ns = args.monitoring_namespace if ui.monitoring else args.namespace
+        services, secrets = found_in[ns]
         matches = sorted(
             (s for s in services if re.search(ui.service, s["metadata"]["name"])), key=lambda s: s["metadata"]["name"]
         )
         found = [(s, service_port(s, ui.ports)) for s in matches]
         found = [(s, p) for s, p in found if p]
         if not found:
-            report.append(
-                f"{ui.title}: not deployed in namespace {args.namespace} (no Service matching /{ui.service}/)"
-            )
+            report.append(f"{ui.title}: not deployed in namespace {ns} (no Service matching /{ui.service}/)")
             continue
         for service, port in found:
             local = free_port(ui.local_port, taken)
             name = service["metadata"]["name"]
-            cmd = ["kubectl", "--context", args.context, "-n", args.namespace, "port-forward", "--address", "127.0.0.1"]
+            cmd = ["kubectl", "--context", args.context, "-n", ns, "port-forward", "--address", "127.0.0.1"]
             forwards.append(subprocess.Popen([*cmd, f"svc/{name}", f"{local}:{port}"], stdout=subprocess.DEVNULL))
             report.append(f"{ui.title} ({name}): http://127.0.0.1:{local}/" + (f"  [{ui.note}]" if ui.note else ""))
             if ui.secret:
-                report += secret_lines(secrets, ui.secret, ui.keys, args.context, args.namespace)
+                report += secret_lines(secrets, ui.secret.format(service=name), ui.keys, args.context, ns)
     for title, name, keys in EXTRA_SECRETS:
-        report += [f"{title}:", *secret_lines(secrets, name, keys, args.context, args.namespace)]
+        report += [f"{title}:", *secret_lines(found_in[args.namespace][1], name, keys, args.context, args.namespace)]
     print("\n".join(report))
     if not forwards:
         return 1
