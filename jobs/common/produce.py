@@ -152,5 +152,5 @@ def produce(
     stats.count()
     producer.flush()
     if progress is not None:
-        progress.close(stats.line())
+        progress.close(stats.line(), done=stats.sent)
     return stats

@@ -10,6 +10,7 @@ but a delivery callback or a watcher thread may call too.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -92,12 +93,15 @@ class Progress:
             self._last = now
             self._write(now, final=False)
 
-    def close(self, detail: str | None = None) -> None:
-        """Write the final line (once): in a terminal it replaces the bar and ends it with a newline."""
+    def close(self, detail: str | None = None, done: int | None = None) -> None:
+        """Write the final line (once), with the final count if given: in a terminal it replaces the bar and ends it
+        with a newline."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            if done is not None:
+                self.done = done
             if detail is not None:
                 self.detail = detail
             self._write(self.clock(), final=True)
@@ -121,7 +125,7 @@ class Progress:
             parts.append(f"{self.done} {self.unit}")
         parts.append(f"{rate:,.0f}/s")
         if self.total and 0 < self.done < self.total and rate > 0:
-            parts.append(f"ETA {_duration((self.total - self.done) / rate)}")
+            parts.append(f"ETA {_duration(math.ceil((self.total - self.done) / rate))}")
         else:
             parts.append(f"elapsed {_duration(secs)}")
         if self.detail:

@@ -27,14 +27,14 @@ def test_plain_lines_at_the_interval_then_a_final_line() -> None:
     for step in range(1, 26):  # 25 updates, one per second
         clock.now += 1
         progress.update(step * 20, f"step={step}")
-    progress.close()
+    progress.close(done=1000)
     lines = out.getvalue().splitlines()
     assert "\r" not in out.getvalue()
     # lines at t=10s and t=20s, then the final one
     assert lines == [
         "[producer] 200/1000 events (20%) 20/s ETA 40s step=10",
         "[producer] 400/1000 events (40%) 20/s ETA 30s step=20",
-        "[producer] 500/1000 events (50%) 20/s ETA 25s step=25",
+        "[producer] 1000/1000 events (100%) 40/s elapsed 25s step=25",
     ]
 
 
