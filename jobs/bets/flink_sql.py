@@ -104,9 +104,4 @@ SINKS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
 
 def sink_ddl(table: str, with_clause: str) -> str:
     """The Flink sink for one result table: same columns and primary key as the Postgres table (upserts)."""
-    columns, key = SINKS[table]
-    body = ",\n  ".join(f"`{name}` {kind}" for name, kind in columns)
-    return (
-        f"CREATE TEMPORARY TABLE sink_{table} (\n  {body},\n  PRIMARY KEY ({', '.join(key)}) NOT ENFORCED\n) "
-        f"{with_clause}"
-    )
+    return sql.upsert_sink_ddl(table, *SINKS[table], with_clause)

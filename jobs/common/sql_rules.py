@@ -407,3 +407,11 @@ def source_ddl(
         f"CREATE TEMPORARY TABLE {name} (\n  `{MESSAGE}` STRING,\n{extra}  ts AS {event_ts(field_rules)},\n"
         f"  WATERMARK FOR ts AS ts - {interval(watermark_delay_seconds)}\n) {raw_value(with_clause)}"
     )
+
+
+def upsert_sink_ddl(table: str, columns: Iterable[tuple[str, str]], key: Iterable[str], with_clause: str) -> str:
+    """The Flink sink ``sink_<table>`` of one result table: its Postgres columns (name, Flink type) and primary key,
+    so the JDBC connector upserts (a replayed window overwrites its row instead of failing on the key)."""
+    body = ",\n  ".join(f"`{name}` {kind}" for name, kind in columns)
+    keys = ", ".join(f"`{name}`" for name in key)
+    return f"CREATE TEMPORARY TABLE sink_{table} (\n  {body},\n  PRIMARY KEY ({keys}) NOT ENFORCED\n) {with_clause}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from jobs.common import sql_rules as sql
 from jobs.iot.contract import DEVICE_TYPES, SENSORS
 
 Accessor = Callable[[str, str], str]  # (field, Flink type) → SQL expression of that field's value
@@ -167,7 +168,4 @@ SINKS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
 
 def sink_ddl(table: str, with_clause: str) -> str:
     """The Flink sink of one analytics table (same columns and key as jobs/iot/sql/009_iot.sql: upserts)."""
-    columns, key = SINKS[table]
-    body = ", ".join(f"`{name}` {kind}" for name, kind in columns)
-    keys = ", ".join(f"`{name}`" for name in key)
-    return f"CREATE TEMPORARY TABLE sink_{table} ({body}, PRIMARY KEY ({keys}) NOT ENFORCED) {with_clause}"
+    return sql.upsert_sink_ddl(table, *SINKS[table], with_clause)
