@@ -19,12 +19,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import DAG, Param, task
 
 from jobs.common.settings import load, setting
-from jobs.dags.runners import Job, Resources, RunnerSettings, Workload, job_task, pipeline_enabled, runner_settings
+from jobs.dags.runners import (
+    Job,
+    Resources,
+    RunnerSettings,
+    Workload,
+    check_batch_validate,
+    pipeline_enabled,
+    runner_settings,
+)
 from jobs.dags.settings import ExportDagSettings, export_dag_settings, templated
 
 DAG_ID = "ecommerce_daily"
@@ -136,14 +144,8 @@ def build_dag(cfg: EcommerceDagSettings, shared: ExportDagSettings, runner: Runn
         tags=["brook", "ecommerce", "seed:ecommerce-batch-pipeline", f"runner:{runner.runner}"],
         doc_md=__doc__,
     ) as dag:
-        workload = batch_workload(cfg, shared)
-        timeout = {"execution_timeout": timedelta(minutes=cfg.timeout_minutes)}
-        sensor_like = {"retries": cfg.check_retries, "retry_delay": timedelta(minutes=cfg.check_retry_minutes)}
-        backoff = {"retries": cfg.retries, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0}
-        check = job_task("check_files", JOBS["check_files"], workload, runner, **timeout, **sensor_like)
-        batch = job_task("run_batch", JOBS["run_batch"], workload, runner, **timeout, **backoff)
-        validate = job_task("validate", JOBS["validate"], workload, runner, **timeout, **backoff)
-        check >> batch >> validate >> notify(BATCH_DATE, "{{ run_id }}")
+        *_, validate = check_batch_validate(JOBS, batch_workload(cfg, shared), runner, cfg)
+        validate >> notify(BATCH_DATE, "{{ run_id }}")
     return dag
 
 

@@ -148,6 +148,25 @@ def job_task(task_id: str, job: Job, workload: Workload, runner: RunnerSettings,
     return pod_task(task_id, job, workload, **task_kwargs)
 
 
+def check_batch_validate(
+    jobs: Mapping[str, Job], workload: Workload, runner: RunnerSettings, cfg: Any
+) -> tuple[BaseOperator, BaseOperator, BaseOperator]:
+    """The daily-batch shape (telecom_daily, ecommerce_daily): ``jobs`` holds three steps in order, a check that
+    behaves like a sensor (``cfg.check_retries`` tries, ``cfg.check_retry_minutes`` apart), the batch and its
+    validation (``cfg.retries`` with exponential backoff); each under ``cfg.timeout_minutes``. Returned chained."""
+    from datetime import timedelta
+
+    (check_id, check_job), (batch_id, batch_job), (validate_id, validate_job) = jobs.items()
+    timeout = {"execution_timeout": timedelta(minutes=cfg.timeout_minutes)}
+    sensor_like = {"retries": cfg.check_retries, "retry_delay": timedelta(minutes=cfg.check_retry_minutes)}
+    backoff = {"retries": cfg.retries, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0}
+    check = job_task(check_id, check_job, workload, runner, **timeout, **sensor_like)
+    batch = job_task(batch_id, batch_job, workload, runner, **timeout, **backoff)
+    validate = job_task(validate_id, validate_job, workload, runner, **timeout, **backoff)
+    check >> batch >> validate
+    return check, batch, validate
+
+
 def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> BaseOperator:
     """A KubernetesPodOperator: the app image, non-root and read-only, env from the workload's ConfigMap/Secret."""
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator

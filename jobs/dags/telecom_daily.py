@@ -23,12 +23,12 @@ import json
 import logging
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow.sdk import DAG, Param, Variable, task
 
 from jobs.common.settings import load, setting
-from jobs.dags.runners import Job, Resources, RunnerSettings, Workload, job_task, runner_settings
+from jobs.dags.runners import Job, Resources, RunnerSettings, Workload, check_batch_validate, runner_settings
 from jobs.dags.settings import ExportDagSettings, export_dag_settings, templated
 
 DAG_ID = "telecom_daily"
@@ -145,14 +145,8 @@ def build_dag(cfg: TelecomDagSettings, shared: ExportDagSettings, runner: Runner
         tags=["brook", "telecom", f"seed:{SEED_NAME}", f"runner:{runner.runner}"],
         doc_md=__doc__,
     ) as dag:
-        workload = batch_workload(cfg, shared)
-        timeout = {"execution_timeout": timedelta(minutes=cfg.timeout_minutes)}
-        sensor_like = {"retries": cfg.check_retries, "retry_delay": timedelta(minutes=cfg.check_retry_minutes)}
-        backoff = {"retries": cfg.retries, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": 2.0}
-        check = job_task("check_data", JOBS["check_data"], workload, runner, **timeout, **sensor_like)
-        batch = job_task("run_batch", JOBS["run_batch"], workload, runner, **timeout, **backoff)
-        validate = job_task("validate", JOBS["validate"], workload, runner, **timeout, **backoff)
-        check >> batch >> validate >> notify(BATCH_DATE, "{{ run_id }}")
+        *_, validate = check_batch_validate(JOBS, batch_workload(cfg, shared), runner, cfg)
+        validate >> notify(BATCH_DATE, "{{ run_id }}")
     return dag
 
 
