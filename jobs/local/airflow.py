@@ -40,7 +40,15 @@ from urllib.parse import quote
 from jobs.common.migrate import migrate
 from jobs.common.settings import PostgresSettings, load
 from jobs.dags.settings import LOCAL_ENV_VARIABLE
-from jobs.local.app_home import ADMIN, NOT_SHOWN, Layout, admin_password, generated_secrets, write_private
+from jobs.local.app_home import (
+    ADMIN,
+    NOT_SHOWN,
+    Layout,
+    admin_password,
+    command,
+    generated_secrets,
+    write_private,
+)
 from jobs.local.services import PG_USER, LocalServices, ServiceError, _credentials, _log_tail, _pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -501,19 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="api-server/UI port on 127.0.0.1")
     args = parser.parse_args(argv)
     local = LocalAirflow(Instance(port=args.port))
-    try:
-        if args.command == "up":
-            local.up()
-        elif args.command == "down":
-            print(f"[airflow] {'stopped' if local.stop() else 'not running'}", flush=True)
-        else:
-            healthy = local.healthy()
-            print(f"airflow   {'healthy' if healthy else 'down'}   {local.instance.url}   logs: {local.layout.logs}")
-            return 0 if healthy else 3
-    except ServiceError as err:
-        print(f"[airflow] error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return command("airflow", local, args.command)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from jobs.local.services import Paths
+from jobs.local.services import Paths, ServiceError
 
 ADMIN = "admin"
 NOT_SHOWN = ".admin-password-not-shown"  # marker: the generated password is printed once, by the first report
@@ -88,3 +90,41 @@ def admin_password(layout: Layout) -> tuple[str, bool]:
         write_private(layout.admin_password, json.dumps({ADMIN: secrets.token_urlsafe(15)}) + "\n")
         (layout.home / NOT_SHOWN).touch()
     return json.loads(layout.admin_password.read_text())[ADMIN], (layout.home / NOT_SHOWN).exists()
+
+
+class Served(Protocol):
+    """An instance's address."""
+
+    @property
+    def url(self) -> str: ...
+
+
+class LocalApp(Protocol):
+    """What ``make airflow``'s and ``make superset``'s instances offer their command line."""
+
+    layout: Layout
+    instance: Served
+
+    def up(self) -> None: ...
+
+    def stop(self) -> bool: ...
+
+    def healthy(self) -> bool: ...
+
+
+def command(name: str, app: LocalApp, verb: str) -> int:
+    """``up``, ``down`` or ``status`` of a local app: exit 0 done (status: healthy), 3 status down, 1 a service
+    error (its message on stderr)."""
+    try:
+        if verb == "up":
+            app.up()
+        elif verb == "down":
+            print(f"[{name}] {'stopped' if app.stop() else 'not running'}", flush=True)
+        else:
+            healthy = app.healthy()
+            print(f"{name:<9} {'healthy' if healthy else 'down'}   {app.instance.url}   logs: {app.layout.logs}")
+            return 0 if healthy else 3
+    except ServiceError as err:
+        print(f"[{name}] error: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jobs.local.app_home import ADMIN, NOT_SHOWN, Layout, admin_password, generated_secrets, write_private
+from jobs.local.app_home import (
+    ADMIN,
+    NOT_SHOWN,
+    Layout,
+    admin_password,
+    command,
+    generated_secrets,
+    write_private,
+)
 from jobs.local.services import (
     PG_DATABASE,
     PG_USER,
@@ -379,19 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", default=DEFAULT_SCHEMA, help="Brook results schema the dashboards read")
     args = parser.parse_args(argv)
     local = LocalSuperset(Instance(port=args.port, schema=args.schema))
-    try:
-        if args.command == "up":
-            local.up()
-        elif args.command == "down":
-            print(f"[superset] {'stopped' if local.stop() else 'not running'}", flush=True)
-        else:
-            healthy = local.healthy()
-            print(f"superset  {'healthy' if healthy else 'down'}   {local.instance.url}   logs: {local.layout.logs}")
-            return 0 if healthy else 3
-    except ServiceError as err:
-        print(f"[superset] error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return command("superset", local, args.command)
 
 
 if __name__ == "__main__":
