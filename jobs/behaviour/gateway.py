@@ -45,6 +45,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
+from prometheus_client import Counter
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -63,6 +64,11 @@ EVENTS_PATH, LIVE_PATH, LIVE_UPDATES_PATH = "/events", "/live", "/live/updates"
 UNAVAILABLE = "unavailable"  # the error code of a message Kafka did not take (not a contract reason)
 NOT_A_SIZE = -1  # queue entry of a slow_down frame: answers no message
 log = logging.getLogger("brook.behaviour.gateway")
+# Per answered message (docs/metrics.md): outcome acknowledged (Kafka confirmed the event), dead_lettered (refused by
+# the contract, confirmed in the DLQ) or unavailable (Kafka did not take it; the client resends).
+MESSAGES = Counter("brook_gateway_messages_total", "Messages answered, by outcome.", ["outcome"])
+MESSAGE_BYTES = Counter("brook_gateway_message_bytes_total", "Bytes of the messages answered, by outcome.", ["outcome"])
+CONNECTIONS = Counter("brook_gateway_connections_total", "WebSocket connections accepted on /events.")
 
 
 @dataclass
@@ -180,6 +186,7 @@ class Gateway:
     async def events(self, ws: ServerConnection) -> None:
         """One client: read until it leaves or the gateway drains, then answer everything read, then return."""
         self.counts.connections += 1
+        CONNECTIONS.inc()
         client = Client(ws, self.counts.connections)
         self.clients.add(client)
         writer = asyncio.create_task(self._write(client))
@@ -291,12 +298,17 @@ class Gateway:
         if error is None:
             if is_ack:
                 self.counts.acknowledged += 1
+                outcome = "acknowledged"
             else:
                 self.counts.dead_lettered += 1
+                outcome = "dead_lettered"
         else:
             self.counts.unavailable += 1
+            outcome = UNAVAILABLE
             self.kafka_error = f"{type(error).__name__}: {error}"
             frame, is_ack = json.dumps({"error": UNAVAILABLE, "event_id": event_id}, separators=(",", ":")), False
+        MESSAGES.labels(outcome).inc()
+        MESSAGE_BYTES.labels(outcome).inc(size)
         client.frames.put_nowait((frame, size, is_ack))
 
     async def _write(self, client: Client) -> None:

@@ -16,8 +16,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -106,9 +108,22 @@ def test_a_client_that_leaves_mid_stream_loses_nothing_it_was_acknowledged(
     assert summary["connections"] == 2
 
 
+@pytest.fixture
+def metered(local_env: dict[str, str], topics: BehaviourTopics, tmp_path: Path) -> Iterator[tuple[Gateway, Path]]:
+    """Like ``gateway``, writing its metrics to a text file when it ends (BROOK_METRICS_TEXTFILE)."""
+    textfile = tmp_path / "gateway.prom"
+    env = {**local_env, "BROOK_METRICS_TEXTFILE": str(textfile)}
+    running = behaviour_gateway.start(env, topics, max_in_flight="8", slow_down_ms="20")
+    yield running, textfile
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
 def test_a_flood_of_invalid_frames_is_dead_lettered_while_others_are_served(
-    gateway: Gateway, kafka_settings: KafkaSettings, topics: BehaviourTopics
+    metered: tuple[Gateway, Path], kafka_settings: KafkaSettings, topics: BehaviourTopics
 ) -> None:
+    gateway, textfile = metered
     hostile = user_frames(31, 0, 3000, START, invalid_rate=1.0)
     valid = user_frames(31, 1, 500, START, invalid_rate=0.0)
     flood, served = Tally(), Tally()
@@ -133,6 +148,18 @@ def test_a_flood_of_invalid_frames_is_dead_lettered_while_others_are_served(
     assert reasons <= CODES and len(reasons) >= 3
     assert event_ids(kafka_settings, topics.events) == dict.fromkeys(served.acked, 1)
     assert summary["dead_lettered"] == 3000 and summary["acknowledged"] == 500
+    # The metrics agree with the summary and with what Kafka holds.
+    metrics = {
+        family.name + "|" + ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(textfile.read_text())
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+    assert metrics["brook_gateway_messages|outcome=acknowledged"] == 500
+    assert metrics["brook_gateway_messages|outcome=dead_lettered"] == 3000
+    assert metrics["brook_gateway_connections|"] == summary["connections"] == 2
+    hostile_bytes = sum(len(f if isinstance(f, bytes) else f.encode()) for f, _ in hostile)
+    assert metrics["brook_gateway_message_bytes|outcome=dead_lettered"] == hostile_bytes
 
 
 def test_missing_or_wrong_tokens_are_refused_with_401(gateway: Gateway) -> None:
