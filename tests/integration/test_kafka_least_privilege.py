@@ -9,6 +9,7 @@ authorization errors. docs/security.md has the table these tests prove.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ from kafka.errors import (
     TransactionalIdAuthorizationFailedError,
 )
 
+from jobs.behaviour.topics import BehaviourTopics
 from jobs.bets.audit import kafka_counts
 from jobs.bets.contract import encode_bet
 from jobs.bets.generator import BetGenerator
@@ -40,13 +42,22 @@ from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, l
 from jobs.local import kafka_acls
 from jobs.local.kafka_secured import ADMIN, SecuredKafka
 from jobs.local.services import LocalServices, LocalSettings
+from jobs.telecom.topics import TelecomTopics
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "brook"
 HELM = Path(load(LocalSettings).home).resolve() / "bin" / "helm"
-TOPICS = {"bets": 3, "bets.dlq": 1, "telecom_events": 3}  # the chart's topic names: its ACLs are literal on them
+
+
+def chart_topics() -> dict[str, int]:
+    """Every KafkaTopic the chart can deploy (all pipelines on), name → partitions: its ACLs are literal on them."""
+    proc = subprocess.run(kafka_acls.render_args(HELM), capture_output=True, text=True, timeout=120, check=True)
+    objects = [o for o in yaml.safe_load_all(proc.stdout) if o]
+    return {o["spec"]["topicName"]: o["spec"]["partitions"] for o in objects if o["kind"] == "KafkaTopic"}
+
+
 AUTHZ = (
     TopicAuthorizationFailedError,
     GroupAuthorizationFailedError,
@@ -80,7 +91,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
     kafka: SecuredKafka = local.services["kafka"]
     admin = kafka.admin()
     try:
-        admin.create_topics([NewTopic(name, partitions, 1) for name, partitions in TOPICS.items()])
+        admin.create_topics([NewTopic(name, partitions, 1) for name, partitions in chart_topics().items()])
     finally:
         admin.close()
     yield kafka
@@ -474,7 +485,12 @@ def test_the_notes_audit_user_reads_what_the_audit_reads(broker: SecuredKafka, t
     (The first NOTES ran it as brook-flink, which may not read bets.dlq: this test failed on it.)"""
     users = notes_audit_users(tmp_path)
     assert "bets" in users, "NOTES.txt has no audit command for the bets pipeline"
-    reads = {"bets": ["bets", "bets.dlq"], "telecom": ["telecom_events"]}
+    # What each pipeline's audit recounts: its topics settings (jobs/<pipeline>/topics.py, the audits' input).
+    reads = {
+        pipeline: list(dataclasses.asdict(topics()).values())
+        for pipeline, topics in (("bets", BetsTopics), ("telecom", TelecomTopics), ("behaviour", BehaviourTopics))
+    }
+    assert set(users) <= set(reads), f"NOTES.txt audits a pipeline this test does not know: {set(users) - set(reads)}"
     for pipeline, user in users.items():
         for topic in reads[pipeline]:
             read_without_group(settings(broker, user), topic)
