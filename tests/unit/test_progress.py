@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from jobs.common.progress import Progress, ProgressSettings, is_terminal
 from jobs.common.settings import load
+
+pytestmark = pytest.mark.unit
 
 
 class Clock:
