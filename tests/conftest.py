@@ -85,3 +85,16 @@ def bets_topics(request: pytest.FixtureRequest) -> BetsTopics:
 def telecom_topics(request: pytest.FixtureRequest) -> TelecomTopics:
     """A telecom topic unique to this test."""
     return TelecomTopics(events=unique_topic(request, "telecom"))
+
+
+# The suites `make test` selects by marker (mk/verbs.mk MARKERS); `fuzz` only scales tests that carry one of these.
+SUITES = frozenset({"unit", "integration", "charts", "e2e", "faults", "k8s_api", "upstream"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test in no suite would be deselected by `make test` without a word (it happened twice): refuse it."""
+    orphans = [item.nodeid for item in items if not SUITES & {mark.name for mark in item.iter_markers()}]
+    if orphans:
+        raise pytest.UsageError(
+            "tests in no suite (mark them with one of " + ", ".join(sorted(SUITES)) + "):\n  " + "\n  ".join(orphans)
+        )
