@@ -86,11 +86,6 @@ VARIABLES = {"service_account": "brook_ecommerce_service_account", "env_secret":
 DEFAULTS = EcommerceDagSettings()
 
 
-def ecommerce_templated(cfg: EcommerceDagSettings, field: str) -> str:
-    """Like :func:`jobs.dags.settings.templated`, for the e-commerce Variables."""
-    return f"{{{{ var.value.get({VARIABLES[field]!r}, {getattr(cfg, field)!r}) }}}}"
-
-
 def batch_workload(cfg: EcommerceDagSettings, shared: ExportDagSettings) -> Workload:
     """The chart's e-commerce batch DAG pod: component ``ecommerce-batch`` (admitted to Postgres and MinIO), a
     scratch emptyDir on /tmp (Flink's temp files and PyFlink's gateway files; the root filesystem is read-only)."""
@@ -100,9 +95,9 @@ def batch_workload(cfg: EcommerceDagSettings, shared: ExportDagSettings) -> Work
         pod_name="ecommerce",
         namespace=templated(shared, "namespace"),
         image=f"{cfg.image}:{cfg.image_tag}",
-        service_account=ecommerce_templated(cfg, "service_account"),
+        service_account=templated(cfg, "service_account", VARIABLES),
         env_configmap=templated(shared, "env_configmap"),
-        env_secret=ecommerce_templated(cfg, "env_secret"),
+        env_secret=templated(cfg, "env_secret", VARIABLES),
         resources=Resources.of(cfg),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
         scratch="/tmp",

@@ -9,6 +9,7 @@ database. The other knobs are plain ``BROOK_*`` settings read at parse time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +72,10 @@ def export_dag_settings() -> ExportDagSettings:
     return load(ExportDagSettings)
 
 
-def templated(settings: ExportDagSettings, field: str) -> str:
-    """A Jinja expression: the field's Airflow Variable at run time, else the parse-time setting."""
-    return f"{{{{ var.value.get({VARIABLES[field]!r}, {getattr(settings, field)!r}) }}}}"
+def templated(settings: object, field: str, variables: Mapping[str, str] = VARIABLES) -> str:
+    """A Jinja expression: the field's Airflow Variable (named in ``variables``: the shared ones by default, a
+    pipeline DAG passes its own) at run time, else the parse-time setting."""
+    return f"{{{{ var.value.get({variables[field]!r}, {getattr(settings, field)!r}) }}}}"
 
 
 def pod_defaults() -> dict[str, Any]:

@@ -77,11 +77,6 @@ VARIABLES = {"service_account": "brook_telecom_service_account", "env_secret": "
 DEFAULTS = TelecomDagSettings()
 
 
-def telecom_templated(cfg: TelecomDagSettings, field: str) -> str:
-    """Like :func:`jobs.dags.settings.templated`, for the telecom-specific Variables."""
-    return f"{{{{ var.value.get({VARIABLES[field]!r}, {getattr(cfg, field)!r}) }}}}"
-
-
 def batch_workload(cfg: TelecomDagSettings, shared: ExportDagSettings) -> Workload:
     """The chart's telecom batch DAG pod (its component lets the NetworkPolicies admit it to Postgres)."""
     return Workload(
@@ -90,9 +85,9 @@ def batch_workload(cfg: TelecomDagSettings, shared: ExportDagSettings) -> Worklo
         pod_name="telecom",
         namespace=templated(shared, "namespace"),
         image=f"{templated(shared, 'image')}:{templated(shared, 'image_tag')}",
-        service_account=telecom_templated(cfg, "service_account"),
+        service_account=templated(cfg, "service_account", VARIABLES),
         env_configmap=templated(shared, "env_configmap"),
-        env_secret=telecom_templated(cfg, "env_secret"),
+        env_secret=templated(cfg, "env_secret", VARIABLES),
         resources=Resources.of(cfg),
         startup_timeout_seconds=cfg.startup_timeout_seconds,
     )
