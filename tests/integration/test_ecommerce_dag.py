@@ -6,14 +6,12 @@ The inspection script is telecom_daily's (tests/integration/test_telecom_dag.py)
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.test_airflow import AIRFLOW_PY, DAGS, ROOT, airflow_env
+from tests.integration import test_telecom_dag as telecom_dag
 from tests.integration.test_telecom_dag import SCRIPT as TELECOM_SCRIPT
 
 pytestmark = pytest.mark.integration
@@ -22,17 +20,7 @@ SCRIPT = TELECOM_SCRIPT.replace('bag.dags["telecom_daily"]', 'bag.dags["ecommerc
 
 def inspect(tmp_path: Path, **env: str) -> dict[str, Any]:
     assert SCRIPT != TELECOM_SCRIPT, "the telecom inspection script no longer selects its DAG as expected"
-    done = subprocess.run(
-        [str(AIRFLOW_PY), "-c", SCRIPT, str(DAGS)],
-        env=airflow_env(tmp_path, **env),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("TELECOM_DAG ")]
-    assert done.returncode == 0 and lines, f"rc={done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return json.loads(lines[-1].removeprefix("TELECOM_DAG "))
+    return telecom_dag.inspect(tmp_path, SCRIPT, **env)
 
 
 def test_dag_parses_runs_the_batch_for_the_previous_day_or_the_param_in_hardened_pods(tmp_path: Path) -> None:

@@ -48,11 +48,12 @@ print("TELECOM_DAG " + json.dumps(out, sort_keys=True))
 """
 
 
-def inspect(tmp_path: Path, **env: str) -> dict[str, Any]:
+def inspect(tmp_path: Path, script: str = SCRIPT, **env: str) -> dict[str, Any]:
+    """The inspection ``script`` (the telecom DAG's by default) run by the Airflow venv over the DAG folder."""
     if not AIRFLOW_PY.exists():
         pytest.fail(f"{AIRFLOW_PY} missing: run `make python`", pytrace=False)
     done = subprocess.run(
-        [str(AIRFLOW_PY), "-c", SCRIPT, str(DAGS)],
+        [str(AIRFLOW_PY), "-c", script, str(DAGS)],
         env=airflow_env(tmp_path, **env),
         cwd=ROOT,
         capture_output=True,
