@@ -64,7 +64,7 @@ UIS = (
         8089,
         secret="brook-superset-env",
         keys=("ADMIN_PASSWORD",),
-        note="user admin; dashboards Brook · bets/telecom/IoT (docs/dashboards.md)",
+        note="user admin; dashboards Brook · bets, telecom, IoT, behaviour, e-commerce (docs/dashboards.md)",
         made_by="the superset release",
     ),
     UI(
