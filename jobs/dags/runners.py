@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from jobs.common.settings import load, setting
+from jobs.common.settings import ConfigError, load, setting
 from jobs.dags.settings import LOCAL_ENV_VARIABLE, pod_defaults
 
 if TYPE_CHECKING:
@@ -66,6 +66,29 @@ class RunnerSettings:
     python: str = setting(
         "AIRFLOW_PYTHON", "python", help="Interpreter of the local runner (make airflow: the app venv's python)."
     )
+    dag_pod_external_env: str = setting(
+        "DAG_POD_EXTERNAL_ENV",
+        "{}",
+        help="JSON object: per DAG-pod component, the env entries (valueFrom.secretKeyRef) carrying the logins of "
+        "kafka/postgres/s3.external that stay in the user's Secrets (the chart's brook-airflow-env sets it).",
+    )
+
+    def __post_init__(self) -> None:
+        self.external_env("")  # a malformed value fails when the DAG is parsed, naming the variable
+
+    def external_env(self, component: str) -> list[dict[str, Any]]:
+        """The extra env entries of ``component``'s pods (none unless the chart uses an external service)."""
+        fix = "it must be a JSON object of component → list of env entries; the chart's brook-airflow-env sets it"
+        try:
+            value = json.loads(self.dag_pod_external_env)
+        except ValueError as err:
+            raise ConfigError(f"BROOK_DAG_POD_EXTERNAL_ENV is not JSON ({err}): {fix}") from None
+        if not isinstance(value, dict) or not all(
+            isinstance(entries, list) and all(isinstance(e, dict) and "name" in e for e in entries)
+            for entries in value.values()
+        ):
+            raise ConfigError(f"BROOK_DAG_POD_EXTERNAL_ENV={self.dag_pod_external_env!r}: {fix}")
+        return value.get(component, [])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +168,7 @@ def job_task(task_id: str, job: Job, workload: Workload, runner: RunnerSettings,
             env=dict(job.env),
             **task_kwargs,
         )
-    return pod_task(task_id, job, workload, **task_kwargs)
+    return pod_task(task_id, job, workload, external_env=runner.external_env(workload.component), **task_kwargs)
 
 
 def check_batch_validate(
@@ -167,8 +190,11 @@ def check_batch_validate(
     return check, batch, validate
 
 
-def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> BaseOperator:
-    """A KubernetesPodOperator: the app image, non-root and read-only, env from the workload's ConfigMap/Secret."""
+def pod_task(
+    task_id: str, job: Job, workload: Workload, external_env: Sequence[Mapping[str, Any]] = (), **task_kwargs: Any
+) -> BaseOperator:
+    """A KubernetesPodOperator: the app image, non-root and read-only, env from the workload's ConfigMap/Secret,
+    plus ``external_env`` (:meth:`RunnerSettings.external_env`: logins read from the user's own Secrets)."""
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from kubernetes.client import models as k8s
 
@@ -203,6 +229,7 @@ def pod_task(task_id: str, job: Job, workload: Workload, **task_kwargs: Any) -> 
                             {"configMapRef": {"name": workload.env_configmap}},
                             {"secretRef": {"name": workload.env_secret}},
                         ],
+                        **({"env": [dict(entry) for entry in external_env]} if external_env else {}),
                     }
                 ],
             },

@@ -6,6 +6,8 @@ chart. A combination the chart cannot serve fails at render, naming the key."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -208,7 +210,7 @@ def test_postgres_and_s3_logins_come_from_their_secrets(objs: list[dict]) -> Non
 
 def test_no_chart_secret_holds_an_external_login(objs: list[dict]) -> None:
     """The workloads' env Secrets keep only what the chart generates (e.g. telecom's mask key); the user's Secrets are
-    not rendered by the chart at all. (DAG pods read only their env Secret: docs/kubernetes.md says what that lacks.)"""
+    not rendered by the chart at all (DAG pods get theirs by secretKeyRef too: the test below)."""
     chart_secrets = secrets(objs)
     assert not {"byo-pg", "byo-s3", "byo-kafka-ca", *(u["secret"] for u in KAFKA_USERS.values())} & set(chart_secrets)
     logins = ("BROOK_KAFKA_USERNAME", "BROOK_KAFKA_PASSWORD", "BROOK_PG_USER", "BROOK_PG_PASSWORD")
@@ -285,3 +287,26 @@ def test_all_three_render_together() -> None:
     """The three blocks at once, without Kafka UI (the k8s_api profile `external` installs this)."""
     objs = render_values("kind", values(yaml.safe_load(ALL), NO_KAFKA_UI))
     assert not [o for o in objs if o["kind"] in ("Kafka", "Cluster") or "minio" in o["metadata"]["name"]]
+
+
+def test_dag_pods_get_their_logins_from_the_users_secrets(objs: list[dict]) -> None:
+    """A DAG pod (KubernetesPodOperator) reads its env Secret, which holds no external login: brook-airflow-env tells
+    jobs/dags/runners.py, per component, the secretKeyRef entries to add (tests/integration/test_telecom_dag.py
+    proves the pods carry them). Each component gets exactly its Secret's needs, as a Deployment would."""
+    external = json.loads(one(objs, "ConfigMap", "brook-airflow-env")["data"]["BROOK_DAG_POD_EXTERNAL_ENV"])
+    refs = {component: env_refs({"env": entries}) for component, entries in external.items()}
+    pg = {"BROOK_PG_USER": ("byo-pg", "user"), "BROOK_PG_PASSWORD": ("byo-pg", "pass")}
+    s3 = {
+        "BROOK_S3_ACCESS_KEY": ("byo-s3", "AWS_ACCESS_KEY_ID"),
+        "BROOK_S3_SECRET_KEY": ("byo-s3", "AWS_SECRET_ACCESS_KEY"),
+    }
+    assert refs["exporter"] == pg | s3
+    # telecom-batch shares Secret brook-telecom-env with the generator, so it logs in as the generator does
+    generator = env_refs(workload_container(objs, "brook-telecom-generator"))
+    assert refs["telecom-batch"] == {k: v for k, v in generator.items() if k in refs["telecom-batch"]}
+    assert pg.items() <= refs["telecom-batch"].items()
+
+
+def test_without_external_services_dag_pods_get_no_extra_env(rendered) -> None:
+    data = one(rendered("kind"), "ConfigMap", "brook-airflow-env")["data"]
+    assert json.loads(data["BROOK_DAG_POD_EXTERNAL_ENV"]) == {}

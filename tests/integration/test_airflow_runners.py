@@ -54,14 +54,14 @@ print("RUNNERS " + json.dumps(out, sort_keys=True))
 """
 
 
-def parse(tmp_path: Path, runner: str) -> dict[str, Any]:
+def parse(tmp_path: Path, runner: str, **env: str) -> dict[str, Any]:
     if not AIRFLOW_PY.exists():
         pytest.fail(f"{AIRFLOW_PY} missing: run `make python`", pytrace=False)
     home = tmp_path / runner
     home.mkdir()
     done = subprocess.run(
         [str(AIRFLOW_PY), "-c", SCRIPT, str(DAGS)],
-        env=airflow_env(home, BROOK_AIRFLOW_RUNNER=runner, BROOK_AIRFLOW_PYTHON=LOCAL_PYTHON),
+        env=airflow_env(home, BROOK_AIRFLOW_RUNNER=runner, BROOK_AIRFLOW_PYTHON=LOCAL_PYTHON, **env),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -142,5 +142,15 @@ def test_an_unknown_runner_is_an_import_error_naming_the_setting(tmp_path: Path)
     assert result["dags"] == {}
     assert result["import_errors"] and all(
         "BROOK_AIRFLOW_RUNNER='docker' is not one of kubernetes, local" in err
+        for err in result["import_errors"].values()
+    )
+
+
+def test_a_malformed_dag_pod_external_env_is_an_import_error_naming_it(tmp_path: Path) -> None:
+    """The chart's BROOK_DAG_POD_EXTERNAL_ENV (component → env entries) is checked when a DAG is parsed."""
+    result = parse(tmp_path, "kubernetes", BROOK_DAG_POD_EXTERNAL_ENV='{"telecom-batch": "BROOK_PG_USER"}')
+    assert result["dags"] == {}
+    assert result["import_errors"] and all(
+        "BROOK_DAG_POD_EXTERNAL_ENV=" in err and "JSON object of component" in err
         for err in result["import_errors"].values()
     )

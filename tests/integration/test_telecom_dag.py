@@ -129,3 +129,21 @@ def test_without_the_telecom_pipeline_the_dag_schedules_nothing(tmp_path: Path) 
     schedule, since its ServiceAccount and Secret are not deployed; with telecom, or unset, it keeps its cron."""
     assert inspect(tmp_path, BROOK_PIPELINES="bets")["schedule"] == "None"
     assert inspect(tmp_path, BROOK_PIPELINES="bets,telecom")["schedule"] != "None"
+
+
+def test_with_external_services_pods_add_the_charts_secret_refs(tmp_path: Path) -> None:
+    """Chart → DAG pod: brook-airflow-env's BROOK_DAG_POD_EXTERNAL_ENV, rendered with kafka/postgres/s3.external,
+    becomes each telecom pod's env (logins by secretKeyRef from the user's Secrets) beside its envFrom; with none
+    (the default test above) a pod carries no env of its own."""
+    from tests.charts.conftest import render_values
+    from tests.charts.rendered import one
+    from tests.charts.test_external_services import ALL_ON
+
+    data = one(render_values("kind", ALL_ON), "ConfigMap", "brook-airflow-env")["data"]
+    external = json.loads(data["BROOK_DAG_POD_EXTERNAL_ENV"])
+    runs = inspect(tmp_path, BROOK_DAG_POD_EXTERNAL_ENV=data["BROOK_DAG_POD_EXTERNAL_ENV"])["runs"]
+    for name in ("check_data", "run_batch", "validate"):
+        main = runs["scheduled"][name]["pod"]["spec"]["containers"][0]
+        assert main["env"] == external["telecom-batch"], name
+        assert main["envFrom"][1] == {"secretRef": {"name": "brook-telecom-env"}}
+    assert any(e["name"] == "BROOK_PG_PASSWORD" for e in external["telecom-batch"])

@@ -16,7 +16,7 @@ FlinkDeployments or DAG-pod ServiceAccounts reads this, so no template names a p
                                                                      but a server's (`serve`): CronJob templates
                                                                      brook-<workload>-once
     flinkJobs:       [{name, module}]                                brook-<pipeline>-<job>, jobs.<pipeline>.flink.<job>
-    serviceAccounts: [{name, component}]                             the DAG pods'
+    serviceAccounts: [{name, component, secret}]                     the DAG pods' (secret: their env Secret's)
     peers:           {kafka: [component], postgres: […], minio: […]}  NetworkPolicy / listener peers
     enabled:         [pipeline]                                      enabled pipelines (brook-airflow-env)
     audits:          [{name, module}]                                CronJob template brook-audit-<pipeline>
@@ -196,7 +196,7 @@ enabled pipeline gives brook-audit ACLs: the audit reads only the topics the pip
 {{- end -}}
 {{- end -}}
 {{- with $w.dagPod -}}
-{{- $serviceAccounts = append $serviceAccounts (dict "name" .serviceAccount "component" $wname) -}}
+{{- $serviceAccounts = append $serviceAccounts (dict "name" .serviceAccount "component" $wname "secret" $sname) -}}
 {{- end -}}
 {{- end -}}
 {{- range $name, $s := $secrets -}}
