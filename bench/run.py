@@ -52,6 +52,11 @@ STAGES = {  # stage: (unit counted, full-mode events, what the baseline is)
     "gateway": ("events", 50_000, "the same events produced straight to Kafka, same producer settings and in-flight"),
     # bench/ecommerce.py: size = orders of one generated day (~7.5 input rows each); count = input rows
     "ecommerce_batch": ("rows", 20_000, "a raw pyarrow read (pyarrow.json) of the same four files from MinIO"),
+    # bench/telecom.py: the three telecom stages, each with its raw baseline
+    "telecom_generator": ("events", 200_000, "the same produce loop sending the same bytes, generated beforehand"),
+    "telecom_windows": ("events", 20_000, "Flink SQL pass-through: same source → blackhole"),
+    # size = real_time_metrics rows of one day (80,640 = every type × region of every 1-minute window)
+    "telecom_daily": ("rows", 80_640, "one plain GROUP BY event_type, region over the same rows"),
 }
 # Left out of --quick (make test) to keep it short: two more Flink jobs and two minutes of load each; the IoT Connect
 # worker and dbt stages (bench/cdc.py) start a JVM or dbt per trial.
@@ -64,6 +69,7 @@ NOT_QUICK = {
     "dbt_100k",
     "iot_window_latency",
     "ecommerce_batch",
+    "telecom_windows",
 }
 QUICK_STAGES = [s for s in STAGES if s not in NOT_QUICK]
 # events/s per latency stage: 100 is well under what the Flink job sustained with the one-verdict predicate

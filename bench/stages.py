@@ -34,6 +34,7 @@ from kafka import KafkaProducer
 from bench.behaviour import TRIALS as BEHAVIOUR_TRIALS
 from bench.cdc import TRIALS as CDC_TRIALS
 from bench.ecommerce import TRIALS as ECOMMERCE_TRIALS
+from bench.telecom import TRIALS as TELECOM_TRIALS
 from jobs.bets.consumer import BetConsumer, ConsumerSettings
 from jobs.bets.contract import BETS_PARTITIONS, encode_bet, parse_bet
 from jobs.bets.export_parquet import COMPRESSION
@@ -252,17 +253,9 @@ def flink_trial(
     Seconds are Flink's net runtime of the job (from running to finished), so JVM start and planning, which a
     long-running FlinkDeployment pays once, are excluded from both variants alike.
     """
-    import tempfile
-
     from jobs.bets.flink.skeleton import AGGREGATIONS, build
-    from jobs.common.sql_rules import raw_value
-    from jobs.flink.environment import kafka_source_options, table_environment, with_clause
-    from jobs.flink.settings import FlinkSettings
 
-    checkpoints = Path(tempfile.mkdtemp(prefix="brook-bench-flink-")).as_uri()
-    settings = dataclasses.replace(
-        load(FlinkSettings), bounded=True, startup_mode="earliest-offset", checkpoint_dir=checkpoints
-    )
+    settings = bounded_flink("brook-bench-flink-")
     if parallelism:  # flink_p2: the four aggregations at parallelism 2 (brook) vs 1 (baseline)
         settings = dataclasses.replace(settings, parallelism=parallelism)
     if variant == "brook" or parallelism:
@@ -270,18 +263,44 @@ def flink_trial(
         topics = BetsTopics(bets=source, dlq=f"{source}.dlq")
         statements = build(list(AGGREGATIONS), kafka, topics, scoped, settings, "bench-brook-all")
     else:
-        t_env = table_environment(settings, "bench-passthrough")
-        options = with_clause(kafka_source_options(kafka, source, "bench-passthrough", settings))
-        # The same raw read the contract starts from (one STRING per message), straight into a blackhole.
-        t_env.execute_sql(f"CREATE TEMPORARY TABLE bets_source (message STRING) {raw_value(options)}")
-        t_env.execute_sql("CREATE TEMPORARY TABLE sink (message STRING) WITH ('connector' = 'blackhole')")
-        statements = t_env.create_statement_set()
-        statements.add_insert_sql("INSERT INTO sink SELECT message FROM bets_source")
-    result = statements.execute()
-    job = result.get_job_client().get_job_execution_result().result()
-    seconds = job.get_net_runtime() / 1000
+        statements = passthrough(settings, kafka, source)
+    seconds = net_runtime(statements)
     details = {**dataclasses.asdict(settings), "jars": "local"}
     return {"count": n, "seconds": seconds, "bytes": 0, "jvm_peak_rss_kb": jvm_peak_rss_kb(), "settings": details}
+
+
+def bounded_flink(checkpoint_prefix: str) -> Any:
+    """The shipped FlinkSettings as a bounded job from the earliest offset, checkpoints in a fresh temp folder."""
+    import tempfile
+
+    from jobs.flink.settings import FlinkSettings
+
+    checkpoints = Path(tempfile.mkdtemp(prefix=checkpoint_prefix)).as_uri()
+    return dataclasses.replace(
+        load(FlinkSettings), bounded=True, startup_mode="earliest-offset", checkpoint_dir=checkpoints
+    )
+
+
+def passthrough(settings: Any, kafka: KafkaSettings, source: str) -> Any:
+    """Flink's floor for a job reading ``source``: the same raw read the contracts start from (one STRING per
+    message), straight into a blackhole."""
+    from jobs.common.sql_rules import raw_value
+    from jobs.flink.environment import kafka_source_options, table_environment, with_clause
+
+    t_env = table_environment(settings, "bench-passthrough")
+    options = with_clause(kafka_source_options(kafka, source, "bench-passthrough", settings))
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE bets_source (message STRING) {raw_value(options)}")
+    t_env.execute_sql("CREATE TEMPORARY TABLE sink (message STRING) WITH ('connector' = 'blackhole')")
+    statements = t_env.create_statement_set()
+    statements.add_insert_sql("INSERT INTO sink SELECT message FROM bets_source")
+    return statements
+
+
+def net_runtime(statements: Any) -> float:
+    """Run a bounded statement set to the end; Flink's net runtime in seconds (running to finished: JVM start and
+    planning, which a long-running FlinkDeployment pays once, are excluded)."""
+    job = statements.execute().get_job_client().get_job_execution_result().result()
+    return job.get_net_runtime() / 1000
 
 
 def jvm_peak_rss_kb(root: int = 0) -> int:
@@ -505,6 +524,7 @@ TRIALS: dict[str, Callable[..., dict[str, Any]]] = {
     **CDC_TRIALS,  # the IoT and cinema stages (bench/cdc.py)
     **BEHAVIOUR_TRIALS,  # the behaviour gateway (bench/behaviour.py)
     **ECOMMERCE_TRIALS,  # the e-commerce batch vs a raw pyarrow read (bench/ecommerce.py)
+    **TELECOM_TRIALS,  # the telecom generator, windows and daily batch (bench/telecom.py)
 }
 
 
