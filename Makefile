@@ -39,6 +39,7 @@ include mk/kafka-secured.mk
 include mk/fuzz.mk
 include mk/metrics.mk
 include mk/k8s-api.mk
+include mk/cluster.mk
 include mk/verbs.mk
 
 .PHONY: help

@@ -88,7 +88,7 @@ def telecom_topics(request: pytest.FixtureRequest) -> TelecomTopics:
 
 
 # The suites `make test` selects by marker (mk/verbs.mk MARKERS); `fuzz` only scales tests that carry one of these.
-SUITES = frozenset({"unit", "integration", "charts", "e2e", "faults", "k8s_api", "upstream"})
+SUITES = frozenset({"unit", "integration", "charts", "e2e", "faults", "k8s_api", "k8s_node", "upstream"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

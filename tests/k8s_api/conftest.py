@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s_api.control_plane import ROOT, ControlPlane, remove_run, start_control_plane
+from tools.cluster.control_plane import ROOT, ControlPlane, remove_run, start_control_plane
 from tools.versions import brook_home, helm_sets
 
 BIN = brook_home() / "bin"

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from tests.k8s_api.conftest import BIN, get_json, ok, wait_for
-from tests.k8s_api.control_plane import pinned
 from tools import versions
+from tools.cluster.control_plane import pinned
 
 pytestmark = pytest.mark.k8s_api
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.k8s_api import rbac_table
 from tests.k8s_api.conftest import CHART, VERSION_SETS, ok
-from tests.k8s_api.control_plane import ControlPlane
+from tools.cluster.control_plane import ControlPlane
 
 pytestmark = pytest.mark.k8s_api
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.k8s_api.conftest import CRD_CACHE, flink_crd_patched, get_json, ok, wait_for
-from tests.k8s_api.control_plane import ROOT
+from tools.cluster.control_plane import ROOT
 
 pytestmark = pytest.mark.k8s_api
 

@@ -29,7 +29,7 @@ import yaml
 
 from tests.k8s_api import rbac_table
 from tests.k8s_api.conftest import CHART, VERSION_SETS, get_json, ok, wait_for
-from tests.k8s_api.control_plane import ROOT, ControlPlane
+from tools.cluster.control_plane import ROOT, ControlPlane
 
 pytestmark = pytest.mark.k8s_api
 

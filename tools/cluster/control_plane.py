@@ -1,5 +1,7 @@
-"""A Kubernetes control plane on loopback for the k8s_api tests: etcd, kube-apiserver, kube-controller-manager and
-kube-scheduler (built by `make k8s-api-bin` from tools/k8s_api/go.mod), with kubectl and helm pointed at it.
+"""A Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager and kube-scheduler (built by
+`make k8s-api-bin` from tools/k8s_api/go.mod), with kubectl and helm pointed at it. The k8s_api tests start one per
+session (tests/k8s_api/conftest.py, below); `make cluster` (tools/cluster/node.py) starts one with a real node beside
+it, passing the node's certificates and the Node authorizer through ``extra_certs`` and ``apiserver_args``.
 
 What runs: etcd (plain HTTP on 127.0.0.1, no fsync: test data only), kube-apiserver (TLS with a CA made here,
 client-certificate authentication, RBAC, the PodSecurity admission plugin and the default plugins, service-account
@@ -8,9 +10,9 @@ ServiceAccount credentials: Deployments → ReplicaSets → Pods, Jobs → Pods,
 kube-scheduler. What does not run: a kubelet, so there is no node: pods are admitted (or rejected) and then stay
 Pending; no container ever starts, no Job completes, no operator reconciles its custom resources.
 
-Everything lives under $BROOK_HOME/k8s-api/ (default .brook): certificates, keys, etcd's data and the logs of each
-process (kept after the session in $BROOK_HOME/k8s-api/logs for a failed run). Every port is on 127.0.0.1 and
-picked free at start, so two sessions on one machine do not collide.
+For the k8s_api tests everything lives under $BROOK_HOME/k8s-api/ (default .brook): certificates, keys, etcd's
+data and the logs of each process (kept after the session in $BROOK_HOME/k8s-api/logs for a failed run). Every port
+is on 127.0.0.1 and picked free at start, so two sessions on one machine do not collide.
 """
 
 from __future__ import annotations
@@ -54,8 +56,12 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
 
 
-def make_pki(pki: Path) -> None:
-    """A CA, the API server's serving certificate, client certificates and the service-account key pair (EC P-256)."""
+Cert = tuple[str, str]  # (subject, openssl extensions)
+
+
+def make_pki(pki: Path, extra: dict[str, Cert] | None = None) -> None:
+    """A CA, the API server's serving certificate, client certificates (``extra`` adds more, signed by the same CA) and
+    the service-account key pair (EC P-256)."""
     pki.mkdir(parents=True, exist_ok=True)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     _openssl(
@@ -72,7 +78,7 @@ def make_pki(pki: Path) -> None:
         "/CN=brook-k8s-api-ca",
         cwd=pki,
     )
-    certs = {
+    certs: dict[str, Cert] = {
         # name: (subject, extensions)
         "apiserver": (
             "/CN=kube-apiserver",
@@ -84,6 +90,7 @@ def make_pki(pki: Path) -> None:
         # The identities Kubernetes' bootstrap RBAC gives the controller manager and the scheduler.
         "controller-manager": ("/CN=system:kube-controller-manager", "extendedKeyUsage=clientAuth"),
         "scheduler": ("/CN=system:kube-scheduler", "extendedKeyUsage=clientAuth"),
+        **(extra or {}),
     }
     for name, (subject, ext) in certs.items():
         (pki / f"{name}.ext").write_text(f"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n{ext}\n")
@@ -123,6 +130,14 @@ class ControlPlane:
     logs: Path
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     server: str = ""
+    # What a real node adds (tools/cluster/node.py): its client certificates, "Node,RBAC", the kubelet client flags.
+    extra_certs: dict[str, Cert] = field(default_factory=dict)
+    authorization_modes: str = "RBAC"
+    apiserver_args: list[str] = field(default_factory=list)
+
+    @property
+    def pki(self) -> Path:
+        return self.home / "pki"
 
     @property
     def kubeconfig(self) -> Path:
@@ -176,8 +191,8 @@ class ControlPlane:
         raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what} (logs: {self.logs})")
 
     def start(self) -> None:
-        pki = self.home / "pki"
-        make_pki(pki)
+        pki = self.pki
+        make_pki(pki, self.extra_certs)
         etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
         etcd_url = f"http://{LOOPBACK}:{etcd_port}"
         self._start(
@@ -205,7 +220,7 @@ class ControlPlane:
             "--bind-address", LOOPBACK, "--advertise-address", LOOPBACK, "--secure-port", str(api_port),
             "--tls-cert-file", str(pki / "apiserver.crt"), "--tls-private-key-file", str(pki / "apiserver.key"),
             "--client-ca-file", str(pki / "ca.crt"),
-            "--authorization-mode", "RBAC",
+            "--authorization-mode", self.authorization_modes,
             # PodSecurity is among the defaults since 1.25; named so that the intent is visible in `ps`.
             "--enable-admission-plugins", "PodSecurity",
             "--service-account-issuer", ISSUER,
@@ -215,6 +230,7 @@ class ControlPlane:
             # The `kubernetes` Service's endpoint may not be a loopback address: no reconciler (no pod reaches it).
             "--endpoint-reconciler-type", "none",
             "--allow-privileged=false", "--profiling=false",
+            *self.apiserver_args,
         )  # fmt: skip
         write_kubeconfig(self.kubeconfig, self.server, pki, "admin")
 

@@ -1,0 +1,44 @@
+# A real single-node Kubernetes cluster on this machine (docs/kubernetes.md, "A real node (make cluster)"): the
+# control plane of mk/k8s-api.mk plus containerd, runc and the CNI plugins (Debian packages) and kubelet and
+# kube-proxy, built from the same wrapper module tools/k8s_api/go.mod (one Kubernetes pin) but by their own stamp, so
+# that `make k8s-api-bin` and `make setup` do not build them. Needs root; everything lives under $(BROOK_HOME)/cluster.
+CLUSTER_PACKAGES := containerd runc containernetworking-plugins
+CLUSTER_BINS := kubelet kube-proxy
+CLUSTER_STAMP := $(BIN)/.cluster-bin-$(K8S_API_VERSION)
+
+.PHONY: cluster-packages cluster-bin cluster cluster-down cluster-status cluster-test
+cluster-packages: ## containerd 1.6, runc, CNI plugins from Debian (apt-get, only what dpkg lacks; root)
+	@missing=$$(for p in $(CLUSTER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		[ "$$(id -u)" = 0 ] || { echo "cluster-packages: not root; as root: apt-get install $$missing" >&2; exit 1; }; \
+		echo "installing $$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+
+# Under /tmp/brook/build.lock when it exists (several builds sharing 2 cores take turns); about a minute with a warm
+# Go cache, as long as the k8s-api build on a cold one.
+$(CLUSTER_STAMP): $(K8S_API_MOD)/go.mod $(K8S_API_MOD)/go.sum
+	$(call say,building kubelet and kube-proxy $(K8S_API_VERSION) from Go modules ($(K8S_API_MOD)))
+	@mkdir -p $(BIN)
+	start=$$(date +%s); lock=(); if [ -d /tmp/brook ]; then lock=(flock /tmp/brook/build.lock); fi; \
+	cd $(K8S_API_MOD) && rm -rf $(BIN)/.cluster-build-tmp && mkdir -p $(BIN)/.cluster-build-tmp && \
+	"$${lock[@]}" env GOFLAGS=-mod=readonly $(GO) build -trimpath -o $(BIN)/.cluster-build-tmp/ \
+		-ldflags "$(K8S_API_LDFLAGS)" $(addprefix k8s.io/kubernetes/cmd/,$(CLUSTER_BINS)) && \
+	mv $(addprefix $(BIN)/.cluster-build-tmp/,$(CLUSTER_BINS)) $(BIN)/ && rm -rf $(BIN)/.cluster-build-tmp && \
+	echo "kubelet and kube-proxy built in $$(( $$(date +%s) - start ))s"
+	rm -f $(BIN)/.cluster-bin-* && touch $@
+
+cluster-bin: $(CLUSTER_STAMP) ## kubelet + kube-proxy (tools/k8s_api/go.mod) into $BROOK_HOME/bin
+
+cluster: cluster-packages cluster-bin k8s-api-bin $(VENV)/app/.installed ## a real one-node cluster here (root): control plane, containerd, kubelet, kube-proxy, CNI bridge
+	$(PY) -m tools.cluster up
+
+cluster-down: $(VENV)/app/.installed ## stop and remove what `make cluster` made (logs stay in $BROOK_HOME/cluster/logs)
+	$(PY) -m tools.cluster down
+
+cluster-status: $(VENV)/app/.installed ## the cluster's processes, their memory (RSS) and whether the node is Ready
+	$(PY) -m tools.cluster status
+
+cluster-test: cluster-packages cluster-bin k8s-api-bin $(VENV)/app/.installed ## pytest -m k8s_node: a restricted pod runs on the real node (root; not in make test)
+	$(call say,pytest -m k8s_node)
+	$(PY) -m pytest -m k8s_node tests/k8s_node $(PYTEST_ARGS)

@@ -1,0 +1,144 @@
+"""A pod really runs: on the node of `make cluster` (kubelet + containerd + runc + CNI bridge + kube-proxy), in a
+namespace that enforces Pod Security `restricted`, with no registry (the image is imported, ``imagePullPolicy:
+Never``). What each test shows is in its docstring; docs/kubernetes.md ("A real node") lists what is not shown.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.k8s_node.conftest import kubectl_json, ok, wait_for
+from tools.cluster import image
+from tools.cluster.node import NODE_IP, NODE_NAME, POD_CIDR, Cluster
+
+pytestmark = pytest.mark.k8s_node
+
+PORT = 8080
+RESTRICTED = {
+    "runAsNonRoot": True,
+    "runAsUser": image.NOBODY,
+    "runAsGroup": image.NOBODY,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def probe_pod(name: str) -> dict:
+    """The probe image serving HTTP, with everything `restricted` asks of a pod and a readiness probe on the port."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": RESTRICTED,
+            "containers": [
+                {
+                    "name": "probe",
+                    "image": image.IMAGE,
+                    "imagePullPolicy": "Never",
+                    "args": ["serve", f":{PORT}"],
+                    "ports": [{"containerPort": PORT}],
+                    "readinessProbe": {"httpGet": {"path": "/", "port": PORT}, "periodSeconds": 1},
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }
+            ],
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster: Cluster) -> Iterator[str]:
+    name = f"brook-node-{secrets.token_hex(3)}"
+    ok(cluster.kubectl("create", "namespace", name))
+    ok(cluster.kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted"))
+    yield name
+    ok(cluster.kubectl("delete", "namespace", name, "--wait", "--timeout", "120s", timeout=150))
+
+
+@pytest.fixture(scope="module")
+def probe(cluster: Cluster, namespace: str) -> dict:
+    """The probe pod, applied and Ready (kubelet's readiness probe got HTTP 200 from it)."""
+    ok(cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(probe_pod("probe"))))
+    wait = ("wait", "-n", namespace, "pod/probe", "--for", "condition=Ready", "--timeout", "120s")
+    ok(cluster.kubectl(*wait, timeout=150))
+    return kubectl_json(cluster, "-n", namespace, "pod", "probe")
+
+
+def test_node_registered_and_ready(cluster: Cluster) -> None:
+    """kubelet v1.37.2 registered the node over its client certificate (Node authorizer), on containerd 1.6, with
+    the bridge's address as its only InternalIP, and the imported image in its image list."""
+    node = kubectl_json(cluster, "node", NODE_NAME)
+    ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}
+    assert ready["Ready"] == "True", node["status"]["conditions"]
+    info = node["status"]["nodeInfo"]
+    assert info["kubeletVersion"] == "v1.37.2"
+    assert info["containerRuntimeVersion"].startswith("containerd://1.6."), info
+    assert {a["type"]: a["address"] for a in node["status"]["addresses"]}["InternalIP"] == NODE_IP
+    names = {name for entry in node["status"]["images"] for name in entry["names"]}
+    assert image.IMAGE in names, names
+
+
+def test_restricted_pod_runs(probe: dict) -> None:
+    """The scheduler bound the pod to the node, kubelet started it from the imported image (never pulled), the CNI
+    bridge gave it an address in the pod network, and it runs as the non-root user `restricted` requires."""
+    assert probe["spec"]["nodeName"] == NODE_NAME
+    assert ipaddress.ip_address(probe["status"]["podIP"]) in ipaddress.ip_network(POD_CIDR)
+    (status,) = probe["status"]["containerStatuses"]
+    assert status["ready"] is True and "running" in status["state"], status
+    assert status["image"] == image.IMAGE, status
+
+
+def test_logs_and_exec(cluster: Cluster, namespace: str, probe: dict) -> None:
+    """`kubectl logs` and `kubectl exec` reach the container through the API server → kubelet → containerd's stream
+    server: the log line the probe printed at start, and commands run inside the pod as uid 65534."""
+    logs = ok(cluster.kubectl("logs", "-n", namespace, "probe"))
+    assert logs.strip() == f"brook-probe serving on :{PORT} as uid {image.NOBODY}"
+    word = secrets.token_hex(4)
+    assert ok(cluster.kubectl("exec", "-n", namespace, "probe", "--", image.ENTRYPOINT, "echo", word)) == f"{word}\n"
+    ident = ok(cluster.kubectl("exec", "-n", namespace, "probe", "--", image.ENTRYPOINT, "id"))
+    assert ident == f"uid={image.NOBODY} gid={image.NOBODY}\n"
+
+
+def test_pod_ip_answers_from_host(probe: dict) -> None:
+    """The host reaches the pod's own address over the bridge: the answer names the pod (its hostname)."""
+    with urllib.request.urlopen(f"http://{probe['status']['podIP']}:{PORT}/", timeout=10) as response:
+        assert response.read().decode() == "brook-probe probe\n"
+
+
+def test_service_cluster_ip_answers_from_host(cluster: Cluster, namespace: str, probe: dict) -> None:
+    """kube-proxy (iptables mode) programs a ClusterIP Service: the host's request to the Service address reaches
+    the pod behind it."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "probe"},
+        "spec": {"selector": {"app": "probe"}, "ports": [{"port": 80, "targetPort": PORT}]},
+    }
+    ok(cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(service)))
+    cluster_ip = kubectl_json(cluster, "-n", namespace, "service", "probe")["spec"]["clusterIP"]
+
+    def answer() -> str:
+        try:
+            with urllib.request.urlopen(f"http://{cluster_ip}/", timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            return ""
+
+    assert wait_for(f"Service probe ({cluster_ip}) answering", answer, timeout=60) == "brook-probe probe\n"
+
+
+def test_restricted_refuses_a_root_pod(cluster: Cluster, namespace: str) -> None:
+    """The negative control: the same image as root, without the security context, is refused by Pod Security."""
+    pod = probe_pod("as-root")
+    pod["spec"]["securityContext"] = {"runAsUser": 0}
+    del pod["spec"]["containers"][0]["securityContext"]
+    refused = cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(pod))
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted:latest"' in refused.stderr, refused.stderr
+    assert "runAsNonRoot" in refused.stderr and "allowPrivilegeEscalation" in refused.stderr, refused.stderr
