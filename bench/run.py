@@ -1,10 +1,13 @@
 """``make bench``: every stage of the bets pipeline against its raw baseline, in one run, on the same data.
 
-``python -m bench.run [--quick] [--repeat N] [--events N] [--stages a,b]`` — for each stage: one warm-up trial
-of each variant (discarded), then ``repeat`` trials alternating brook/baseline so drift on a noisy machine hits
-both; the table shows the median with the min–max spread, the ratio brook/baseline of the medians and the peak
-RSS. The Markdown table goes to ``bench/results/<UTC date>-<mode>.md`` with the machine and the exact settings.
-``--quick`` (CI) only proves the benchmark runs: tiny sizes, one trial.
+``python -m bench.run [--quick] [--repeat N] [--events N] [--stages a,b] [--scaling N,N,...]`` — for each stage:
+one warm-up trial of each variant (discarded), then ``repeat`` trials alternating brook/baseline so drift on a
+noisy machine hits both; the table shows the median with the min–max spread, the ratio brook/baseline of the
+medians and the peak RSS. The Markdown table goes to ``bench/results/<UTC date>-<mode>.md`` with the machine and
+the exact settings. ``--quick`` (CI) only proves the benchmark runs: tiny sizes, one trial. ``--scaling`` adds
+the scaling sweep and peak memory of the shipped producer, consumer and exporter (bench/scaling.py) at each size
+(alone: no stage runs unless ``--stages`` names some); a full run without either option runs every stage and the
+sweep at :data:`SCALING_SIZES`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import scaling
 from jobs.local.services import LocalServices
 
 RESULTS = Path(__file__).with_name("results")
@@ -72,6 +76,7 @@ NOT_QUICK = {
     "telecom_windows",
 }
 QUICK_STAGES = [s for s in STAGES if s not in NOT_QUICK]
+SCALING_SIZES = "100000,1000000"  # the issue asks for 5M too: over an hour on 2 shared cores (2026-11-28 results)
 # events/s per latency stage: 100 is well under what the Flink job sustained with the one-verdict predicate
 # (design.md); 2k and 10k are the issue-17 goals (p99 ≤ window + 2 s)
 LATENCY_RATES = {"latency": 100, "latency_2k": 2_000, "latency_10k": 10_000, "iot_window_latency": 100}
@@ -239,8 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="trials per variant (full mode)")
     parser.add_argument("--events", type=int, default=0, help="override every stage's size")
     parser.add_argument("--stages", default="", help="comma-separated subset of " + ",".join(STAGES))
+    parser.add_argument(
+        "--scaling",
+        default=None,
+        help=f"comma-separated event counts for the scaling sweep ('' = none; full run default {SCALING_SIZES})",
+    )
     args = parser.parse_args(argv)
-    stages = [s for s in args.stages.split(",") if s] or (QUICK_STAGES if args.quick else list(STAGES))
+    stages = [s for s in args.stages.split(",") if s]
+    if not stages and args.scaling is None:  # make bench: every stage (quick: the short ones) and the sweep
+        stages = QUICK_STAGES if args.quick else list(STAGES)
+        args.scaling = "" if args.quick else SCALING_SIZES
+    sizes_swept = [int(n) for n in (args.scaling or "").split(",") if n]
     unknown = set(stages) - set(STAGES)
     if unknown:
         parser.error(f"unknown stages: {', '.join(sorted(unknown))}")
@@ -250,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {s: args.events or ((20 if s in LATENCY_RATES else 2_000) if args.quick else STAGES[s][1]) for s in stages}
     results = {s: run_stage(s, sizes[s], repeat, env, warmup=not args.quick) for s in stages}
     text = report(results, "quick" if args.quick else "full", sizes, repeat)
+    if sizes_swept:
+        text += scaling.table(scaling.sweep(sizes_swept, env))
     print("\n" + text)
     # Full runs are kept in the repo (before/after history); quick runs only prove the bench works.
     folder = services.paths.home / "bench" if args.quick else RESULTS
