@@ -40,7 +40,8 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from prometheus_client import Counter, Gauge, Histogram
 
-from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent, parse_bet
+from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent
+from jobs.bets.fast_contract import parse_bet_fast
 from jobs.bets.store import Position, Rejected, Stored, is_infrastructure_error, store_batch, stored_position
 from jobs.bets.topics import BetsTopics
 from jobs.common.cli import run, summary
@@ -247,7 +248,7 @@ class BetConsumer:
         for record in records:
             offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
             try:
-                valid.append(parse_bet(record.value))
+                valid.append(parse_bet_fast(record.value))  # parse_bet's verdict, msgspec-decoded
                 sources.append(record)
             except InvalidEvent as error:
                 sent.append(self._dead_letter(record, error.code, str(error)))

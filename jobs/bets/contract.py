@@ -54,7 +54,12 @@ def _odds(event: dict[str, Any]) -> Decimal:
 
 def parse_bet(raw: bytes | str | None) -> Bet:
     """Parse and validate one Kafka message value; raise :class:`InvalidEvent` on any breach."""
-    event = rules.json_object(raw, REQUIRED)
+    return bet_from(rules.json_object(raw, REQUIRED))
+
+
+def bet_from(event: dict[str, Any]) -> Bet:
+    """The field rules on a decoded message (:func:`jobs.common.rules.json_object`'s result, or the identical one
+    of :mod:`jobs.bets.fast_contract`); raise :class:`InvalidEvent` on any breach."""
     bet_id = rules.uuid(event, "bet_id")
     currency = rules.matching(event, "currency", _CURRENCY, "3 upper-case letters (ISO-4217)")
     status = rules.one_of(event, "status", STATUSES)

@@ -1,10 +1,13 @@
 """Batched, idempotent inserts of valid bets into Postgres.
 
-One round trip per batch: COPY the batch into a session temp table, then ``INSERT … SELECT … ON CONFLICT (bet_id)
-DO NOTHING`` — so duplicates inside a batch (DO NOTHING also skips a row that conflicts with one inserted by the
-same statement), across batches and across replays all collapse to one row, and the count returned is the number
-of new rows. COPY beats ``execute_values`` here (measured in
-``make bench``): the rows are streamed as text with no per-row statement parsing.
+The happy path is one COPY straight into ``bets`` (:func:`copy_bets`): a batch of new ``bet_id`` s, the usual case,
+costs the server what a raw COPY costs and no second statement. A batch that meets a ``bet_id`` already stored (a
+replay, a duplicate message) makes that COPY fail with a unique violation; its transaction is rolled back and the
+batch is inserted again the idempotent way (:func:`insert_bets`): COPY into a session temp table, then
+``INSERT … SELECT … ON CONFLICT (bet_id) DO NOTHING`` — so duplicates inside a batch (DO NOTHING also skips a row
+that conflicts with one inserted by the same statement), across batches and across replays all collapse to one row,
+and the count returned is the number of new rows. COPY beats ``execute_values`` here (measured in ``make bench``):
+the rows are streamed as text with no per-row statement parsing.
 
 Postgres may still refuse a row the contract accepted (U+0000 in text, a constraint stricter than the contract):
 one such row must not stall the pipeline, so :func:`store_batch` tells *data* errors (SQLSTATE classes 22 and 23:
@@ -74,6 +77,16 @@ def copy_text(bets: Sequence[Bet]) -> io.StringIO:
         )
     out.seek(0)
     return out
+
+
+def copy_bets(conn: connection, bets: Sequence[Bet]) -> int:
+    """COPY a batch straight into ``bets`` inside the caller's transaction; all rows are new or it raises (a
+    ``bet_id`` already stored is a unique violation, SQLSTATE 23505: the caller retries with :func:`insert_bets`)."""
+    if not bets:
+        return 0
+    with conn.cursor() as cur:
+        cur.copy_expert(f"COPY bets ({_COLS}) FROM STDIN", copy_text(bets))
+    return len(bets)
 
 
 def insert_bets(conn: connection, bets: Sequence[Bet]) -> int:
@@ -185,18 +198,22 @@ def store_batch(
     there): the position passes them only if they were handed over, so a crash in between replays them.
 
     Any other error (connection, schema, resources) propagates with nothing committed: the caller decides whether
-    to retry. The happy path is one transaction, as before; only a refused batch pays for :func:`_isolate`.
+    to retry. The happy path is one transaction with one COPY (:func:`copy_bets`); a batch that meets stored rows
+    pays for a second transaction (:func:`insert_bets`), and only a refused batch pays for :func:`_isolate`.
     """
-    try:
-        with conn:
-            stored = Stored(insert_bets(conn, bets))
-            if position is not None:
-                save_position(conn, position)
-            return stored
-    except psycopg2.Error as err:
-        if not is_data_error(err):
-            raise
-        refused = err
+    refused: psycopg2.Error | None = None
+    for insert in (copy_bets, insert_bets):  # a data error in copy_bets may be a mere duplicate: insert_bets decides
+        try:
+            with conn:
+                stored = Stored(insert(conn, bets))
+                if position is not None:
+                    save_position(conn, position)
+                return stored
+        except psycopg2.Error as err:
+            if not is_data_error(err):
+                raise
+            refused = err
+    assert refused is not None
     with conn:
         stored = _isolate(conn, bets, refused)
         if position is not None:

@@ -1,0 +1,167 @@
+"""The msgspec fast path (jobs/common/fast_json.py, jobs/bets/fast_contract.py) against the reference decoder, on
+generated hostile messages: the fast path either declines or returns exactly the reference's object, and the bets
+consumer's verdict (the Bet, or the DLQ reason code, field and message) is identical either way."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobs.bets.contract import REQUIRED, parse_bet
+from jobs.bets.fast_contract import parse_bet_fast
+from jobs.common import rules
+from jobs.common.fast_json import fast_object
+from jobs.common.rules import InvalidEvent
+from tests.hostile_events import BET
+from tests.message_strategies import HOSTILE_CHARS, NUMBER_TEXTS, hostile_text, json_values, messages, nested, profile
+
+pytestmark = [pytest.mark.unit, pytest.mark.fuzz]
+
+GOOD_ID = "00000000-0000-4000-8000-000000000000"
+SPACES = ("", "", "", " ", "\t", "\n", "\r", "\x0b", "\x0c", "\xa0", "\u2028", "\ufeff", "\x00")
+
+
+def exact(value: Any) -> Any:
+    """A value with its types spelled out: Decimal('1.0') == 1 == True in Python, but not to the consumer."""
+    if isinstance(value, dict):
+        return ("dict", [(k, exact(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [exact(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+def reference_object(raw: Any) -> Any:
+    try:
+        return exact(rules.json_object(raw, REQUIRED))
+    except InvalidEvent as err:
+        return ("refused", err.code, err.field, str(err))
+
+
+def verdict(parse: Any, raw: Any) -> Any:
+    try:
+        bet = parse(raw)
+    except InvalidEvent as err:
+        return ("refused", err.code, err.field, str(err))
+    return exact(bet._asdict())
+
+
+def number_texts() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(NUMBER_TEXTS),
+        st.integers(-(10**20), 10**20).map(str),
+        st.decimals(allow_nan=False, allow_infinity=False).map(str),
+        st.builds(
+            lambda m, f, e: f"{m}{f}{e}",
+            st.sampled_from(["0", "-0", "1", "12", "999999999999999", "1234567890123456"]),
+            st.sampled_from(["", ".5", ".01", ".000", ".9999", ".12345678901234"]),
+            st.sampled_from(["", "e0", "E+2", "e-2", "e99", "e100", "e0100", "E-0099", "e"]),
+        ),
+    )
+
+
+def string_texts() -> st.SearchStrategy[str]:
+    """JSON strings: mostly raw characters (ASCII or not), sometimes escaped (the fast path's decline)."""
+    chars = st.text(alphabet=st.sampled_from(HOSTILE_CHARS), max_size=6) | hostile_text
+    return st.one_of(
+        chars.map(lambda s: '"' + s.replace('"', "").replace("\\", "") + '"'),
+        chars.map(lambda s: json.dumps(s, ensure_ascii=False)),
+        chars.map(json.dumps),
+    )
+
+
+def mostly(good: st.SearchStrategy[str], bad: st.SearchStrategy[str], one_in: int) -> st.SearchStrategy[str]:
+    """``bad`` once in ``one_in`` draws (never when 0), else ``good``: many messages stay valid or carry a single
+    hostile change, so that what the fast path *accepts* is tested, not only what it declines."""
+    return st.integers(0, one_in - 1).flatmap(lambda n: bad if n == 0 else good) if one_in else good
+
+
+def value_texts(name: str, one_in: int) -> st.SearchStrategy[str]:
+    good = json.dumps(GOOD_ID if name == "bet_id" else BET.get(name, 1))
+    bad = st.one_of(
+        number_texts(),
+        string_texts(),
+        st.sampled_from(["true", "false", "null", "NaN", "Infinity", "-Infinity", "[]", "{}", '""', "[1]"]),
+        st.integers(2, 12).map(lambda d: json.dumps(nested(d))),
+        json_values.map(lambda v: json.dumps(v, default=str)),
+    )
+    return mostly(st.just(good), bad, one_in)
+
+
+@st.composite
+def flat_messages(draw: st.DrawFn) -> bytes:
+    """Near-valid flat bets: the messages the fast path is for, with the mutations that must make it decline or
+    give the reference's answer (duplicate keys, long or odd numbers, odd whitespace, BOM, non-UTF-8, U+FFFD...)."""
+    one_in = draw(st.sampled_from([0, 60, 12]))  # how often a slot (a value, a space) is hostile
+    extras = st.lists(st.sampled_from(["promo", "channel", "amount", "odds", "x"]), max_size=3)  # some duplicates
+    names = [*REQUIRED, *(draw(extras) if draw(st.integers(0, 2)) == 0 else [])]
+    names = draw(st.permutations(names))
+    names = [n for n in names if draw(st.integers(0, 60)) > 0]  # now and then one goes missing
+    space = mostly(st.just(""), st.sampled_from(SPACES), one_in)
+    members = [
+        f"{draw(space)}{json.dumps(name)}{draw(space)}:{draw(space)}{draw(value_texts(name, one_in))}{draw(space)}"
+        for name in names
+    ]
+    body = "{" + ",".join(members) + "}"
+    text = draw(space) + body + draw(mostly(st.just(""), st.sampled_from([*SPACES, "x", "{}", "]", ",", "0"]), one_in))
+    raw = text.encode("utf-8", "surrogatepass")
+    damage = draw(st.sampled_from(["none"] * 20 + ["bom", "latin1", "cut", "fffd", "bad_utf8"]))
+    if damage == "bom":
+        raw = b"\xef\xbb\xbf" + raw
+    elif damage == "latin1":
+        raw = raw.replace(b"e", b"\xe9", 1)
+    elif damage == "cut":
+        raw = raw[: draw(st.integers(0, max(len(raw) - 1, 0)))]
+    elif damage == "fffd":
+        raw = raw.replace(b"u1", b"u\xef\xbf\xbd", 1)
+    elif damage == "bad_utf8":
+        raw = raw.replace(b"u1", draw(st.sampled_from([b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xff"])))
+    return raw
+
+
+hostile = flat_messages() | messages("bets") | st.binary(max_size=64) | st.none() | st.text(max_size=40)
+
+
+@profile(400)
+@given(hostile)
+def test_the_fast_path_returns_the_reference_object_or_declines(raw: Any) -> None:
+    event = fast_object(raw, REQUIRED)
+    if event is not None:
+        assert exact(event) == reference_object(raw)
+
+
+@profile(400)
+@given(hostile)
+def test_the_fast_contract_gives_the_reference_verdict(raw: Any) -> None:
+    assert verdict(parse_bet_fast, raw) == verdict(parse_bet, raw)
+
+
+def test_the_fast_path_takes_the_producers_messages() -> None:
+    """The fast path is not vacuous: a bet as producers write it is decoded by msgspec, to the reference object."""
+    raw = rules.encode({"bet_id": GOOD_ID, **BET, "amount": Decimal("12.50"), "promo": 1.5, "vip": True})
+    assert exact(fast_object(raw, REQUIRED)) == reference_object(raw)
+    assert exact(fast_object(raw, REQUIRED)["amount"]) == ("Decimal", "Decimal('12.5')")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":"x","a":"y"}',  # a duplicate key msgspec would merge silently
+        b'{"a":1,"a":1}',
+        b'{"a":"\\u0041"}',  # any escape
+        b'{"a":1234567890123456}',  # 16 digits
+        b'{"a":1e100}',
+        b'{"a":[1]}',  # a container
+        b'{"a":"\xef\xbf\xbd"}',  # U+FFFD
+        b"\xef\xbb\xbf{}",
+        b'{"b":1}',  # a required field missing
+        b'{"a":null}',  # a required field null
+        b'["a"]',
+    ],
+)
+def test_the_fast_path_declines(raw: bytes) -> None:
+    assert fast_object(raw, ("a",)) is None
