@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tools.cluster.node import Cluster, ClusterError, Layout
+from tools.cluster.config import Layout
+from tools.cluster.node import Cluster, ClusterError
 from tools.versions import brook_home
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import shutil
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 
@@ -15,7 +17,8 @@ import pytest
 
 from tests.k8s_node.conftest import kubectl_json, ok, wait_for
 from tools.cluster import image
-from tools.cluster.node import NODE_IP, NODE_NAME, POD_CIDR, Cluster
+from tools.cluster.config import NODE_IP, NODE_NAME, POD_CIDR
+from tools.cluster.node import Cluster
 
 pytestmark = pytest.mark.k8s_node
 
@@ -142,3 +145,42 @@ def test_restricted_refuses_a_root_pod(cluster: Cluster, namespace: str) -> None
     assert refused.returncode != 0
     assert 'violates PodSecurity "restricted:latest"' in refused.stderr, refused.stderr
     assert "runAsNonRoot" in refused.stderr and "allowPrivilegeEscalation" in refused.stderr, refused.stderr
+
+
+BASE_IMAGE = "localhost/brook/python-base:3.11-bookworm"  # `make base-image` commits it with buildah
+
+
+def local_buildah_image(name: str) -> bool:
+    if not shutil.which("buildah"):
+        return False
+    return (
+        subprocess.run(["buildah", "inspect", "--type", "image", name], capture_output=True, check=False).returncode
+        == 0
+    )
+
+
+def test_debootstrap_image_runs(cluster: Cluster, namespace: str, tmp_path) -> None:
+    """The debootstrap-made Python base image (Debian bookworm minbase + python3.11, built with buildah, no
+    registry) runs under `restricted` on this node: its python3.11 reports the interpreter and the non-root uid."""
+    if not local_buildah_image(BASE_IMAGE):
+        pytest.skip(f"{BASE_IMAGE} is not in buildah's storage: `make base-image` builds it")
+    archive = image.export_buildah_image(BASE_IMAGE, tmp_path / "base.oci.tar")
+    image.import_image(archive, cluster.layout.socket)
+    pod = probe_pod("python")
+    container = pod["spec"]["containers"][0]
+    container.update(image=BASE_IMAGE, command=["python3.11", "-c", PYTHON_REPORT], args=[])
+    del container["readinessProbe"], container["ports"]
+    pod["spec"]["restartPolicy"] = "Never"
+    ok(cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(pod)))
+    done = ("wait", "-n", namespace, "pod/python", "--for", "jsonpath={.status.phase}=Succeeded", "--timeout", "120s")
+    ok(cluster.kubectl(*done, timeout=150))
+    report = json.loads(ok(cluster.kubectl("logs", "-n", namespace, "python")))
+    assert report == {"python": "3.11", "uid": image.NOBODY, "os": "debian 12"}, report
+
+
+PYTHON_REPORT = """
+import json, os, platform, sys
+release = dict(line.rstrip().split("=", 1) for line in open("/etc/os-release") if "=" in line)
+print(json.dumps({"python": platform.python_version().rsplit(".", 1)[0], "uid": os.getuid(),
+                  "os": release["ID"] + " " + release["VERSION_ID"].strip('"')}))
+"""

@@ -11,7 +11,8 @@ import os
 import shutil
 import sys
 
-from tools.cluster.node import Cluster, ClusterError, Layout
+from tools.cluster.config import Layout
+from tools.cluster.node import Cluster, ClusterError
 from tools.versions import brook_home
 
 

@@ -95,6 +95,17 @@ def _json(obj: object) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
+def export_buildah_image(name: str, out: Path) -> Path:
+    """``buildah push`` a local image (e.g. `make base-image`'s debootstrap image) to an OCI archive keeping its name,
+    for ``import_image``; containerd has no access to buildah's storage."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["buildah", "push", "--quiet", name, f"oci-archive:{out}:{name}"],
+        check=True, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return out
+
+
 def import_image(archive: Path, containerd_socket: Path) -> float:
     """Load the archive into containerd's CRI namespace (k8s.io); returns the seconds it took."""
     start = time.monotonic()
