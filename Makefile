@@ -24,6 +24,7 @@ include mk/tools.mk
 include mk/schemas.mk
 include mk/flink.mk
 include mk/images.mk
+include mk/images-local.mk
 include mk/chart.mk
 include mk/kind.mk
 include mk/airflow.mk

@@ -1,0 +1,57 @@
+# Brook's images without a Docker engine or a registry (docs/kubernetes.md, "Images without a registry"): a Python
+# base made by debootstrap from Debian bookworm, then images/*/Dockerfile built by buildah over it and exported as
+# OCI archives under $(BROOK_HOME)/images, which a containerd node imports (`ctr -n k8s.io images import`). The
+# Dockerfiles' defaults stay the public images; only the base build args differ. Needs root (debootstrap, buildah).
+# Builds take /tmp/brook/build.lock when that folder exists (builds sharing the cores take turns).
+LOCAL_IMAGES := $(BROOK_HOME)/images
+# The Python minor of versions.env's PYTHON_IMAGE (python:<minor>.<patch>-...): bookworm's python<minor> must exist.
+LOCAL_PYTHON_MINOR := $(shell echo '$(PYTHON_IMAGE)' | sed -E 's/^[^:]*:([0-9]+\.[0-9]+)\..*/\1/')
+LOCAL_BASE_IMAGE := localhost/brook/python-base:$(LOCAL_PYTHON_MINOR)-bookworm
+# Airflow's version is images/airflow/Dockerfile's (tied to requirements/airflow.in by tests/charts/test_images.py).
+LOCAL_AIRFLOW_VERSION := $(shell sed -n 's/^ARG AIRFLOW_VERSION=//p' images/airflow/Dockerfile)
+LOCAL_AIRFLOW_BASE := localhost/brook/airflow-base
+# The tag of the images made here (the names are localhost/brook/<image>); which images `make images-local` builds.
+LOCAL_IMAGE_TAG ?= local
+IMAGES_LOCAL ?= app airflow
+IMAGES_LOCAL_PACKAGES := debootstrap buildah uidmap podman runc
+images_lock = $$(if [ -d /tmp/brook ]; then echo flock /tmp/brook/build.lock; fi)
+
+.PHONY: images-local-packages base-image images-local images-test
+images-local-packages: ## debootstrap, buildah, podman, runc from Debian (apt-get, only what dpkg lacks; root)
+	@missing=$$(for p in $(IMAGES_LOCAL_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		[ "$$(id -u)" = 0 ] || { echo "images-local-packages: not root; as root: apt-get install $$missing" >&2; exit 1; }; \
+		echo "installing $$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+
+# Rebuilt when the script changed or the image is gone from buildah's storage (the stamp alone could lie).
+base-image: images-local-packages ## Debian bookworm minbase + python3.x (versions.env PYTHON_IMAGE's minor) as a local buildah image
+	@stamp=$(LOCAL_IMAGES)/.base-$(LOCAL_PYTHON_MINOR).stamp; \
+	if [ "$$stamp" -nt tools/images/base-image.sh ] && buildah inspect --type image $(LOCAL_BASE_IMAGE) >/dev/null 2>&1; then \
+		echo "$(LOCAL_BASE_IMAGE): up to date"; \
+	else \
+		start=$$(date +%s); mkdir -p $(LOCAL_IMAGES); \
+		$(images_lock) tools/images/base-image.sh $(LOCAL_BASE_IMAGE) $(LOCAL_PYTHON_MINOR) $(LOCAL_IMAGES)/base && \
+		touch "$$stamp" && echo "$(LOCAL_BASE_IMAGE) built in $$(( $$(date +%s) - start ))s"; \
+	fi
+
+images-local: base-image ## buildah-build images/{app,airflow}/Dockerfile over the Debian base into $BROOK_HOME/images/*.oci.tar
+	@for name in $(IMAGES_LOCAL); do $(MAKE) images-local-$$name; done
+
+.PHONY: images-local-app images-local-airflow
+images-local-app: base-image
+	$(images_lock) tools/images/build.sh localhost/brook/app:$(LOCAL_IMAGE_TAG) images/app/Dockerfile \
+		$(LOCAL_IMAGES)/app.oci.tar --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE)
+
+# The Airflow image over a stand-in for the official base (tools/images/airflow-base.Dockerfile), tagged as the
+# official one is, so images/airflow/Dockerfile only swaps the repository (AIRFLOW_IMAGE).
+images-local-airflow: base-image
+	NO_EXPORT=1 $(images_lock) tools/images/build.sh $(LOCAL_AIRFLOW_BASE):$(LOCAL_AIRFLOW_VERSION)-python$(LOCAL_PYTHON_MINOR) \
+		tools/images/airflow-base.Dockerfile $(LOCAL_IMAGES)/airflow-base.oci.tar \
+		--build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE)
+	$(images_lock) tools/images/build.sh localhost/brook/airflow:$(LOCAL_IMAGE_TAG) images/airflow/Dockerfile \
+		$(LOCAL_IMAGES)/airflow.oci.tar --build-arg AIRFLOW_IMAGE=$(LOCAL_AIRFLOW_BASE)
+
+images-test: images-local $(VENV)/app/.installed ## run the built images without a node: user, read-only root, a job against the local services
+	$(PY) -m pytest -m k8s_node tests/k8s_node/test_local_images.py -q $(PYTEST_ARGS)
