@@ -1,6 +1,7 @@
 """``python -m tools.cluster up|down|status``: what `make cluster`, `make cluster-down` and `make cluster-status` run.
 
-Errors name the cause and the fix and exit 1 without a traceback; ``up`` and ``down`` print each step's time.
+Errors name the cause and the fix and exit 1 without a traceback; ``up`` and ``down`` print each step's time. A
+failed ``up`` removes what it started (as ``down`` does) and keeps the logs in $BROOK_HOME/cluster/logs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(json.dumps(cluster.status(), indent=2))
     except ClusterError as err:
+        if args.command == "up":
+            cluster.down()
         print(f"cluster {args.command}: {err}", file=sys.stderr)
         return 1
     return 0

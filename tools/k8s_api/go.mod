@@ -1,5 +1,6 @@
 // Builds a Kubernetes control plane for the k8s_api tests into $BROOK_HOME/bin with `make k8s-api-bin`
-// (mk/k8s-api.mk): etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl. The versions are pinned
+// (mk/k8s-api.mk): etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl; and the node of
+// `make cluster` with `make cluster-bin` (mk/cluster.mk): kubelet and kube-proxy. The versions are pinned
 // here only (the require lines of k8s.io/kubernetes and go.etcd.io/etcd/server/v3).
 // A wrapper module because k8s.io/kubernetes replaces its staging modules (k8s.io/api, ...) with ./staging paths,
 // which a dependant cannot see: the replace block below pins each one to the published v0.<minor>.<patch> of the same
