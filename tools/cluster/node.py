@@ -86,10 +86,10 @@ def _link_exists(name: str) -> bool:
 
 # --- processes ------------------------------------------------------------------------------------------------------
 def _alive(pid: int, exe: str) -> bool:
-    """``pid`` runs ``exe`` (not a recycled pid, not a zombie)."""
+    """``pid`` runs ``exe`` (not a recycled pid, not a zombie; a binary replaced since it started counts)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-        return os.readlink(f"/proc/{pid}/exe").startswith(exe) and "\nState:\tZ" not in status
+        return os.readlink(f"/proc/{pid}/exe") in (exe, f"{exe} (deleted)") and "\nState:\tZ" not in status
     except OSError:
         return False
 
@@ -204,6 +204,8 @@ class Cluster:
         self.layout.plane.mkdir(parents=True, exist_ok=True)
         try:
             plane.start()
+        except (RuntimeError, subprocess.SubprocessError) as err:
+            raise ClusterError(f"control plane: {err}") from err
         finally:
             for name, proc in plane.procs.items():
                 self._record(state, name, proc, str(self.bin / name))
