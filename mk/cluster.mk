@@ -41,4 +41,4 @@ cluster-status: $(VENV)/app/.installed ## the cluster's processes, their memory 
 
 cluster-test: cluster-packages cluster-bin k8s-api-bin $(VENV)/app/.installed ## pytest -m k8s_node: a restricted pod runs on the real node (root; not in make test)
 	$(call say,pytest -m k8s_node)
-	$(PY) -m pytest -m k8s_node tests/k8s_node $(PYTEST_ARGS)
+	$(PY) -m pytest -m k8s_node tests/k8s_node/test_k8s_node.py $(PYTEST_ARGS)
