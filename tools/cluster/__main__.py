@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(json.dumps(cluster.status(), indent=2))
     except ClusterError as err:
-        if args.command == "up":
+        if args.command == "up" and cluster.layout.state.exists():  # it got past the preflight checks
             cluster.down()
         print(f"cluster {args.command}: {err}", file=sys.stderr)
         return 1
