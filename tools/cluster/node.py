@@ -138,7 +138,8 @@ class Cluster:
         )  # fmt: skip
 
     def _record(self, state: dict, name: str, proc: subprocess.Popen, exe: str) -> None:
-        state.setdefault("procs", {})[name] = {"pid": proc.pid, "exe": exe}
+        # /proc/<pid>/exe names the resolved file: record that (a symlinked $BROOK_HOME/bin would never match).
+        state.setdefault("procs", {})[name] = {"pid": proc.pid, "exe": os.path.realpath(exe)}
         self.save_state(state)
 
     def _start(self, state: dict, name: str, exe: str, *args: str) -> subprocess.Popen:
