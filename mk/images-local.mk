@@ -13,11 +13,11 @@ LOCAL_AIRFLOW_BASE := localhost/brook/airflow-base
 # The tag of the images made here (the names are localhost/brook/<image>); which images `make images-local` builds.
 LOCAL_IMAGE_TAG ?= local
 IMAGES_LOCAL ?= app airflow
-IMAGES_LOCAL_PACKAGES := debootstrap buildah uidmap podman runc
+IMAGES_LOCAL_PACKAGES := debootstrap buildah uidmap podman runc containerd
 images_lock = $$(if [ -d /tmp/brook ]; then echo flock /tmp/brook/build.lock; fi)
 
 .PHONY: images-local-packages base-image images-local images-test
-images-local-packages: ## debootstrap, buildah, podman, runc from Debian (apt-get, only what dpkg lacks; root)
+images-local-packages: ## debootstrap, buildah; podman, runc, containerd for images-test (apt-get, only what dpkg lacks; root)
 	@missing=$$(for p in $(IMAGES_LOCAL_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		[ "$$(id -u)" = 0 ] || { echo "images-local-packages: not root; as root: apt-get install $$missing" >&2; exit 1; }; \

@@ -1,0 +1,173 @@
+"""Brook's images built without a registry (`make images-local`: Debian base by debootstrap, buildah builds, OCI
+archives) run without a node: each archive loads back (what `ctr images import` reads), the app image runs as user
+10001 on a read-only root filesystem, its byte code is current (no .pyc is stale, so nothing is recompiled at every
+start), and its producer writes real events into the local Kafka over the host network; the Airflow image parses
+Brook's DAG folder with no import error. podman runs the containers (runc, cgroupfs: this host's hybrid cgroups
+rule out crun and systemd). docs/kubernetes.md ("Images without a registry") lists what is not shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from jobs.bets.topics import BetsTopics
+from jobs.common.settings import KafkaSettings, to_env
+from tests.conftest import unique_topic
+from tools.versions import ROOT, brook_home
+
+pytestmark = pytest.mark.k8s_node
+
+ARCHIVES = brook_home() / "images"
+APP = "localhost/brook/app:local"
+AIRFLOW = "localhost/brook/airflow:local"
+# The pod-like container: no writes to the image (a pod's readOnlyRootFilesystem; podman gives /tmp a tmpfs, as the
+# pods' emptyDir), the image's own user, the host's loopback services.
+PODMAN_RUN = [
+    "podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "run", "--rm", "--network", "host",
+    "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+]  # fmt: skip
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def images() -> dict[str, str]:
+    """`make images-local` (seconds when nothing changed), then each archive loaded back into podman's storage."""
+    if os.geteuid() != 0 or not shutil.which("make"):
+        pytest.fail("the local image tests need root and make (debootstrap, buildah): run `make images-test` as root")
+    build = subprocess.run(["make", "-s", "images-local"], cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    assert build.returncode == 0, f"make images-local failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    loaded = {}
+    for name in ("app", "airflow"):
+        archive = ARCHIVES / f"{name}.oci.tar"
+        proc = subprocess.run(["podman", "load", "-q", "-i", str(archive)], capture_output=True, text=True)
+        assert proc.returncode == 0, f"{archive} does not load: {proc.stderr}"
+        loaded[name] = proc.stdout.strip()
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def run(images: dict[str, str]) -> Run:
+    def _run(image: str, *argv: str, env: dict[str, str] | None = None, read_only: bool = True):
+        flags = ["--read-only"] if read_only else []
+        for key, value in (env or {}).items():
+            flags += ["--env", f"{key}={value}"]
+        return subprocess.run([*PODMAN_RUN, *flags, image, *argv], capture_output=True, text=True, timeout=600)
+
+    return _run
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 0, f"{proc.args}\nstdout: {proc.stdout[-3000:]}\nstderr: {proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def test_archives_import_into_containerd_under_their_names(images: dict[str, str], tmp_path: Path) -> None:
+    """`ctr -n k8s.io images import` of each archive, into a containerd of this test's own (own root, state and
+    socket; no CRI plugin), names the image as built: the archive's ref annotation is the full name, so the node
+    needs no --base-name and the chart's image reference is localhost/brook/<image>:local."""
+    assert APP in images["app"] and AIRFLOW in images["airflow"], images
+    sock = tmp_path / "containerd.sock"
+    config = tmp_path / "config.toml"
+    config.write_text('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
+    log = (tmp_path / "containerd.log").open("w")
+    daemon = subprocess.Popen(
+        ["containerd", "--config", str(config), "--root", str(tmp_path / "root"), "--state", str(tmp_path / "state"),
+         "--address", str(sock)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        ctr = ["ctr", "--address", str(sock), "-n", "k8s.io"]
+        for _ in range(100):
+            if subprocess.run([*ctr, "version"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        for name in ("app", "airflow"):
+            archive = str(ARCHIVES / f"{name}.oci.tar")
+            ok(subprocess.run([*ctr, "images", "import", archive], capture_output=True, text=True))
+        listed = ok(subprocess.run([*ctr, "images", "ls", "-q"], capture_output=True, text=True)).split()
+        assert {APP, AIRFLOW} <= set(listed), listed
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+
+
+PROBE = """
+import json, os, tempfile
+try:
+    open("/opt/brook/probe", "w")
+    root = "writable"
+except OSError as err:
+    root = type(err).__name__ + ": " + err.strerror
+with tempfile.NamedTemporaryFile(dir="/tmp") as f:
+    tmp = f.name
+print(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "root": root, "tmp": tmp}))
+"""
+
+
+def test_app_image_runs_as_10001_on_a_read_only_root(run: Run) -> None:
+    """The chart's pods (runAsNonRoot, readOnlyRootFilesystem, /tmp an emptyDir) need the image's own user to be
+    10001 and nothing to write outside /tmp."""
+    facts = json.loads(ok(run(APP, "python", "-c", PROBE)))
+    assert (facts["uid"], facts["gid"]) == (10001, 0)
+    assert facts["root"].startswith("OSError: Read-only file system"), facts
+
+
+def test_app_image_byte_code_is_current(run: Run) -> None:
+    """buildah rounds file times on COPY --from: a .pyc checked by time would be stale and recompiled (in memory,
+    the root being read-only) at every start. Brook's code (checked-hash) and the venv's packages must load from
+    their .pyc."""
+    proc = run(APP, "python", "-v", "-c", "import jobs.bets.producer, kafka, psycopg2, boto3")
+    ok(proc)
+    stale = [line for line in proc.stderr.splitlines() if "bytecode is stale" in line or "could not create" in line]
+    assert not stale, stale[:10]
+    assert "# code object from '/opt/brook/jobs/bets/__pycache__/producer.cpython-311.pyc'" in proc.stderr
+
+
+def test_app_image_producer_writes_events_to_local_kafka(
+    run: Run, kafka_settings: KafkaSettings, request: pytest.FixtureRequest
+) -> None:
+    """The image's producer (`python -m jobs.bets.producer`) against the local Kafka: every event lands."""
+    topic = unique_topic(request, "bets-image")
+    env = to_env(kafka_settings, BetsTopics(bets=topic, dlq=f"{topic}.dlq"))
+    ok(run(APP, "python", "-m", "jobs.bets.producer", "--count", "40", "--rate", "0", "--seed", "7", env=env))
+    consumer = KafkaConsumer(**kafka_settings.client_options())
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        assert partitions, f"the producer did not create {topic}"
+        assert sum(consumer.end_offsets(partitions).values()) == 40
+    finally:
+        consumer.close()
+
+
+DAGBAG = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder="/opt/airflow/dags")
+print(json.dumps({"errors": {p: str(e) for p, e in bag.import_errors.items()}, "dags": sorted(bag.dag_ids)}))
+"""
+
+
+def test_airflow_image_parses_brooks_dags(run: Run) -> None:
+    """The Airflow image over the Debian base: user 50000, Airflow at images/airflow/Dockerfile's version, and every
+    DAG of jobs/dags imports (jobs.* on PYTHONPATH, the cncf-kubernetes provider installed)."""
+    assert ok(run(AIRFLOW, "id", "-u")).strip() == "50000"
+    version = next(
+        line.split("=", 1)[1]
+        for line in (ROOT / "images/airflow/Dockerfile").read_text().splitlines()
+        if line.startswith("ARG AIRFLOW_VERSION=")
+    )
+    assert ok(run(AIRFLOW, "airflow", "version", read_only=False)).strip().endswith(version)
+    no_examples = {"AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    out = json.loads(ok(run(AIRFLOW, "python", "-c", DAGBAG, env=no_examples, read_only=False)).splitlines()[-1])
+    assert out["errors"] == {}
+    assert "bets_export" in out["dags"], out["dags"]
