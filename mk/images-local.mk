@@ -55,3 +55,16 @@ images-local-airflow: base-image
 
 images-test: images-local $(VENV)/app/.installed ## run the built images without a node: user, read-only root, a job against the local services
 	$(PY) -m pytest -m k8s_node tests/k8s_node/test_local_images.py -q $(PYTEST_ARGS)
+
+# brook/flink-job's official bases are unobtainable here: this builds what can be shown of it, its Python layer over
+# the Debian base with a JRE and PyFlink's embedded runtime (tools/images/flink-python.Dockerfile; not exported).
+# The runtime's hash is requirements/app.lock's; apt in the build reads this host's sources, mounted read-only.
+LOCAL_FLINK_LIBRARIES_SHA256 = $(shell grep -A1 '^apache-flink-libraries==' requirements/app.lock | grep -o 'sha256:[0-9a-f]*' | cut -d: -f2)
+.PHONY: images-flink-python
+images-flink-python: base-image ## the Flink job image's Python layer over Debian (JRE + PyFlink's embedded runtime), for images-test
+	NO_EXPORT=1 $(images_lock) tools/images/build.sh localhost/brook/flink-python:$(LOCAL_IMAGE_TAG) \
+		tools/images/flink-python.Dockerfile $(LOCAL_IMAGES)/flink-python.oci.tar \
+		--build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE) --build-arg FLINK_VERSION=$(FLINK_VERSION) \
+		--build-arg FLINK_LIBRARIES_SHA256=$(LOCAL_FLINK_LIBRARIES_SHA256) \
+		--volume /etc/apt/sources.list.d:/etc/apt/sources.list.d:ro \
+		$(if $(wildcard /etc/apt/sources.list),--volume /etc/apt/sources.list:/etc/apt/sources.list:ro)

@@ -2,12 +2,14 @@
 archives) run without a node: each archive loads back (what `ctr images import` reads), the app image runs as user
 10001 on a read-only root filesystem, its byte code is current (no .pyc is stale, so nothing is recompiled at every
 start), and its producer writes real events into the local Kafka over the host network; the Airflow image parses
-Brook's DAG folder with no import error. podman runs the containers (runc, cgroupfs: this host's hybrid cgroups
+Brook's DAG folder with no import error; the Flink job image's Python layer (its official bases are unobtainable)
+runs a bounded Flink job on PyFlink's mini-cluster. podman runs the containers (runc, cgroupfs: this host's hybrid cgroups
 rule out crun and systemd). docs/kubernetes.md ("Images without a registry") lists what is not shown.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,11 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg2
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from jobs.bets.topics import BetsTopics
-from jobs.common.settings import KafkaSettings, to_env
+from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 from tests.conftest import unique_topic
 from tools.versions import ROOT, brook_home
 
@@ -57,8 +60,12 @@ def images() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def run(images: dict[str, str]) -> Run:
-    def _run(image: str, *argv: str, env: dict[str, str] | None = None, read_only: bool = True):
+    def _run(
+        image: str, *argv: str, env: dict[str, str] | None = None, read_only: bool = True, volumes: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
         flags = ["--read-only"] if read_only else []
+        for volume in volumes:
+            flags += ["--volume", volume]
         for key, value in (env or {}).items():
             flags += ["--env", f"{key}={value}"]
         return subprocess.run([*PODMAN_RUN, *flags, image, *argv], capture_output=True, text=True, timeout=600)
@@ -171,3 +178,50 @@ def test_airflow_image_parses_brooks_dags(run: Run) -> None:
     out = json.loads(ok(run(AIRFLOW, "python", "-c", DAGBAG, env=no_examples, read_only=False)).splitlines()[-1])
     assert out["errors"] == {}
     assert "bets_export" in out["dags"], out["dags"]
+
+
+FLINK_PYTHON = "localhost/brook/flink-python:local"
+FLINK_JARS = brook_home() / "jars" / "flink"
+
+
+@pytest.fixture(scope="session")
+def flink_python(images: dict[str, str]) -> str:
+    """`make images-flink-python`: the Flink job image's Python layer over Debian (its official bases being
+    unobtainable), with a JRE and PyFlink's embedded runtime standing in for /opt/flink."""
+    build = subprocess.run(
+        ["make", "-s", "images-flink-python"], cwd=ROOT, capture_output=True, text=True, timeout=3600
+    )
+    assert build.returncode == 0, f"make images-flink-python failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    return FLINK_PYTHON
+
+
+def test_flink_job_python_layer_runs_a_bounded_job(
+    run: Run,
+    flink_python: str,
+    kafka_settings: KafkaSettings,
+    bets_topics: BetsTopics,
+    pg_schema: PostgresSettings,
+) -> None:
+    """The app image's producer writes 30 events; the Flink layer's `python -m jobs.bets.flink.top_games` (bounded,
+    earliest offset) counts them into Postgres on PyFlink's mini-cluster, user 9999, read-only root, with the
+    connector jars of images/flink-job/jars.sha256 (`make flink-jars`' copies, mounted: the image's Maven stage is
+    not built here)."""
+    listed = dict(line.split()[::-1] for line in (ROOT / "images/flink-job/jars.sha256").read_text().splitlines())
+    for jar, digest in listed.items():
+        assert hashlib.sha256((FLINK_JARS / jar).read_bytes()).hexdigest() == digest, f"{jar}: run `make flink-jars`"
+    ok(run(APP, "python", "-m", "jobs.bets.producer", "--count", "30", "--rate", "0", "--seed", "3",
+           env=to_env(kafka_settings, bets_topics)))  # fmt: skip
+    env = {
+        **to_env(kafka_settings, bets_topics, pg_schema),
+        "BROOK_FLINK_BOUNDED": "true",
+        "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
+        "BROOK_FLINK_CHECKPOINT_DIR": "file:///tmp/checkpoints",
+        "BROOK_FLINK_JARS": ":".join(f"/opt/flink-jars/{jar}" for jar in sorted(listed)),
+    }
+    proc = run(flink_python, "python", "-m", "jobs.bets.flink.top_games", env=env,
+               volumes=(f"{FLINK_JARS}:/opt/flink-jars:ro",))  # fmt: skip
+    ok(proc)
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COALESCE(SUM(bets), 0) FROM top_games")
+        (counted,) = cur.fetchone()
+    assert counted == 30, (counted, proc.stdout[-2000:], proc.stderr[-2000:])

@@ -19,8 +19,8 @@ if [ ! -r "$ca" ]; then
     echo "build.sh: CA bundle $ca not readable; set BROOK_BUILD_CA_BUNDLE to this host's PEM bundle" >&2
     exit 1
 fi
-work=$(dirname "$archive")
-mkdir -p "$work"
+mkdir -p "$(dirname "$archive")"
+work=$(cd "$(dirname "$archive")" && pwd)  # absolute: buildah's --volume wants it
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$work/pip.conf"
 
 start=$(date +%s)
