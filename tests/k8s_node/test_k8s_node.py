@@ -17,7 +17,7 @@ import pytest
 
 from tests.k8s_node.conftest import kubectl_json, ok, wait_for
 from tools.cluster import image
-from tools.cluster.config import NODE_IP, NODE_NAME, POD_CIDR
+from tools.cluster.config import CLUSTER_DOMAIN, NODE_IP, NODE_NAME, POD_CIDR
 from tools.cluster.node import Cluster
 
 pytestmark = pytest.mark.k8s_node
@@ -134,6 +134,34 @@ def test_service_cluster_ip_answers_from_host(cluster: Cluster, namespace: str, 
             return ""
 
     assert wait_for(f"Service probe ({cluster_ip}) answering", answer, timeout=60) == "brook-probe probe\n"
+
+
+def test_cluster_dns(cluster: Cluster, namespace: str, probe: dict) -> None:
+    """kubelet gives pods the cluster DNS (CoreDNS on the bridge address) and its search path: inside the pod the
+    Service's short name and its full name resolve to its ClusterIP, the API server's Service to its own; a name
+    outside the cluster domain is not answered (nothing is forwarded off this machine)."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "dns-probe"},
+        "spec": {"selector": {"app": "probe"}, "ports": [{"port": 80, "targetPort": PORT}]},
+    }
+    ok(cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(service)))
+    cluster_ip = kubectl_json(cluster, "-n", namespace, "service", "dns-probe")["spec"]["clusterIP"]
+    api_ip = kubectl_json(cluster, "-n", "default", "service", "kubernetes")["spec"]["clusterIP"]
+
+    def resolve(name: str) -> subprocess.CompletedProcess[str]:
+        return cluster.kubectl("exec", "-n", namespace, "probe", "--", image.ENTRYPOINT, "resolve", name)
+
+    def answer(name: str) -> str:
+        proc = resolve(name)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    assert wait_for("the Service's name resolving", lambda: answer("dns-probe"), timeout=30) == cluster_ip
+    assert answer(f"dns-probe.{namespace}.svc.{CLUSTER_DOMAIN}") == cluster_ip
+    assert answer(f"kubernetes.default.svc.{CLUSTER_DOMAIN}") == api_ip
+    outside = resolve("example.com")
+    assert outside.returncode != 0, outside.stdout
 
 
 def test_restricted_refuses_a_root_pod(cluster: Cluster, namespace: str) -> None:

@@ -41,6 +41,10 @@ PACKAGES = {
     "containernetworking-plugins": "/usr/lib/cni/bridge",
 }
 KUBELET_PORT = 10250
+# Cluster DNS: CoreDNS (tools/coredns, `make cluster-dns-bin`) as a host process on the bridge address, port 53, the
+# pods' only nameserver (kubelet clusterDNS); it answers for the cluster domain only (no forwarding).
+CLUSTER_DOMAIN = "cluster.local"
+DNS_PORT = 53
 
 
 @dataclass(frozen=True)
@@ -200,11 +204,29 @@ def kubelet_config(layout: Layout, ca: Path, healthz_port: int) -> dict:
                          "nodefs.inodesFree": "1%"},
         "podLogsDir": str(layout.kubelet / "pod-logs"),
         "volumePluginDir": str(layout.kubelet / "volume-plugins"),
-        "resolvConf": "",
+        "resolvConf": "",  # the host's resolvers are not the pods' business: only the cluster DNS below
+        "clusterDNS": [NODE_IP],
+        "clusterDomain": CLUSTER_DOMAIN,
         "registerNode": True,
         "serializeImagePulls": True,
         "maxPods": 30,
     }  # fmt: skip
+
+
+def corefile(kubeconfig: Path, ready_port: int) -> str:
+    """CoreDNS's configuration: the cluster domain and the reverse zones from the API server (kubeconfig), on the
+    bridge address only; `ready` (on loopback) answers 200 once the kubernetes plugin has synced. Any other name is
+    refused: there is no server block for ".", so nothing is forwarded off this machine."""
+    return f"""{CLUSTER_DOMAIN}:{DNS_PORT} in-addr.arpa:{DNS_PORT} ip6.arpa:{DNS_PORT} {{
+    bind {NODE_IP}
+    ready {LOOPBACK}:{ready_port}
+    errors
+    cache 5
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig}
+    }}
+}}
+"""
 
 
 def kube_proxy_config(kubeconfig: Path) -> dict:

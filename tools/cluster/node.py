@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from tools.cluster.config import (
     Layout,
     cni_config,
     containerd_config,
+    corefile,
     kube_proxy_config,
     kubelet_config,
     node_certs,
@@ -36,6 +38,7 @@ from tools.cluster.config import (
 from tools.cluster.control_plane import ControlPlane, free_port, write_kubeconfig
 
 NODE_BINS = ("kubelet", "kube-proxy")
+DNS_BIN = "coredns"
 CONTROL_BINS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
 
@@ -63,6 +66,8 @@ def preflight(bin_dir: Path) -> None:
     missing = [name for name in CONTROL_BINS if not (bin_dir / name).exists()]
     if missing:
         raise ClusterError(f"{', '.join(missing)} missing in {bin_dir}: run `make k8s-api-bin`")
+    if not (bin_dir / DNS_BIN).exists():
+        raise ClusterError(f"{DNS_BIN} missing in {bin_dir}: run `make cluster-dns-bin` (the cluster DNS)")
     if _link_exists(BRIDGE):
         raise ClusterError(
             f"a network interface {BRIDGE} exists and no cluster state records it: remove it (`ip link del {BRIDGE}`) "
@@ -224,6 +229,10 @@ class Cluster:
         self._kube_proxy(state, plane)
         self._wait(state, f"node {NODE_NAME} Ready", self._node_ready, 180)
         self.say(f"kubelet and kube-proxy up, node {NODE_NAME} Ready", step)
+
+        step = time.monotonic()
+        self._coredns(state)
+        self.say(f"cluster DNS (CoreDNS) on {NODE_IP}:53", step)
         self.say(f"up; KUBECONFIG={self.layout.admin_kubeconfig}", start)
 
     def _node_ready(self) -> bool:
@@ -290,6 +299,25 @@ class Cluster:
         config.write_text(json.dumps(kube_proxy_config(kubeconfig), indent=2))
         self._start(state, "kube-proxy", str(self.bin / "kube-proxy"), "--config", str(config))
 
+    def _coredns(self, state: dict) -> None:
+        """CoreDNS as a host process, reading Services and EndpointSlices with the admin kubeconfig (a process of
+        this machine's root, like the control plane); Ready when its `ready` endpoint answers 200."""
+        home = self.layout.base / "dns"
+        home.mkdir(parents=True, exist_ok=True)
+        ready = free_port()
+        config = home / "Corefile"
+        config.write_text(corefile(self.layout.admin_kubeconfig, ready))
+        self._start(state, DNS_BIN, str(self.bin / DNS_BIN), "-conf", str(config))
+
+        def synced() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ready}/ready", timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        self._wait(state, "CoreDNS ready", synced, 60)
+
     # down --------------------------------------------------------------------------------------------------------
     def down(self) -> list[str]:
         """Stop and remove everything ``up`` made; returns what could not be removed (also printed)."""
@@ -305,7 +333,7 @@ class Cluster:
             # Let kubelet stop the pods: CNI DEL releases each IP and veth, containerd removes each netns.
             self.kubectl("delete", "pods", "--all", "--all-namespaces", "--wait", "--timeout", "60s", timeout=90)
             self.say("pods deleted", step)
-        for name in ("kube-proxy", "kubelet"):
+        for name in (DNS_BIN, "kube-proxy", "kubelet"):
             if name in procs:
                 stop_pid(name, procs[name]["pid"], procs[name]["exe"])
         if "kube-proxy" in procs:

@@ -6,10 +6,12 @@
 //	brook-probe serve ADDR   answer every HTTP request on ADDR with "brook-probe <hostname>" (logs one line at start)
 //	brook-probe echo WORDS   print WORDS (what `kubectl exec` runs)
 //	brook-probe id           print the process's uid and gid (the pod's runAsUser seen from inside)
+//	brook-probe resolve NAME print NAME's addresses, one a line, through the pod's resolv.conf (the cluster DNS)
 package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -32,8 +34,17 @@ func main() {
 		fmt.Println(strings.Join(os.Args[2:], " "))
 	case "id":
 		fmt.Printf("uid=%d gid=%d\n", os.Getuid(), os.Getgid())
+	case "resolve":
+		if len(os.Args) != 3 {
+			fail("usage: brook-probe resolve NAME")
+		}
+		addrs, err := net.LookupHost(os.Args[2])
+		if err != nil {
+			fail(err.Error())
+		}
+		fmt.Println(strings.Join(addrs, "\n"))
 	default:
-		fail("unknown command " + os.Args[1] + " (serve, echo, id; none: pause)")
+		fail("unknown command " + os.Args[1] + " (serve, echo, id, resolve; none: pause)")
 	}
 }
 
