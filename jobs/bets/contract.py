@@ -24,6 +24,7 @@ AMOUNT_PLACES = 2
 ODDS_PLACES = 4
 CURRENCY_PATTERN = "[A-Z]{3}"  # a body: matched against the whole value (jobs.common.rules)
 _CURRENCY = rules.full(CURRENCY_PATTERN)
+_REQUIRED = frozenset(REQUIRED)  # the same names, for the per-message "extra field?" test
 
 __all__ = ["Bet", "InvalidEvent", "encode_bet", "parse_bet"]
 
@@ -63,7 +64,7 @@ def bet_from(event: dict[str, Any]) -> Bet:
     bet_id = rules.uuid(event, "bet_id")
     currency = rules.matching(event, "currency", _CURRENCY, "3 upper-case letters (ISO-4217)")
     status = rules.one_of(event, "status", STATUSES)
-    extra = {k: v for k, v in event.items() if k not in REQUIRED}
+    extra = {k: v for k, v in event.items() if k not in _REQUIRED}
     return Bet(
         bet_id=bet_id,
         user_id=rules.text(event, "user_id"),
