@@ -3,8 +3,8 @@ archives) run without a node: each archive loads back (what `ctr images import` 
 10001 on a read-only root filesystem, its byte code is current (no .pyc is stale, so nothing is recompiled at every
 start), and its producer writes real events into the local Kafka over the host network; the Airflow image parses
 Brook's DAG folder with no import error; the Flink job image's Python layer (its official bases are unobtainable)
-runs a bounded Flink job on PyFlink's mini-cluster. podman runs the containers (runc, cgroupfs: this host's hybrid cgroups
-rule out crun and systemd). docs/kubernetes.md ("Images without a registry") lists what is not shown.
+runs a bounded Flink job on PyFlink's mini-cluster. podman runs the containers (runc, cgroupfs: this host's hybrid
+cgroups rule out crun and systemd). docs/kubernetes.md ("Images without a registry") lists what is not shown.
 """
 
 from __future__ import annotations
