@@ -6,7 +6,8 @@
 # NO_EXPORT=1: build only (a base other images build on); ARCHIVE's folder still receives the build log.
 # The build steps reach the package registries through the host's network with the host's CA bundle and a pip.conf
 # that names it, both mounted read-only for the RUN steps only: neither is written into a layer. Layers are cached
-# (--layers), so an unchanged rebuild takes seconds; the archive is rewritten only when the image ID changed.
+# (--layers), so an unchanged rebuild takes seconds; the archive is rewritten only when the image ID changed. A failed
+# build leaves no working container (--force-rm).
 # Isolation chroot: the OCI runtimes here refuse this host's hybrid cgroup setup; chroot needs none (root only).
 set -euo pipefail
 
@@ -24,7 +25,7 @@ work=$(cd "$(dirname "$archive")" && pwd)  # absolute: buildah's --volume wants 
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$work/pip.conf"
 
 start=$(date +%s)
-buildah bud --quiet --isolation chroot --layers --network host \
+buildah bud --quiet --isolation chroot --layers --force-rm --network host \
     --volume "$ca:/etc/ssl/certs/ca-certificates.crt:ro" --volume "$work/pip.conf:/etc/pip.conf:ro" \
     -f "$dockerfile" -t "$image" "$@" . > "$archive.build.log" 2>&1 || {
     tail -n 40 "$archive.build.log" >&2
