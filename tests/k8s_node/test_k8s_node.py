@@ -138,8 +138,9 @@ def test_service_cluster_ip_answers_from_host(cluster: Cluster, namespace: str, 
 
 def test_cluster_dns(cluster: Cluster, namespace: str, probe: dict) -> None:
     """kubelet gives pods the cluster DNS (CoreDNS on the bridge address) and its search path: inside the pod the
-    Service's short name and its full name resolve to its ClusterIP, the API server's Service to its own; a name
-    outside the cluster domain is not answered (nothing is forwarded off this machine)."""
+    Service's short name and its full name resolve to its ClusterIP, the API server's Service to its own, and an
+    HTTP GET of the short name reaches the pod behind the Service; a name outside the cluster domain is not answered
+    (nothing is forwarded off this machine)."""
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -160,6 +161,9 @@ def test_cluster_dns(cluster: Cluster, namespace: str, probe: dict) -> None:
     assert wait_for("the Service's name resolving", lambda: answer("dns-probe"), timeout=30) == cluster_ip
     assert answer(f"dns-probe.{namespace}.svc.{CLUSTER_DOMAIN}") == cluster_ip
     assert answer(f"kubernetes.default.svc.{CLUSTER_DOMAIN}") == api_ip
+    # ...and the pod reaches the Service by that name (its route to the Service range, kube-proxy's translation).
+    fetched = cluster.kubectl("exec", "-n", namespace, "probe", "--", image.ENTRYPOINT, "get", "http://dns-probe/")
+    assert ok(fetched) == "brook-probe probe\n"
     outside = resolve("example.com")
     assert outside.returncode != 0, outside.stdout
 

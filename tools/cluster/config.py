@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.cluster import image
-from tools.cluster.control_plane import LOOPBACK, free_port
+from tools.cluster.control_plane import LOOPBACK, SERVICE_CIDR, free_port
 from tools.versions import brook_home
 
 NODE_NAME = "brook-node"
@@ -162,6 +162,10 @@ def cni_config(layout: Layout) -> dict:
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": POD_CIDR, "gateway": NODE_IP}]],
+                    # Service addresses through the bridge, where kube-proxy's rules translate them; no default
+                    # route, so a pod reaches nothing but this machine and the pods (as measured before: a pod's
+                    # connect to a ClusterIP without it failed with "Network is unreachable").
+                    "routes": [{"dst": SERVICE_CIDR, "gw": NODE_IP}],
                     "dataDir": str(layout.cni / "ipam"),
                 },
             },

@@ -7,16 +7,19 @@
 //	brook-probe echo WORDS   print WORDS (what `kubectl exec` runs)
 //	brook-probe id           print the process's uid and gid (the pod's runAsUser seen from inside)
 //	brook-probe resolve NAME print NAME's addresses, one a line, through the pod's resolv.conf (the cluster DNS)
+//	brook-probe get URL      print the body of an HTTP GET of URL (a Service reached from inside a pod)
 package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -43,8 +46,13 @@ func main() {
 			fail(err.Error())
 		}
 		fmt.Println(strings.Join(addrs, "\n"))
+	case "get":
+		if len(os.Args) != 3 {
+			fail("usage: brook-probe get URL")
+		}
+		get(os.Args[2])
 	default:
-		fail("unknown command " + os.Args[1] + " (serve, echo, id, resolve; none: pause)")
+		fail("unknown command " + os.Args[1] + " (serve, echo, id, resolve, get; none: pause)")
 	}
 }
 
@@ -65,6 +73,18 @@ func serve(addr string) {
 	}()
 	fmt.Printf("brook-probe serving on %s as uid %d\n", addr, os.Getuid())
 	if err := http.ListenAndServe(addr, nil); err != nil {
+		fail(err.Error())
+	}
+}
+
+func get(url string) {
+	client := http.Client{Timeout: 10 * time.Second}
+	response, err := client.Get(url)
+	if err != nil {
+		fail(err.Error())
+	}
+	defer response.Body.Close()
+	if _, err := io.Copy(os.Stdout, response.Body); err != nil {
 		fail(err.Error())
 	}
 }
