@@ -1,4 +1,4 @@
-"""Real Kafka (KRaft), PostgreSQL and MinIO on 127.0.0.1, started and stopped by Brook (local mode).
+"""Real Kafka (KRaft), PostgreSQL and MinIO on 127.0.0.1 (or `BROOK_LOCAL_ADDRESS`), run by Brook (local mode).
 
 ``python -m jobs.local.services up|down|status|env [service ...] [--secured [--user NAME]]``
 
@@ -43,6 +43,18 @@ class LocalSettings:
     pg_port: int = setting("LOCAL_PG_PORT", 15432, help="Local Postgres port.")
     s3_port: int = setting("LOCAL_S3_PORT", 19000, help="Local MinIO API port (console: +1).")
     start_timeout: float = setting("LOCAL_START_TIMEOUT", 90.0, help="Seconds to wait for a service to be healthy.")
+    address: str = setting(
+        "LOCAL_ADDRESS",
+        "127.0.0.1",
+        help="The one address Kafka, Postgres and MinIO listen on and advertise. Another local address (e.g. the "
+        "bridge of `make cluster`, whose pods cannot reach this machine's loopback) serves a cluster; never 0.0.0.0.",
+    )
+    pg_clients: str = setting(
+        "LOCAL_PG_CLIENTS",
+        "",
+        help="An extra network (CIDR) Postgres accepts password logins from, e.g. a cluster's pod network; empty = "
+        "only this machine (initdb's loopback rules).",
+    )
     kafka_secured: bool = setting(
         "LOCAL_KAFKA_SECURED",
         False,
@@ -114,10 +126,10 @@ def _log_tail(path: Path, lines: int = 40) -> str:
     return f"--- last {len(text)} lines of {path} ---\n" + "\n".join(text)
 
 
-def _port_open(port: int) -> bool:
+def _port_open(port: int, address: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((address, port)) == 0
 
 
 def _pid_alive(pidfile: Path) -> int | None:
@@ -186,19 +198,19 @@ class Kafka:
     name = "kafka"
 
     def __init__(self, paths: Paths, cfg: LocalSettings) -> None:
-        self.paths, self.port = paths, cfg.kafka_port
+        self.paths, self.port, self.address = paths, cfg.kafka_port, cfg.address
         self.dir = paths.data / "kafka"
         self.config = self.dir / "server.properties"
 
     def env(self, creds: dict[str, str]) -> dict[str, str]:
-        return {"BROOK_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.port}", "BROOK_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        return {"BROOK_KAFKA_BOOTSTRAP": f"{self.address}:{self.port}", "BROOK_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
 
     def healthy(self) -> bool:
-        if not _port_open(self.port):
+        if not _port_open(self.port, self.address):
             return False
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{self.port}", request_timeout_ms=3000)
+        admin = KafkaAdminClient(bootstrap_servers=f"{self.address}:{self.port}", request_timeout_ms=3000)
         try:
             admin.list_topics()
             return True
@@ -219,9 +231,9 @@ class Kafka:
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
-                    f"controller.quorum.bootstrap.servers=127.0.0.1:{ctrl}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{ctrl}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    f"controller.quorum.bootstrap.servers={self.address}:{ctrl}",
+                    f"listeners=PLAINTEXT://{self.address}:{self.port},CONTROLLER://{self.address}:{ctrl}",
+                    f"advertised.listeners=PLAINTEXT://{self.address}:{self.port}",
                     "controller.listener.names=CONTROLLER",
                     "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                     f"log.dirs={self.dir / 'logs'}",
@@ -272,7 +284,7 @@ class Kafka:
                 if subprocess.run(fmt, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
                     raise ServiceError(f"Kafka storage format failed.\n{_log_tail(log)}")
         proc = _spawn([*self._java(), "kafka.Kafka", str(self.config)], log, self.paths.pidfile(self.name))
-        _wait(self.healthy, timeout, f"Kafka on 127.0.0.1:{self.port}", log, proc)
+        _wait(self.healthy, timeout, f"Kafka on {self.address}:{self.port}", log, proc)
 
     def stop(self) -> bool:
         return _stop_pid(self.paths.pidfile(self.name), timeout=60)
@@ -284,13 +296,13 @@ class Postgres:
     name = "postgres"
 
     def __init__(self, paths: Paths, cfg: LocalSettings) -> None:
-        self.paths, self.port = paths, cfg.pg_port
+        self.paths, self.port, self.address, self.clients = paths, cfg.pg_port, cfg.address, cfg.pg_clients
         self.dir = paths.data / "postgres"
         self.socket_dir = paths.run / "pgsocket"
 
     def env(self, creds: dict[str, str]) -> dict[str, str]:
         return {
-            "BROOK_PG_HOST": "127.0.0.1",
+            "BROOK_PG_HOST": self.address,
             "BROOK_PG_PORT": str(self.port),
             "BROOK_PG_DATABASE": PG_DATABASE,
             "BROOK_PG_USER": PG_USER,
@@ -332,7 +344,7 @@ class Postgres:
 
         env = self.env(_credentials(self.paths))
         conn = psycopg2.connect(
-            host="127.0.0.1",
+            host=self.address,
             port=self.port,
             dbname=PG_DATABASE,
             user=PG_USER,
@@ -371,8 +383,9 @@ class Postgres:
                 shutil.rmtree(self.dir, ignore_errors=True)
                 raise ServiceError(f"initdb failed.\n{_log_tail(log)}")
         self._chown(self.socket_dir, log)
+        self._allow_clients()
         opts = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.socket_dir} "
+            f"-p {self.port} -c listen_addresses={self.address} -k {self.socket_dir} "
             "-c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=on -c fsync=on"
         )
         start = [
@@ -390,15 +403,25 @@ class Postgres:
         ]
         with log.open("ab") as out:
             if subprocess.run(self._as_owner(start), stdout=out, stderr=subprocess.STDOUT).returncode != 0:
-                raise ServiceError(f"Postgres failed to start on 127.0.0.1:{self.port}.\n{_log_tail(log)}")
+                raise ServiceError(f"Postgres failed to start on {self.address}:{self.port}.\n{_log_tail(log)}")
         self._ensure_database(creds)
-        _wait(self.healthy, timeout, f"Postgres on 127.0.0.1:{self.port}", log)
+        _wait(self.healthy, timeout, f"Postgres on {self.address}:{self.port}", log)
+
+    def _allow_clients(self) -> None:
+        """initdb's pg_hba.conf admits loopback only: add the listen address and ``pg_clients`` (password logins)."""
+        hba = self.dir / "pg_hba.conf"
+        wanted = [net for net in (f"{self.address}/32", self.clients) if net and not net.startswith("127.")]
+        lines = hba.read_text().splitlines()
+        missing = [f"host all all {net} scram-sha-256" for net in wanted]
+        missing = [line for line in missing if line not in lines]
+        if missing:
+            hba.write_text("\n".join([*lines, *missing]) + "\n")
 
     def _ensure_database(self, creds: dict[str, str]) -> None:
         import psycopg2
 
         conn = psycopg2.connect(
-            host="127.0.0.1",
+            host=self.address,
             port=self.port,
             dbname="postgres",
             user=PG_USER,
@@ -427,19 +450,19 @@ class MinIO:
     name = "minio"
 
     def __init__(self, paths: Paths, cfg: LocalSettings) -> None:
-        self.paths, self.port = paths, cfg.s3_port
+        self.paths, self.port, self.address = paths, cfg.s3_port, cfg.address
         self.dir = paths.data / "minio"
 
     def env(self, creds: dict[str, str]) -> dict[str, str]:
         return {
-            "BROOK_S3_ENDPOINT": f"http://127.0.0.1:{self.port}",
+            "BROOK_S3_ENDPOINT": f"http://{self.address}:{self.port}",
             "BROOK_S3_ACCESS_KEY": creds["s3_access_key"],
             "BROOK_S3_SECRET_KEY": creds["s3_secret_key"],
             "BROOK_S3_REGION": "us-east-1",
         }
 
     def healthy(self) -> bool:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/minio/health/ready", timeout=2) as resp:
+        with urllib.request.urlopen(f"http://{self.address}:{self.port}/minio/health/ready", timeout=2) as resp:
             return resp.status == 200
 
     def start(self, creds: dict[str, str], timeout: float) -> None:
@@ -458,14 +481,14 @@ class MinIO:
             "server",
             str(self.dir),
             "--address",
-            f"127.0.0.1:{self.port}",
+            f"{self.address}:{self.port}",
             "--console-address",
-            f"127.0.0.1:{self.port + 1}",
+            f"{self.address}:{self.port + 1}",
             "--quiet",
         ]
         log = self.paths.log(self.name)
         proc = _spawn(cmd, log, self.paths.pidfile(self.name), env)
-        _wait(self.healthy, timeout, f"MinIO on 127.0.0.1:{self.port}", log, proc)
+        _wait(self.healthy, timeout, f"MinIO on {self.address}:{self.port}", log, proc)
 
     def stop(self) -> bool:
         return _stop_pid(self.paths.pidfile(self.name))

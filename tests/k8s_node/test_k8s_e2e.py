@@ -1,0 +1,356 @@
+"""Brook's chart end to end on the real node of `make cluster` (`make k8s-e2e`, issue 12): `helm install` with its
+hooks running for real, the producer and consumer Deployments moving events into Postgres, the in-cluster audit Job,
+and a `helm upgrade` to a new image tag that rolls the workloads without losing or doubling an event.
+
+The profile is tests/k8s_node/values-node.yaml; its deviations from issue 12 (services addressed by IP through
+kafka/postgres/s3.external, no CNPG operator, no in-chart MinIO, no Flink, no Airflow step yet) are listed there
+and in docs/kubernetes.md ("Brook's chart on the node"). Each run has its own namespace, database, topics and
+bucket, so counts are exact and runs do not see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import psycopg2
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+
+from tests.k8s_node.conftest import kubectl_json, ok, wait_for
+from tools.cluster import image
+from tools.cluster.node import Cluster
+from tools.cluster.services import cluster_services
+from tools.versions import ROOT, brook_home, helm_sets
+
+pytestmark = pytest.mark.k8s_node
+
+CHART = ROOT / "charts" / "brook"
+VALUES = Path(__file__).with_name("values-node.yaml")
+APP_ARCHIVE = brook_home() / "images" / "app.oci.tar"  # `make images-local-app` (mk/images-local.mk)
+RELEASE = "brook"
+MIN_EVENTS = 2000  # events the producer must have written before it is stopped
+HOOK_TIMEOUT = "5m"  # helm's --timeout: the migration Job and the rollout, on 2 shared cores
+
+
+def archive_image_name(archive: Path) -> str:
+    """The name the archive's index gives its image (buildah writes it as org.opencontainers.image.ref.name)."""
+    with tarfile.open(archive) as tar:
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+    (manifest,) = index["manifests"]
+    return manifest["annotations"]["org.opencontainers.image.ref.name"]
+
+
+# The selector-less Services (each with one EndpointSlice naming the bridge address) the pods dial the services by.
+EXTERNAL = {"kafka": "node-kafka", "postgres": "node-postgres", "s3": "node-minio"}
+
+
+def port(endpoint: str) -> int:
+    return int(endpoint.rsplit(":", 1)[1])
+
+
+def external_service(name: str, address: str, service_port: int) -> list[dict]:
+    """A Service without a selector and its EndpointSlice: the cluster's name for a service outside it (here the
+    local-mode service on the bridge address); kube-proxy forwards the ClusterIP, CoreDNS answers the name."""
+    ports = [{"name": "tcp", "port": service_port, "protocol": "TCP"}]
+    return [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+         "spec": {"ports": [{**ports[0], "targetPort": service_port}]}},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+         "metadata": {"name": f"{name}-1", "labels": {"kubernetes.io/service-name": name}},
+         "addressType": "IPv4", "ports": ports, "endpoints": [{"addresses": [address]}]},
+    ]  # fmt: skip
+
+
+@dataclass
+class Release:
+    """One run's release and the services' view of it."""
+
+    cluster: Cluster
+    namespace: str
+    env: dict[str, str]  # the cluster services' BROOK_* settings (as seen from the host and the pods)
+    database: str
+    topic: str
+    bucket: str
+    repository: str
+    tags: tuple[str, str]  # the imported tag and the second tag the upgrade moves to
+    home: Path
+
+    def helm(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": str(self.cluster.layout.admin_kubeconfig)}
+        for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+            env[var] = str(self.home / var.lower())
+        return subprocess.run(
+            [str(brook_home() / "bin" / "helm"), *args, "-n", self.namespace],
+            capture_output=True, text=True, timeout=timeout, env=env, check=False,
+        )  # fmt: skip
+
+    def values(self, tag: str) -> list[str]:
+        """The profile's file and what this run decides: the services by their selector-less Services' names."""
+        sets = {
+            "kafka.external.bootstrap": f"{EXTERNAL['kafka']}:{port(self.env['BROOK_KAFKA_BOOTSTRAP'])}",
+            "postgres.external.host": EXTERNAL["postgres"],
+            "postgres.external.port": self.env["BROOK_PG_PORT"],
+            "postgres.external.database": self.database,
+            "postgres.external.secret": "node-pg",
+            "s3.external.endpoint": f"http://{EXTERNAL['s3']}:{port(self.env['BROOK_S3_ENDPOINT'])}",
+            "s3.external.secret": "node-s3",
+            "images.app.repository": self.repository,
+            "images.app.tag": tag,
+            "pipelines.bets.topics.events.name": self.topic,
+            "pipelines.bets.topics.dlq.name": f"{self.topic}.dlq",
+            "pipelines.bets.buckets.exports.name": self.bucket,
+        }
+        return ["-f", str(VALUES), *helm_sets(), *(f"--set={key}={value}" for key, value in sets.items())]
+
+    def install_or_upgrade(self, verb: str, tag: str) -> subprocess.CompletedProcess[str]:
+        return self.helm(verb, RELEASE, str(CHART), *self.values(tag), "--wait", "--timeout", HOOK_TIMEOUT)
+
+    def pg(self, database: str | None = None):
+        return psycopg2.connect(
+            host=self.env["BROOK_PG_HOST"], port=int(self.env["BROOK_PG_PORT"]), dbname=database or self.database,
+            user=self.env["BROOK_PG_USER"], password=self.env["BROOK_PG_PASSWORD"], connect_timeout=5,
+        )  # fmt: skip
+
+    def stored(self) -> int:
+        with self.pg() as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM bets")
+            return cur.fetchone()[0]
+
+    def in_topic(self, topic: str) -> int:
+        """Messages in ``topic`` (sum of its partitions' end offsets; a new topic starts at offset 0)."""
+        consumer = KafkaConsumer(bootstrap_servers=self.env["BROOK_KAFKA_BOOTSTRAP"], request_timeout_ms=10000)
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+            return sum(ends.values())
+        finally:
+            consumer.close()
+
+    def scale(self, component: str, replicas: int) -> None:
+        """Scale Deployment brook-<component>; to 0: wait until its pods are gone (the producer flushes on SIGTERM)."""
+        deployment = f"deployment/brook-{component}"
+        ok(self.cluster.kubectl("scale", "-n", self.namespace, deployment, f"--replicas={replicas}"))
+        if replicas == 0:
+            wait = ("wait", "-n", self.namespace, "pod", "-l", f"app.kubernetes.io/component={component}")
+            ok(self.cluster.kubectl(*wait, "--for=delete", "--timeout=120s", timeout=150))
+
+    def quiesce(self) -> tuple[int, int]:
+        """Stop the producer and wait until the consumer stored every event of the topic: (in Kafka, stored)."""
+        self.scale("producer", 0)
+        produced = self.in_topic(self.topic)
+        wait_for(f"consumer storing all {produced} events", lambda: self.stored() >= produced, timeout=300)
+        return produced, self.stored()
+
+    def audit(self, name: str) -> str:
+        """The in-cluster audit: a Job from the chart's CronJob template brook-audit-bets (as `make k8s-audit`
+        makes it), with --without-flink (no Flink here); returns its log, failing if the Job failed."""
+        cronjob = kubectl_json(self.cluster, "-n", self.namespace, "cronjob", "brook-audit-bets")
+        spec = cronjob["spec"]["jobTemplate"]["spec"]
+        spec["template"]["spec"]["containers"][0]["args"].append("--without-flink")
+        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec}
+        ok(self.cluster.kubectl("create", "-n", self.namespace, "-f", "-", stdin=json.dumps(job)))
+
+        def finished() -> str:
+            job = kubectl_json(self.cluster, "-n", self.namespace, "job", name)
+            done = [c["type"] for c in job["status"].get("conditions", []) if c["status"] == "True"]
+            return next((c for c in done if c in ("Complete", "Failed")), "")
+
+        verdict = wait_for(f"audit Job {name}", finished, timeout=300, interval=2)
+        log = ok(self.cluster.kubectl("logs", "-n", self.namespace, f"job/{name}"))
+        assert verdict == "Complete", log
+        return log
+
+
+@pytest.fixture(scope="module")
+def services(cluster: Cluster) -> Iterator[dict[str, str]]:
+    """Kafka, Postgres and MinIO on the bridge address (tools/cluster/services.py); stopped at the end if this
+    session started them."""
+    local = cluster_services()
+    already = all(local.status().values())
+    env = local.up()
+    yield env
+    if not already:
+        local.down(["minio", "postgres", "kafka"])
+
+
+@pytest.fixture(scope="module")
+def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Iterator[Release]:
+    """The chart installed (hooks and rollout awaited: `helm install --wait`) into a fresh namespace enforcing Pod
+    Security `restricted`, with the app image imported from `make images-local-app`'s archive."""
+    if not APP_ARCHIVE.exists():
+        pytest.fail(f"{APP_ARCHIVE} missing: run `make images-local-app` (docs/kubernetes.md)", pytrace=False)
+    name = archive_image_name(APP_ARCHIVE)
+    repository, tag = name.rsplit(":", 1)
+    image.import_image(APP_ARCHIVE, cluster.layout.socket, timeout=300)
+    upgraded = f"{tag}-upgraded"
+    ctr = ["ctr", "--address", str(cluster.layout.socket), "-n", "k8s.io", "images"]
+    subprocess.run([*ctr, "rm", f"{repository}:{upgraded}"], capture_output=True, check=False)
+    ok(subprocess.run([*ctr, "tag", name, f"{repository}:{upgraded}"], capture_output=True, text=True, check=False))
+
+    token = secrets.token_hex(3)
+    rel = Release(
+        cluster=cluster, namespace=f"brook-e2e-{token}", env=services, database=f"e2e_{token}",
+        topic=f"bets-e2e-{token}", bucket=f"bets-e2e-{token}", repository=repository, tags=(tag, upgraded),
+        home=tmp_path_factory.mktemp("helm"),
+    )  # fmt: skip
+    ok(cluster.kubectl("create", "namespace", rel.namespace))
+    ok(cluster.kubectl("label", "namespace", rel.namespace, "pod-security.kubernetes.io/enforce=restricted"))
+    pg_login = {"username": services["BROOK_PG_USER"], "password": services["BROOK_PG_PASSWORD"]}
+    s3_login = {
+        "AWS_ACCESS_KEY_ID": services["BROOK_S3_ACCESS_KEY"],
+        "AWS_SECRET_ACCESS_KEY": services["BROOK_S3_SECRET_KEY"],
+    }
+    for secret, data in (("node-pg", pg_login), ("node-s3", s3_login)):
+        literals = [f"--from-literal={key}={value}" for key, value in data.items()]
+        ok(cluster.kubectl("create", "secret", "generic", secret, "-n", rel.namespace, *literals))
+    endpoints = {
+        "kafka": services["BROOK_KAFKA_BOOTSTRAP"],
+        "postgres": f"{services['BROOK_PG_HOST']}:{services['BROOK_PG_PORT']}",
+        "s3": services["BROOK_S3_ENDPOINT"].removeprefix("http://"),
+    }
+    objects = [obj for key, name in EXTERNAL.items() for obj in external_service(
+        name, endpoints[key].rsplit(":", 1)[0], port(endpoints[key]))]  # fmt: skip
+    ok(
+        cluster.kubectl(
+            "apply",
+            "-n",
+            rel.namespace,
+            "-f",
+            "-",
+            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+        )
+    )
+    conn = rel.pg(services["BROOK_PG_DATABASE"])
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{rel.database}"')
+    conn.close()
+    s3 = boto3.client(
+        "s3", endpoint_url=services["BROOK_S3_ENDPOINT"], region_name=services["BROOK_S3_REGION"],
+        aws_access_key_id=services["BROOK_S3_ACCESS_KEY"], aws_secret_access_key=services["BROOK_S3_SECRET_KEY"],
+    )  # fmt: skip
+    s3.create_bucket(Bucket=rel.bucket)
+    # What NOTES asks of a kafka.external user: the topics, with the chart's partitions (values.yaml).
+    admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
+    admin.create_topics([NewTopic(rel.topic, 3, 1), NewTopic(f"{rel.topic}.dlq", 1, 1)])
+    admin.close()
+
+    started = time.monotonic()
+    install = rel.install_or_upgrade("install", tag)
+    print(f"\nhelm install --wait: {time.monotonic() - started:.1f}s", flush=True)
+    assert install.returncode == 0, f"{install.stderr}\n{diagnosis(rel)}"
+    yield rel
+
+    rel.helm("uninstall", RELEASE, "--wait", "--timeout", "2m")
+    ok(cluster.kubectl("delete", "namespace", rel.namespace, "--wait", "--timeout", "120s", timeout=150))
+    conn = rel.pg(services["BROOK_PG_DATABASE"])
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{rel.database}"')
+    conn.close()
+    admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
+    admin.delete_topics([t for t in (rel.topic, f"{rel.topic}.dlq") if t in admin.list_topics()])
+    admin.close()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=rel.bucket):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=rel.bucket, Key=obj["Key"])
+    s3.delete_bucket(Bucket=rel.bucket)
+
+
+def diagnosis(rel: Release) -> str:
+    """What a failed step leaves to read: the namespace's pods and Jobs, and each pod's log tail."""
+    lines = [rel.cluster.kubectl("get", "-n", rel.namespace, "pods,jobs", "-o", "wide").stdout]
+    for pod in pods(rel):
+        name = pod["metadata"]["name"]
+        log = rel.cluster.kubectl("logs", "-n", rel.namespace, name, "--all-containers", "--tail", "20")
+        lines.append(f"--- {name}: {log.stdout}{log.stderr}")
+    return "\n".join(lines)
+
+
+def pods(rel: Release) -> list[dict]:
+    return kubectl_json(rel.cluster, "-n", rel.namespace, "pods")["items"]
+
+
+def test_install_ran_its_hooks(release: Release) -> None:
+    """`helm install --wait` returned only after its post-install hook, the migration Job, completed in a pod on the
+    node (helm deletes a succeeded hook Job): the release is `deployed` and the Job's tables exist in the run's
+    database, which was empty before."""
+    status = json.loads(ok(release.helm("status", RELEASE, "-o", "json")))
+    assert status["info"]["status"] == "deployed", status["info"]
+    with release.pg() as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM schema_migrations")
+        assert cur.fetchone()[0] > 0
+        cur.execute("SELECT to_regclass('bets') IS NOT NULL")
+        assert cur.fetchone()[0] is True
+
+
+def test_every_pod_restricted_ready(release: Release) -> None:
+    """Every pod of the release was admitted under Pod Security `restricted` (the namespace enforces it), runs the
+    imported image (never pulled), has a read-only root filesystem and becomes Ready (kubelet's probes pass).
+
+    Restarts are printed, not refused: the consumer's first start on a just-created topic may exit once
+    (`IllegalStateError: Partition is not assigned`, a seek in its rebalance callback racing a second rebalance,
+    seen here; docs/kubernetes.md) and the Deployment restarts it."""
+    labels = kubectl_json(release.cluster, "namespace", release.namespace)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    wait = ("wait", "-n", release.namespace, "pod", "--all", "--for=condition=Ready", "--timeout=180s")
+    assert release.cluster.kubectl(*wait, timeout=200).returncode == 0, diagnosis(release)
+    running = pods(release)
+    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in running} == {"producer", "consumer"}
+    for pod in running:
+        for container in pod["spec"]["containers"]:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
+            assert container["image"] == f"{release.repository}:{release.tags[0]}"
+            assert container["imagePullPolicy"] == "Never"
+        for status in pod["status"]["containerStatuses"]:
+            assert status["ready"] is True, diagnosis(release)
+            print(f"{pod['metadata']['name']}: restarts {status['restartCount']}", flush=True)
+
+
+def test_events_reach_postgres_and_audit_passes(release: Release) -> None:
+    """The producer Deployment writes to Kafka (the broker on the bridge address), the consumer Deployment stores
+    into Postgres; once the producer is stopped every event in the topic is a row, none twice, none dead-lettered;
+    the in-cluster audit Job recounts the topic and the table and passes."""
+    wait_for(f"{MIN_EVENTS} events stored", lambda: release.stored() >= MIN_EVENTS, timeout=300, interval=2)
+    produced, stored = release.quiesce()
+    print(f"\nproduced {produced}, stored {stored}", flush=True)
+    assert stored == produced
+    assert release.in_topic(f"{release.topic}.dlq") == 0
+    log = release.audit("audit-install")
+    print(log, flush=True)
+    assert "AUDIT PASSED" in log
+    row = next(line for line in log.splitlines() if line.startswith("stored in Postgres (bets)"))
+    assert row.split()[-3:] == [str(stored), str(stored), "ok"], row
+
+
+def test_upgrade_rolls_without_loss_or_doubles(release: Release) -> None:
+    """`helm upgrade` to another image tag while the producer runs again: both Deployments roll to pods of the new
+    tag, and after the producer is stopped every event in the topic (before and after the roll) is one row."""
+    before = release.in_topic(release.topic)
+    release.scale("producer", 1)
+    wait_for("producer writing again", lambda: release.in_topic(release.topic) > before + 200, timeout=120)
+    started = time.monotonic()
+    ok(release.install_or_upgrade("upgrade", release.tags[1]))
+    print(f"\nhelm upgrade --wait: {time.monotonic() - started:.1f}s", flush=True)
+    workloads = [
+        p for p in pods(release)
+        if p["metadata"]["labels"]["app.kubernetes.io/component"] in ("producer", "consumer")
+        and "deletionTimestamp" not in p["metadata"]
+    ]  # fmt: skip
+    assert {p["spec"]["containers"][0]["image"] for p in workloads} == {f"{release.repository}:{release.tags[1]}"}
+    wait_for("events after the roll", lambda: release.in_topic(release.topic) > before + 1000, timeout=120)
+    produced, stored = release.quiesce()
+    print(f"produced {produced}, stored {stored}", flush=True)
+    assert stored == produced
+    log = release.audit("audit-upgrade")
+    assert "AUDIT PASSED" in log, log
