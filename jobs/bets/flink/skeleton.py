@@ -57,6 +57,12 @@ def declare(
     t_env.execute_sql(flink_sql.source_ddl("bets_source", source, settings.watermark_delay_seconds, metadata))
     carry = tuple(column.split()[0] for column in metadata)
     t_env.create_temporary_view("bets_valid", t_env.sql_query(flink_sql.valid_bets_view("bets_source", carry)))
+    declare_windows(t_env, settings)
+
+
+def declare_windows(t_env: TableEnvironment, settings: FlinkSettings) -> None:
+    """The views ``bets_deduplicated`` and ``bets_windowed`` over a registered ``bets_valid`` (bets_valid's
+    columns: bet_id, user_id, game, amount, status and the rowtime ts; bench/flink_udf.py builds its own)."""
     window = interval(settings.window_seconds)
     # Window deduplication keeps the first row per (window, bet_id); its window_time (a rowtime, = window end −
     # 1 ms) feeds a second, identical TUMBLE, so the aggregations below are window aggregations: results are
