@@ -29,7 +29,7 @@ from kafka.admin import NewTopic
 from tests.k8s_node.conftest import kubectl_json, ok, wait_for
 from tools.cluster import image
 from tools.cluster.node import Cluster
-from tools.cluster.services import cluster_services
+from tools.cluster.services import SERVICES, cluster_services
 from tools.versions import ROOT, brook_home, helm_sets
 
 pytestmark = pytest.mark.k8s_node
@@ -180,7 +180,7 @@ def services(cluster: Cluster) -> Iterator[dict[str, str]]:
     env = local.up()
     yield env
     if not already:
-        local.down(["minio", "postgres", "kafka"])
+        local.down(list(SERVICES))
 
 
 @pytest.fixture(scope="module")

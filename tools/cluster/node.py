@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.cluster import host, image
+from tools.cluster import host, image, services
 from tools.cluster.config import (
     BRIDGE,
     CGROUP_ROOT,
@@ -333,6 +333,8 @@ class Cluster:
             # Let kubelet stop the pods: CNI DEL releases each IP and veth, containerd removes each netns.
             self.kubectl("delete", "pods", "--all", "--all-namespaces", "--wait", "--timeout", "60s", timeout=90)
             self.say("pods deleted", step)
+        if services.home().exists():  # `make k8s-e2e`'s services listen on the bridge address that goes away
+            services.cluster_services().down(list(services.SERVICES))
         for name in (DNS_BIN, "kube-proxy", "kubelet"):
             if name in procs:
                 stop_pid(name, procs[name]["pid"], procs[name]["exe"])

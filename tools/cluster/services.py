@@ -19,6 +19,7 @@ from jobs.local.services import LocalServices, LocalSettings
 from tools.cluster.config import NODE_IP, POD_CIDR
 from tools.versions import brook_home
 
+SERVICES = ("kafka", "postgres", "minio")  # all three; LocalServices.down stops them in reverse order
 SHARED = ("jars", "bin")  # under $BROOK_HOME: what the second instance reuses rather than installs again
 
 
