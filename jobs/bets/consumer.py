@@ -298,8 +298,11 @@ class BetConsumer:
         if stored.rejected:
             DEAD_LETTERS.labels(UNSTORABLE).inc(len(stored.rejected))
         BATCH_SECONDS.observe(time.monotonic() - batch.started)
+        owned = self.consumer.assignment()  # a rebalance since the batch was read may have revoked some partitions
         for tp, offset in batch.offsets.items():
-            high = self.consumer.highwater(tp)  # from the last fetch response: no request to the broker
+            # From the last fetch response: no request to the broker. Only for a partition still owned: highwater()
+            # of a revoked one raises IllegalStateError, which would stop the consumer over a metric.
+            high = self.consumer.highwater(tp) if tp in owned else None
             if high is not None:
                 LAG.labels(tp.topic, str(tp.partition)).set(max(high - offset, 0))
 
