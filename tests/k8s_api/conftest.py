@@ -4,8 +4,7 @@ applied server-side, Brook's namespaces from k8s/namespace.yaml (Pod Security `r
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,18 +97,6 @@ def namespaces(k8s_api: ControlPlane) -> list[str]:
     """k8s/namespace.yaml applied as `make operators` / `make up` apply it (Pod Security `restricted` labels)."""
     out = ok(k8s_api.kubectl("apply", "-f", str(ROOT / "k8s" / "namespace.yaml"), "-o", "name"))
     return [line.split("/", 1)[1] for line in out.split()]
-
-
-def wait_for(what: str, check: Callable[[], object], timeout: float = 60, interval: float = 1) -> object:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s: {what}")
-        time.sleep(interval)
 
 
 def get_json(plane: ControlPlane, *args: str) -> dict:

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from tests.k8s_api.conftest import BIN, get_json, ok, wait_for
+from tests.k8s_api.conftest import BIN, get_json, ok
+from tests.waiting import wait_for
 from tools import versions
 from tools.cluster.control_plane import pinned
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s_api.conftest import CRD_CACHE, flink_crd_patched, get_json, ok, wait_for
+from tests.k8s_api.conftest import CRD_CACHE, flink_crd_patched, get_json, ok
+from tests.waiting import wait_for
 from tools.cluster.control_plane import ROOT
 
 pytestmark = pytest.mark.k8s_api

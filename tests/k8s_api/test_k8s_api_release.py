@@ -28,7 +28,8 @@ import pytest
 import yaml
 
 from tests.k8s_api import rbac_table
-from tests.k8s_api.conftest import CHART, VERSION_SETS, get_json, ok, wait_for
+from tests.k8s_api.conftest import CHART, VERSION_SETS, get_json, ok
+from tests.waiting import wait_for
 from tools.cluster.control_plane import ROOT, ControlPlane
 
 pytestmark = pytest.mark.k8s_api

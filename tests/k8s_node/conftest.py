@@ -10,8 +10,7 @@ import json
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -47,15 +46,3 @@ def ok(proc: subprocess.CompletedProcess[str]) -> str:
 
 def kubectl_json(node: Cluster, *args: str) -> dict:
     return json.loads(ok(node.kubectl("get", *args, "-o", "json")))
-
-
-def wait_for(what: str, check: Callable[[], object], timeout: float = 120, interval: float = 1) -> object:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s: {what}")
-        time.sleep(interval)

@@ -26,7 +26,8 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
-from tests.k8s_node.conftest import kubectl_json, ok, wait_for
+from tests.k8s_node.conftest import kubectl_json, ok
+from tests.waiting import wait_for
 from tools.cluster import image
 from tools.cluster.node import Cluster
 from tools.cluster.services import SERVICES, cluster_services

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.k8s_node.conftest import kubectl_json, ok, wait_for
+from tests.k8s_node.conftest import kubectl_json, ok
+from tests.waiting import wait_for
 from tools.cluster import image
 from tools.cluster.config import CLUSTER_DOMAIN, NODE_IP, NODE_NAME, POD_CIDR
 from tools.cluster.node import Cluster
@@ -114,17 +115,22 @@ def test_pod_ip_answers_from_host(probe: dict) -> None:
         assert response.read().decode() == "brook-probe probe\n"
 
 
-def test_service_cluster_ip_answers_from_host(cluster: Cluster, namespace: str, probe: dict) -> None:
-    """kube-proxy (iptables mode) programs a ClusterIP Service: the host's request to the Service address reaches
-    the pod behind it."""
+def expose(cluster: Cluster, namespace: str, name: str) -> str:
+    """A ClusterIP Service ``name`` on port 80 in front of the probe pod; its cluster IP."""
     service = {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": "probe"},
+        "metadata": {"name": name},
         "spec": {"selector": {"app": "probe"}, "ports": [{"port": 80, "targetPort": PORT}]},
     }
     ok(cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(service)))
-    cluster_ip = kubectl_json(cluster, "-n", namespace, "service", "probe")["spec"]["clusterIP"]
+    return kubectl_json(cluster, "-n", namespace, "service", name)["spec"]["clusterIP"]
+
+
+def test_service_cluster_ip_answers_from_host(cluster: Cluster, namespace: str, probe: dict) -> None:
+    """kube-proxy (iptables mode) programs a ClusterIP Service: the host's request to the Service address reaches
+    the pod behind it."""
+    cluster_ip = expose(cluster, namespace, "probe")
 
     def answer() -> str:
         try:
@@ -141,14 +147,7 @@ def test_cluster_dns(cluster: Cluster, namespace: str, probe: dict) -> None:
     Service's short name and its full name resolve to its ClusterIP, the API server's Service to its own, and an
     HTTP GET of the short name reaches the pod behind the Service; a name outside the cluster domain is not answered
     (nothing is forwarded off this machine)."""
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "dns-probe"},
-        "spec": {"selector": {"app": "probe"}, "ports": [{"port": 80, "targetPort": PORT}]},
-    }
-    ok(cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(service)))
-    cluster_ip = kubectl_json(cluster, "-n", namespace, "service", "dns-probe")["spec"]["clusterIP"]
+    cluster_ip = expose(cluster, namespace, "dns-probe")
     api_ip = kubectl_json(cluster, "-n", "default", "service", "kubernetes")["spec"]["clusterIP"]
 
     def resolve(name: str) -> subprocess.CompletedProcess[str]:
