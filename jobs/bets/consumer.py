@@ -42,11 +42,20 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent
 from jobs.bets.fast_contract import parse_bet_fast
-from jobs.bets.store import Position, Rejected, Stored, is_infrastructure_error, store_batch, stored_position
+from jobs.bets.store import (
+    TABLES,
+    Position,
+    Rejected,
+    Stored,
+    is_infrastructure_error,
+    store_batch,
+    stored_position,
+)
 from jobs.bets.topics import BetsTopics
 from jobs.common.cli import run, summary
 from jobs.common.kafka import ensure_topics, headers
 from jobs.common.lifecycle import Stop
+from jobs.common.migrate import MIGRATION_HINT, wait_for_tables
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
 
 UNSTORABLE = "unstorable"  # DLQ reason: valid by the contract, refused by Postgres (class 22/23)
@@ -83,6 +92,11 @@ class ConsumerSettings:
     batch_ms: int = setting("CONSUMER_BATCH_MS", 500, help="Max time a batch waits to fill (ms).")
     db_retries: int = setting("CONSUMER_DB_RETRIES", 5, help="Attempts per batch when Postgres fails.")
     progress_seconds: float = setting("CONSUMER_PROGRESS_SECONDS", 10.0, help="Progress line interval (0 = off).")
+    schema_wait_seconds: float = setting(
+        "CONSUMER_SCHEMA_WAIT_SECONDS",
+        300.0,
+        help="How long a start waits for its tables (a fresh helm install migrates after the Deployments start).",
+    )
 
     def validate(self) -> None:
         if self.batch_rows < 1 or self.batch_ms < 1 or self.db_retries < 1 or self.workers < 1:
@@ -154,13 +168,18 @@ class ResumeFromDatabase(ConsumerRebalanceListener):
         """Nothing to save: every finished batch's position is already in the database."""
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        # Its own short connection: the batch writer thread owns the consumer's connection.
-        with closing(psycopg2.connect(self.pg.dsn())) as conn:
-            stored = stored_position(conn, self.group, [(tp.topic, tp.partition) for tp in assigned])
-        for tp in assigned:
-            offset = stored.get((tp.topic, tp.partition))
-            if offset is not None:
-                self.consumer.seek(tp, offset)
+        try:
+            # Its own short connection: the batch writer thread owns the consumer's connection.
+            with closing(psycopg2.connect(self.pg.dsn())) as conn:
+                stored = stored_position(conn, self.group, [(tp.topic, tp.partition) for tp in assigned])
+            for tp in assigned:
+                offset = stored.get((tp.topic, tp.partition))
+                if offset is not None:
+                    self.consumer.seek(tp, offset)
+        except Exception as err:
+            # kafka-python reraises this as "User rebalance callback throws an error", without the cause
+            print(f"[consumer] resuming {sorted(assigned)} from the database failed: {err!r}", flush=True)
+            raise
 
 
 class BetConsumer:
@@ -396,6 +415,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_workers(settings.workers, args.exit_when_idle)
     stop = Stop()
     try:
+        missing = wait_for_tables(pg.dsn(), TABLES, settings.schema_wait_seconds, "consumer")
+        if missing:
+            waited = f"after BROOK_CONSUMER_SCHEMA_WAIT_SECONDS={settings.schema_wait_seconds:g}"
+            print(f"consumer: table(s) {', '.join(missing)} missing {waited}: {MIGRATION_HINT}", file=sys.stderr)
+            return 1
         ensure_topics(kafka, {topics.bets: BETS_PARTITIONS, topics.dlq: 1})
         consumer = BetConsumer(kafka, pg, settings, topics)
     except KafkaError as err:

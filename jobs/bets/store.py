@@ -33,6 +33,7 @@ from jobs.bets.contract import Bet
 from jobs.common.rules import json_default
 
 COLUMNS = ("bet_id", "user_id", "game", "amount", "currency", "odds", "status", "event_time", "payload")
+TABLES = ("bets", "consumer_offsets")  # what a batch writes (jobs/bets/sql): a start waits for them to exist
 _COLS = ", ".join(COLUMNS)
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 

@@ -16,6 +16,9 @@ import argparse
 import hashlib
 import re
 import sys
+import time
+from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +130,30 @@ def status(dsn: str) -> list[tuple[int, str, str]]:
             cur.execute("SELECT version FROM schema_migrations")
             applied = {row[0] for row in cur.fetchall()}
     return [(m.version, m.name, "applied" if m.version in applied else "pending") for m in migrations()]
+
+
+MIGRATION_HINT = "the migration creates them (python -m jobs.common.migrate; in Kubernetes the chart's hook Job)"
+
+
+def missing_tables(dsn: str, tables: Sequence[str]) -> list[str]:
+    """The names in ``tables`` that do not resolve to a relation on the connection's search path."""
+    with closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL", (list(tables),))
+        return [row[0] for row in cur.fetchall()]
+
+
+def wait_for_tables(dsn: str, tables: Sequence[str], timeout: float, who: str, every: float = 10.0) -> list[str]:
+    """Wait up to ``timeout`` seconds for ``tables`` to exist; the ones still missing then (empty: all there).
+
+    On a fresh ``helm install`` the migration Job is a post-install hook: it runs after the Deployments start, so a
+    writer may start before its tables exist. Waiting, and saying what for, beats a crash and a restart loop."""
+    deadline, said = time.monotonic() + timeout, float("-inf")
+    while (missing := missing_tables(dsn, tables)) and time.monotonic() < deadline:
+        if time.monotonic() - said >= every:
+            print(f"[{who}] waiting for the table(s) {', '.join(missing)}: {MIGRATION_HINT}", flush=True)
+            said = time.monotonic()
+        time.sleep(min(1.0, every))
+    return missing
 
 
 def main(argv: list[str] | None = None) -> int:

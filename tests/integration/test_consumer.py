@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
@@ -18,6 +21,7 @@ from jobs.bets.contract import BETS_PARTITIONS
 from jobs.bets.topics import BetsTopics
 from jobs.common.kafka import committed_offsets, ensure_topics, offset_range
 from jobs.common.lifecycle import Stop
+from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 
 pytestmark = pytest.mark.integration
@@ -207,3 +211,46 @@ def test_a_batch_of_a_partition_revoked_since_it_was_read_still_finishes(
         consumer._observe(batch, Stored(inserted=1))  # returns; the stored rows are not undone by a metric
     finally:
         consumer.close()
+
+
+@pytest.fixture
+def empty_schema(pg_settings: PostgresSettings, request: pytest.FixtureRequest) -> Iterator[PostgresSettings]:
+    """A schema with no tables yet: what a consumer of a fresh helm install meets before the migration hook ran."""
+    name = "t_empty_" + secrets.token_hex(4)
+    with psycopg2.connect(pg_settings.dsn()) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {name}")
+    yield dataclasses.replace(pg_settings, schema=name)
+    with psycopg2.connect(pg_settings.dsn()) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def consumer_process(kafka: KafkaSettings, topics: BetsTopics, pg: PostgresSettings, **env: str) -> subprocess.Popen:
+    variables = {**os.environ, **to_env(kafka, topics, pg), "BROOK_CONSUMER_GROUP": topics.bets, **env}
+    command = [sys.executable, "-m", "jobs.bets.consumer", "--exit-when-idle", "5"]
+    return subprocess.Popen(command, env=variables, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_start_before_the_migration_waits_for_its_tables_then_consumes(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, empty_schema: PostgresSettings
+) -> None:
+    """A fresh helm install starts the consumer before its post-install migration Job: the consumer waits, saying
+    what for, and consumes once the tables exist (it exited and was restarted by the Deployment before)."""
+    send_all(kafka_settings, bets_topics, [json.dumps(e).encode() for e in VALID])
+    proc = consumer_process(kafka_settings, bets_topics, empty_schema, BROOK_CONSUMER_SCHEMA_WAIT_SECONDS="120")
+    assert proc.stdout is not None
+    waiting = proc.stdout.readline()  # the first line it prints: it is waiting, not consuming
+    assert "waiting for the table(s) bets, consumer_offsets" in waiting, waiting
+    migrate(empty_schema.dsn())
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err[-2000:]
+    done = [json.loads(line) for line in out.splitlines() if line.startswith('{"brook_summary"')]
+    assert done and done[-1]["stored"] == len(VALID), out
+
+
+def test_tables_still_missing_after_the_wait_fail_naming_the_setting_and_the_migration(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, empty_schema: PostgresSettings
+) -> None:
+    proc = consumer_process(kafka_settings, bets_topics, empty_schema, BROOK_CONSUMER_SCHEMA_WAIT_SECONDS="1")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "BROOK_CONSUMER_SCHEMA_WAIT_SECONDS=1" in err and "python -m jobs.common.migrate" in err, err
