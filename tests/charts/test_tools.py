@@ -68,18 +68,22 @@ def test_make_reads_the_same_versions() -> None:
 
 
 def test_every_version_make_uses_is_in_the_file() -> None:
-    """A *_VERSION variable an mk file uses comes from versions.env, or is read off the Go module that pins it
-    (go.mod: a wrapper module's require line is the pin, e.g. tools/skaffold)."""
-    from_go_modules, used = set(), set()
+    """A *_VERSION variable an mk file uses comes from versions.env, or is read off the file that pins it: the Go
+    module (go.mod: a wrapper module's require line is the pin, e.g. tools/skaffold) or a Dockerfile's ARG default
+    (the image's pin, e.g. images/airflow/Dockerfile's AIRFLOW_VERSION for make images-local)."""
+    from_pin_files, used = set(), set()
     for mk in [ROOT / "Makefile", *sorted((ROOT / "mk").glob("*.mk"))]:
         text = mk.read_text()
         used |= set(re.findall(r"\$\(([A-Z][A-Z0-9_]*_VERSION)\)", text))
         for name, definition in re.findall(r"^([A-Z][A-Z0-9_]*_VERSION)\s*[:?]?=(.*)$", text, re.M):
-            assert "go.mod" in definition or "list -m" in definition, f"{mk.name}: {name} belongs in versions.env"
-            from_go_modules.add(name)
+            read_off = (
+                "go.mod" in definition or "list -m" in definition or re.search(r"\^ARG \w+=.*Dockerfile", definition)
+            )
+            assert read_off, f"{mk.name}: {name} belongs in versions.env"
+            from_pin_files.add(name)
     assert used, "no version variables found in mk/"
-    assert not used - set(PINS) - from_go_modules, f"neither in versions.env nor a go.mod: {used - set(PINS)}"
-    assert not from_go_modules & set(PINS), f"defined twice: {from_go_modules & set(PINS)}"
+    assert not used - set(PINS) - from_pin_files, f"neither in versions.env nor a go.mod: {used - set(PINS)}"
+    assert not from_pin_files & set(PINS), f"defined twice: {from_pin_files & set(PINS)}"
 
 
 # The pinned versions whose literal must appear in no other tracked file. Exempt: generated files (locks, go.sum,
