@@ -73,8 +73,20 @@ class RunnerSettings:
         "kafka/postgres/s3.external that stay in the user's Secrets (the chart's brook-airflow-env sets it).",
     )
 
+    kubeconfig: str = setting(
+        "AIRFLOW_KUBECONFIG",
+        "",
+        help="Kubeconfig file of the cluster the kubernetes runner starts pods in; empty: in-cluster (the chart's "
+        "Airflow, by its ServiceAccount). Set it for an Airflow outside the cluster (docs/kubernetes.md).",
+    )
+
     def __post_init__(self) -> None:
         self.external_env("")  # a malformed value fails when the DAG is parsed, naming the variable
+        if self.runner == KUBERNETES and self.kubeconfig and not os.path.isfile(self.kubeconfig):
+            raise ConfigError(
+                f"BROOK_AIRFLOW_KUBECONFIG={self.kubeconfig!r} is not a file: name the cluster's kubeconfig "
+                "(e.g. make cluster's admin kubeconfig), or leave it empty for an Airflow inside the cluster"
+            )
 
     def external_env(self, component: str) -> list[dict[str, Any]]:
         """The extra env entries of ``component``'s pods (none unless the chart uses an external service)."""
@@ -168,7 +180,14 @@ def job_task(task_id: str, job: Job, workload: Workload, runner: RunnerSettings,
             env=dict(job.env),
             **task_kwargs,
         )
-    return pod_task(task_id, job, workload, external_env=runner.external_env(workload.component), **task_kwargs)
+    return pod_task(
+        task_id,
+        job,
+        workload,
+        external_env=runner.external_env(workload.component),
+        kubeconfig=runner.kubeconfig,
+        **task_kwargs,
+    )
 
 
 def check_batch_validate(
@@ -191,10 +210,16 @@ def check_batch_validate(
 
 
 def pod_task(
-    task_id: str, job: Job, workload: Workload, external_env: Sequence[Mapping[str, Any]] = (), **task_kwargs: Any
+    task_id: str,
+    job: Job,
+    workload: Workload,
+    external_env: Sequence[Mapping[str, Any]] = (),
+    kubeconfig: str = "",
+    **task_kwargs: Any,
 ) -> BaseOperator:
     """A KubernetesPodOperator: the app image, non-root and read-only, env from the workload's ConfigMap/Secret,
-    plus ``external_env`` (:meth:`RunnerSettings.external_env`: logins read from the user's own Secrets)."""
+    plus ``external_env`` (:meth:`RunnerSettings.external_env`: logins read from the user's own Secrets); started
+    through ``kubeconfig`` if given, else in-cluster (:func:`jobs.dags.settings.pod_defaults`)."""
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from kubernetes.client import models as k8s
 
@@ -239,7 +264,7 @@ def pod_task(
             requests={"cpu": res.cpu_request, "memory": res.memory_request},
             limits={"cpu": res.cpu_limit, "memory": res.memory_limit},
         ),
-        **pod_defaults(),
+        **pod_defaults(kubeconfig),
         startup_timeout_seconds=workload.startup_timeout_seconds,
         **scratch,
         **task_kwargs,

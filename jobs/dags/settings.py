@@ -78,11 +78,15 @@ def templated(settings: object, field: str, variables: Mapping[str, str] = VARIA
     return f"{{{{ var.value.get({variables[field]!r}, {getattr(settings, field)!r}) }}}}"
 
 
-def pod_defaults() -> dict[str, Any]:
+def pod_defaults(kubeconfig: str = "") -> dict[str, Any]:
     """KubernetesPodOperator arguments every Brook task pod shares: Pod Security "restricted" (non-root,
-    RuntimeDefault seccomp, no privilege escalation, read-only root, no capabilities), in-cluster, logs streamed
-    to Airflow, pod deleted only after success (a failed one stays for debugging)."""
+    RuntimeDefault seccomp, no privilege escalation, read-only root, no capabilities), logs streamed to Airflow, pod
+    deleted only after success (a failed one stays for debugging). The API server: in-cluster (the chart's Airflow,
+    with its own ServiceAccount) unless ``kubeconfig`` names a kubeconfig file (``BROOK_AIRFLOW_KUBECONFIG``: an
+    Airflow outside the cluster, e.g. on the host of `make cluster`'s node)."""
     from kubernetes.client import models as k8s
+
+    cluster: dict[str, Any] = {"in_cluster": False, "config_file": kubeconfig} if kubeconfig else {"in_cluster": True}
 
     return {
         "security_context": k8s.V1PodSecurityContext(
@@ -93,7 +97,7 @@ def pod_defaults() -> dict[str, Any]:
             read_only_root_filesystem=True,
             capabilities=k8s.V1Capabilities(drop=["ALL"]),
         ),
-        "in_cluster": True,
+        **cluster,
         "get_logs": True,
         "on_finish_action": "delete_succeeded_pod",
     }
