@@ -1,15 +1,17 @@
 """Brook's chart end to end on the real node of `make cluster` (`make k8s-e2e`, issue 12): `helm install` with its
 hooks running for real, the producer and consumer Deployments moving events into Postgres, the in-cluster audit Job,
-and a `helm upgrade` to a new image tag that rolls the workloads without losing or doubling an event.
+a `helm upgrade` to a new image tag that rolls the workloads without losing or doubling an event, and the host's
+Airflow (PyPI) running `bets_export`, whose KubernetesPodOperator exports the stored events through a pod.
 
 The profile is tests/k8s_node/values-node.yaml; its deviations from issue 12 (services addressed by IP through
-kafka/postgres/s3.external, no CNPG operator, no in-chart MinIO, no Flink, no Airflow step yet) are listed there
-and in docs/kubernetes.md ("Brook's chart on the node"). Each run has its own namespace, database, topics and
-bucket, so counts are exact and runs do not see each other's data.
+kafka/postgres/s3.external, no CNPG operator, no in-chart MinIO, no Flink, Airflow from PyPI on the host instead of
+the chart's Airflow image) are listed there and in docs/kubernetes.md ("Brook's chart on the node"). Each run has its
+own namespace, database, topics and bucket, so counts are exact and runs do not see each other's data.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -22,11 +24,13 @@ from pathlib import Path
 
 import boto3
 import psycopg2
+import pyarrow.parquet as pq
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
 from tests.k8s_node.conftest import kubectl_json, ok
+from tests.k8s_node.host_airflow import launcher_kubeconfig, run_dag
 from tests.waiting import wait_for
 from tools.cluster import image
 from tools.cluster.node import Cluster
@@ -152,12 +156,12 @@ class Release:
         wait_for(f"consumer storing all {produced} events", lambda: self.stored() >= produced, timeout=300)
         return produced, self.stored()
 
-    def audit(self, name: str) -> str:
+    def audit(self, name: str, *flags: str) -> str:
         """The in-cluster audit: a Job from the chart's CronJob template brook-audit-bets (as `make k8s-audit`
-        makes it), with --without-flink (no Flink here); returns its log, failing if the Job failed."""
+        makes it), with --without-flink (no Flink here) and ``flags``; returns its log, failing if the Job failed."""
         cronjob = kubectl_json(self.cluster, "-n", self.namespace, "cronjob", "brook-audit-bets")
         spec = cronjob["spec"]["jobTemplate"]["spec"]
-        spec["template"]["spec"]["containers"][0]["args"].append("--without-flink")
+        spec["template"]["spec"]["containers"][0]["args"].extend(["--without-flink", *flags])
         job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec}
         ok(self.cluster.kubectl("create", "-n", self.namespace, "-f", "-", stdin=json.dumps(job)))
 
@@ -357,3 +361,79 @@ def test_upgrade_rolls_without_loss_or_doubles(release: Release) -> None:
     assert stored == produced
     log = release.audit("audit-upgrade")
     assert "AUDIT PASSED" in log, log
+
+
+def test_host_airflow_exports_through_a_pod_of_the_chart(release: Release, tmp_path: Path) -> None:
+    """Airflow from PyPI on the host (tests/k8s_node/host_airflow.py) runs the `bets_export` DAG with the kubernetes
+    runner through BROOK_AIRFLOW_KUBECONFIG, as the ServiceAccount the chart's Role brook-pod-launcher binds: the
+    KubernetesPodOperator starts the exporter pod on the node with the chart's ServiceAccount brook-exporter, its
+    env Secret, and the Postgres/S3 logins of postgres/s3.external as the secretKeyRef entries of the chart's
+    brook-airflow-env (BROOK_DAG_POD_EXTERNAL_ENV); the Parquet objects in the bucket (the external MinIO: the
+    chart's MinIO is not run here) hold exactly the stored bets, and the audit then passes with every row exported."""
+    stored = release.stored()
+    assert stored >= MIN_EVENTS  # the earlier tests stored the events and stopped the producer
+    airflow_env = kubectl_json(release.cluster, "-n", release.namespace, "configmap", "brook-airflow-env")["data"]
+    external = json.loads(airflow_env["BROOK_DAG_POD_EXTERNAL_ENV"])["exporter"]
+    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in external} == {"node-pg", "node-s3"}, external
+    kubeconfig = launcher_kubeconfig(release.cluster, release.namespace, tmp_path / "launcher.kubeconfig")
+    started = time.monotonic()
+    run = run_dag(
+        release.cluster, release.namespace, "bets_export", time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        home=tmp_path,
+        brook_env={
+            "BROOK_AIRFLOW_RUNNER": "kubernetes",
+            "BROOK_AIRFLOW_KUBECONFIG": str(kubeconfig),
+            "BROOK_PIPELINES": airflow_env["BROOK_PIPELINES"],
+            "BROOK_DAG_POD_EXTERNAL_ENV": airflow_env["BROOK_DAG_POD_EXTERNAL_ENV"],
+        },
+        variables={
+            "brook_namespace": release.namespace,
+            "brook_export_image": release.repository,
+            "brook_export_image_tag": release.tags[-1],  # the upgraded release's tag
+        },
+        selector="app.kubernetes.io/component=exporter",
+    )  # fmt: skip
+    print(f"\nairflow dags test bets_export: {time.monotonic() - started:.1f}s", flush=True)
+    assert run.returncode == 0 and "state=success" in run.output, f"{run.output[-6000:]}\n{diagnosis(release)}"
+    # The pod's log streamed into the task log (get_logs): the exporter's own summary line.
+    print(next(line for line in run.output.splitlines() if '"brook_summary"' in line), flush=True)
+    [pod] = run.pods.values()
+    spec = pod["spec"]
+    assert spec["serviceAccountName"] == "brook-exporter"
+    [main] = spec["containers"]
+    assert main["image"] == f"{release.repository}:{release.tags[-1]}"
+    assert main["command"] == ["python", "-m", "jobs.bets.exporter"]
+    assert main["envFrom"] == [{"configMapRef": {"name": "brook-env"}}, {"secretRef": {"name": "brook-exporter-env"}}]
+    assert [e for e in main["env"] if "valueFrom" in e] == external
+    assert pod["status"]["phase"] == "Succeeded" or "deletionTimestamp" in pod["metadata"], pod["status"]
+
+    s3 = boto3.client(
+        "s3", endpoint_url=release.env["BROOK_S3_ENDPOINT"], region_name=release.env["BROOK_S3_REGION"],
+        aws_access_key_id=release.env["BROOK_S3_ACCESS_KEY"],
+        aws_secret_access_key=release.env["BROOK_S3_SECRET_KEY"],
+    )  # fmt: skip
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=release.bucket, Prefix="raw/")
+        for item in page.get("Contents", [])
+    ]
+    exported: list[str] = []
+    for key in keys:
+        body = s3.get_object(Bucket=release.bucket, Key=key)["Body"].read()
+        exported += [str(v) for v in pq.read_table(io.BytesIO(body), columns=["bet_id"]).column("bet_id").to_pylist()]
+    conn = release.pg()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT bet_id::text FROM bets")
+            ids = {bet_id for (bet_id,) in cur.fetchall()}
+            cur.execute("SELECT count(*) FROM bets_exported")  # the exporter's ledger: rows marked exported
+            marked = cur.fetchone()[0]
+    finally:
+        conn.close()  # the release's teardown drops the database
+    print(f"Parquet: {len(keys)} objects, {len(exported)} rows; stored {len(ids)}, marked exported {marked}")
+    assert len(exported) == len(ids) == marked == stored
+    assert set(exported) == ids
+    log = release.audit("audit-export", "--expect-exported")
+    assert "AUDIT PASSED" in log, log
+    row = next(line for line in log.splitlines() if line.startswith("rows in Parquet"))
+    assert row.split()[-3:] == [str(stored), str(stored), "ok"], row
