@@ -47,6 +47,7 @@ def check(folder: str) -> dict[str, Any]:
         "execution_timeout": _seconds(task.execution_timeout),
         "on_finish_action": getattr(task.on_finish_action, "value", task.on_finish_action),
         "in_cluster": task.in_cluster,
+        "config_file": task.config_file,
         "get_logs": task.get_logs,
         "startup_timeout_seconds": task.startup_timeout_seconds,
     }

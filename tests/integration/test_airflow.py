@@ -77,7 +77,7 @@ def test_dag_parses_and_builds_the_exporter_pod(tmp_path: Path) -> None:
     task = result["task"]
     assert task["operator"] == "airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator"
     assert task["on_finish_action"] == "delete_succeeded_pod"
-    assert task["in_cluster"] is True and task["get_logs"] is True
+    assert task["in_cluster"] is True and task["config_file"] is None and task["get_logs"] is True
     assert task["retries"] >= 1 and task["retry_exponential_backoff"] > 1 and task["max_retry_delay"]
     assert task["execution_timeout"] and task["execution_timeout"] > 0
 
@@ -99,8 +99,12 @@ def test_dag_parses_and_builds_the_exporter_pod(tmp_path: Path) -> None:
 
 
 def test_names_follow_airflow_variables_then_brook_env(tmp_path: Path) -> None:
+    """...and an Airflow outside the cluster (BROOK_AIRFLOW_KUBECONFIG) starts the pod through that kubeconfig."""
+    kubeconfig = tmp_path / "outside.kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     result = checks(
         tmp_path,
+        BROOK_AIRFLOW_KUBECONFIG=str(kubeconfig),
         AIRFLOW_VAR_BROOK_EXPORT_IMAGE="registry.example/brook-app",
         AIRFLOW_VAR_BROOK_EXPORT_IMAGE_TAG="1.2.3",
         AIRFLOW_VAR_BROOK_NAMESPACE="brook-staging",
@@ -111,6 +115,7 @@ def test_names_follow_airflow_variables_then_brook_env(tmp_path: Path) -> None:
         BROOK_EXPORT_SCHEDULE="*/10 * * * *",
     )
     assert result["dag"]["schedule"] == "*/10 * * * *"
+    assert (result["task"]["in_cluster"], result["task"]["config_file"]) == (False, str(kubeconfig))
     assert result["pod"]["metadata"]["namespace"] == "brook-staging"
     assert result["pod"]["spec"]["serviceAccountName"] == "exporter-sa"
     main = container(result)
@@ -119,6 +124,13 @@ def test_names_follow_airflow_variables_then_brook_env(tmp_path: Path) -> None:
         {"configMapRef": {"name": "configmap-from-variable"}},
         {"secretRef": {"name": "secret-from-env"}},
     ]
+
+
+def test_a_missing_kubeconfig_fails_the_parse_naming_the_setting(tmp_path: Path) -> None:
+    result = checks(tmp_path, BROOK_AIRFLOW_KUBECONFIG=str(tmp_path / "absent.kubeconfig"))
+    assert "bets_export" not in result["dag_ids"]
+    error = result["import_errors"][str(DAGS / "bets_export.py")]
+    assert "BROOK_AIRFLOW_KUBECONFIG" in error and "is not a file" in error
 
 
 def test_a_broken_dag_file_is_reported(tmp_path: Path) -> None:
