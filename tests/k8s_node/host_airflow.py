@@ -78,6 +78,8 @@ def run_dag(
         **{f"AIRFLOW_VAR_{name.upper()}": value for name, value in variables.items()},
     }
     airflow = str(AIRFLOW_BIN / "airflow")
+    if not os.access(airflow, os.X_OK):
+        raise FileNotFoundError(f"{airflow} missing: run `make python` (the Airflow venv; `make k8s-e2e` does)")
     migrate = subprocess.run(
         [airflow, "db", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
     )
