@@ -195,7 +195,10 @@ async def run_user(
         for frame, valid in frames:
             await conn.slots.acquire()
             if receiver.done():
-                break  # the gateway closed the connection (drain): the rest stays unsent
+                # The gateway closed the connection (drain): the rest stays unsent. The slot just taken is for no
+                # frame: give it back, or the wait for every slot below lacks one (it hung when the window was full).
+                conn.slots.release()
+                break
             wait = conn.pause_until - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)  # the gateway asked for this pause (slow_down)
