@@ -60,11 +60,14 @@ _RANGE = (
 _LEGACY = "export_batch = {batch}"  # a batch claimed by migration 003: its rows carry its id
 _COPY = "COPY (SELECT {cols} FROM bets WHERE {where}) TO STDOUT (FORMAT csv)"
 # What a claim reads: the next `limit` rows after the frontier below the horizon, in position order (an index range
-# scan, no sort), with the position's transaction id as an extra last column.
+# scan, no sort), with the position's transaction id as an extra last column. ORDER BY names the table's columns
+# (bets.…): a bare name means the *output* column of that name first, here the ::text casts, and text order puts
+# xid 10000 before 9999 — a claim straddling a power of ten then took a wrong last position, and the next claim
+# exported its rows again (a CI failure) or skipped some for ever.
 _CLAIM_COPY = (
     "COPY (SELECT {cols}, ingest_xid::text FROM bets WHERE (ingest_xid, bet_id) > ({lo_xid}::xid8, {lo_bet}::uuid) "
-    "AND ingest_xid < {horizon}::xid8 AND export_batch IS NULL ORDER BY ingest_xid, bet_id LIMIT {limit}) "
-    "TO STDOUT (FORMAT csv)"
+    "AND ingest_xid < {horizon}::xid8 AND export_batch IS NULL ORDER BY bets.ingest_xid, bets.bet_id "
+    "LIMIT {limit}) TO STDOUT (FORMAT csv)"
 )
 _XID = "ingest_xid"
 _DAY_MICROS = 86_400_000_000

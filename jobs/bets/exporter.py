@@ -49,7 +49,7 @@ LAST_SUCCESS = Gauge(
 _BACKLOG = (
     "SELECT coalesce(extract(epoch FROM now() - min(b.ingested_at)), 0) FROM (SELECT ingested_at FROM bets, "
     "export_frontier f WHERE (ingest_xid, bet_id) > (f.hi_xid, f.hi_bet) AND export_batch IS NULL "
-    "ORDER BY ingest_xid, bet_id LIMIT 1) b"
+    "ORDER BY bets.ingest_xid, bets.bet_id LIMIT 1) b"
 )
 
 

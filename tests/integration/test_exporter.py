@@ -24,6 +24,8 @@ import psycopg2
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jobs.bets import export_ledger
 from jobs.bets.contract import Bet
@@ -34,6 +36,7 @@ from jobs.bets.store import insert_bets
 from jobs.common.cli import read_summary
 from jobs.common.migrate import migrate, sql_dirs
 from jobs.common.settings import PostgresSettings, S3Settings, to_env
+from tests.message_strategies import profile
 
 pytestmark = pytest.mark.integration
 
@@ -411,6 +414,68 @@ def test_a_row_of_an_open_transaction_is_not_skipped_by_a_later_commit(
     ids = exported_ids(s3)
     assert set(ids) == {str(uuid.UUID(int=1)), str(uuid.UUID(int=2))} and set(ids.values()) == {1}
     assert unexported(pg_schema) == 0
+
+
+# Transaction ids on both sides of powers of ten: their text forms sort in another order than their values (the
+# claim once ordered by the text column and exported a range twice, skipping or doubling rows).
+XID_POOL = sorted({power + step for power in (10, 100, 1_000, 10_000) for step in range(-2, 2)})
+
+
+def burn_transaction_ids_past(pg: PostgresSettings, xid: int) -> None:
+    """Advance the server's transaction counter beyond ``xid`` (a fresh server starts near 750), so rows given
+    those ids by hand are below the claim horizon like any committed row."""
+    conn = psycopg2.connect(pg.dsn())
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()::text")
+            for _ in range(max(0, xid + 1 - int(cur.fetchone()[0]))):
+                cur.execute("SELECT pg_current_xact_id()")
+    finally:
+        conn.close()
+
+
+@pytest.mark.fuzz
+@profile(20)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(XID_POOL), st.integers(1, 10**9), st.booleans()),
+        min_size=1,
+        max_size=40,
+        unique_by=lambda row: row[1],
+    ),
+    chunk=st.integers(1, 45),
+)
+def test_claims_follow_transaction_id_order_across_powers_of_ten(
+    pg_schema: PostgresSettings, s3: S3Settings, rows: list[tuple[int, int, bool]], chunk: int
+) -> None:
+    """Rows whose positions straddle 9→10, 99→100, … in any mix, chunk size and UTC dates: every row is exported
+    exactly once, and the frontier ends on the largest position by value."""
+    burn_transaction_ids_past(pg_schema, max(XID_POOL))
+    client = s3.client()
+    try:
+        for key in keys(s3):  # the objects of the previous example
+            client.delete_object(Bucket=s3.bucket, Key=key)
+    except client.exceptions.NoSuchBucket:
+        pass
+    day = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+    bets = [bet(n, day + timedelta(hours=2 if next_day else 0, seconds=i)) for i, (_, n, next_day) in enumerate(rows)]
+    with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE bets, export_batches")
+        cur.execute("UPDATE export_frontier SET hi_xid = '0', hi_bet = '00000000-0000-0000-0000-000000000000'")
+        assert insert_bets(conn, bets) == len(bets)
+        cur.executemany(
+            "UPDATE bets SET ingest_xid = %s::xid8 WHERE bet_id = %s",
+            [(str(xid), str(uuid.UUID(int=n))) for xid, n, _ in rows],
+        )
+
+    summary = run(pg_schema, s3, chunk_rows=chunk, horizon_wait_seconds=0)
+
+    assert summary.rows == len(rows)
+    assert exported_ids(s3) == Counter(str(uuid.UUID(int=n)) for _, n, _ in rows)  # each once, none missing
+    assert unexported(pg_schema) == 0
+    last = max((xid, uuid.UUID(int=n)) for xid, n, _ in rows)
+    assert query(pg_schema, "SELECT hi_xid::text::bigint, hi_bet FROM export_frontier") == [(last[0], str(last[1]))]
 
 
 def test_migration_007_finishes_a_pending_003_batch_and_skips_exported_rows(
