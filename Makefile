@@ -41,6 +41,7 @@ include mk/fuzz.mk
 include mk/metrics.mk
 include mk/k8s-api.mk
 include mk/cluster.mk
+include mk/cnpg.mk
 include mk/verbs.mk
 
 .PHONY: help
