@@ -39,10 +39,20 @@ base-image: images-local-packages ## Debian bookworm minbase + python3.x (versio
 images-local: base-image ## buildah-build images/{app,airflow}/Dockerfile over the Debian base into $BROOK_HOME/images/*.oci.tar
 	@for name in $(IMAGES_LOCAL); do $(MAKE) images-local-$$name; done
 
-.PHONY: images-local-app images-local-airflow
+.PHONY: images-local-app images-local-airflow images-local-minio images-local-mc
 images-local-app: base-image
 	$(images_lock) tools/images/build.sh localhost/brook/app:$(LOCAL_IMAGE_TAG) images/app/Dockerfile \
 		$(LOCAL_IMAGES)/app.oci.tar --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE)
+
+# The chart's MinIO and its bucket Job's mc (minio.image, minio.mcImage; the node's e2e sets them): the binaries built
+# from their Go modules (mk/tools.mk) over the Debian base, copied from the build context `bin` ($(BIN)).
+images-local-minio: base-image minio
+	$(images_lock) tools/images/build.sh localhost/brook/minio:$(LOCAL_IMAGE_TAG) tools/images/minio.Dockerfile \
+		$(LOCAL_IMAGES)/minio.oci.tar --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE) --build-context bin=$(BIN)
+
+images-local-mc: base-image mc
+	$(images_lock) tools/images/build.sh localhost/brook/mc:$(LOCAL_IMAGE_TAG) tools/images/mc.Dockerfile \
+		$(LOCAL_IMAGES)/mc.oci.tar --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE) --build-context bin=$(BIN)
 
 # The Airflow image over a stand-in for the official base (tools/images/airflow-base.Dockerfile), tagged as the
 # official one is, so images/airflow/Dockerfile only swaps the repository (AIRFLOW_IMAGE).

