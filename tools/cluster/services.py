@@ -20,6 +20,7 @@ from tools.cluster.config import NODE_IP, POD_CIDR
 from tools.versions import brook_home
 
 SERVICES = ("kafka", "postgres", "minio")  # all three; LocalServices.down stops them in reverse order
+S3_PORT_OFFSET = 10  # see cluster_services
 SHARED = ("jars", "bin")  # under $BROOK_HOME: what the second instance reuses rather than installs again
 
 
@@ -28,12 +29,18 @@ def home() -> Path:
 
 
 def cluster_services() -> LocalServices:
-    """The services on ``NODE_IP``, ports as local mode's settings say (other address, so no clash)."""
+    """The services on ``NODE_IP``, on local mode's ports (another address, so no clash), MinIO's excepted."""
     root = home()
     root.mkdir(parents=True, exist_ok=True)
     for name in SHARED:
         link = root / name
         if not link.is_symlink():
             link.symlink_to(brook_home().resolve() / name)
-    cfg = dataclasses.replace(load(LocalSettings), home=str(root), address=NODE_IP, pg_clients=POD_CIDR)
+    local = load(LocalSettings)
+    # MinIO binds the loopback addresses too (SO_REUSEPORT), whatever --address says: on local mode's port the
+    # kernel shared 127.0.0.1:<port> between the two servers and local mode's clients met the other one's keys
+    # (InvalidAccessKeyId). Its API and console ports therefore sit S3_PORT_OFFSET above local mode's.
+    cfg = dataclasses.replace(
+        local, home=str(root), address=NODE_IP, pg_clients=POD_CIDR, s3_port=local.s3_port + S3_PORT_OFFSET
+    )
     return LocalServices(cfg)
