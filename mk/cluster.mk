@@ -60,9 +60,9 @@ cluster-test: cluster-packages cluster-bin cluster-dns-bin k8s-api-bin $(VENV)/a
 	$(call say,pytest -m k8s_node)
 	$(PY) -m pytest -m k8s_node tests/k8s_node/test_k8s_node.py $(PYTEST_ARGS)
 
-# Brook's chart end to end on the node (issue 12; docs/kubernetes.md "Brook's chart on the node"): needs the app image
-# archive of `make images-local-app` (B's target; it is not a prerequisite here because it rebuilds nothing when
-# current but takes minutes when not, and the test names it when missing).
-k8s-e2e: cluster-packages cluster-bin cluster-dns-bin k8s-api-bin images-local-app $(VENV)/app/.installed $(VENV)/airflow/.installed ## pytest tests/k8s_node/test_k8s_e2e.py: the chart installed, run, audited and upgraded on the real node, bets_export run by the host's Airflow (root; not in make test)
+# Brook's chart end to end on the node (issue 12; docs/kubernetes.md "Brook's chart on the node"): the image archives
+# of the app and of the chart's MinIO and its bucket Job (mk/images-local.mk; seconds when current, and the test
+# names the target of a missing archive when run without make).
+k8s-e2e: cluster-packages cluster-bin cluster-dns-bin k8s-api-bin images-local-app images-local-minio images-local-mc $(VENV)/app/.installed $(VENV)/airflow/.installed ## pytest tests/k8s_node/test_k8s_e2e.py: the chart installed, run, audited and upgraded on the real node, bets_export run by the host's Airflow (root; not in make test)
 	$(call say,pytest tests/k8s_node/test_k8s_e2e.py)
 	$(PY) -m pytest -m k8s_node tests/k8s_node/test_k8s_e2e.py $(PYTEST_ARGS)

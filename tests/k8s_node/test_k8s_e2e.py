@@ -1,20 +1,26 @@
 """Brook's chart end to end on the real node of `make cluster` (`make k8s-e2e`, issue 12): `helm install` with its
 hooks running for real, the producer and consumer Deployments moving events into Postgres, the in-cluster audit Job,
 a `helm upgrade` to a new image tag that rolls the workloads without losing or doubling an event, and the host's
-Airflow (PyPI) running `bets_export`, whose KubernetesPodOperator exports the stored events through a pod.
+Airflow (PyPI) running `bets_export`, whose KubernetesPodOperator exports the stored events through a pod into the
+chart's own MinIO.
 
-The profile is tests/k8s_node/values-node.yaml; its deviations from issue 12 (services addressed by IP through
-kafka/postgres/s3.external, no CNPG operator, no in-chart MinIO, no Flink, Airflow from PyPI on the host instead of
-the chart's Airflow image) are listed there and in docs/kubernetes.md ("Brook's chart on the node"). Each run has its
-own namespace, database, topics and bucket, so counts are exact and runs do not see each other's data.
+The profile is tests/k8s_node/values-node.yaml; its deviations from issue 12 (Kafka and Postgres reached through
+kafka/postgres.external, no CNPG operator, no Flink, Airflow from PyPI on the host instead of the chart's Airflow
+image) are listed there and in docs/kubernetes.md ("Brook's chart on the node"). S3 is the chart's MinIO (images of
+`make images-local-minio` and `make images-local-mc`) on a PersistentVolume this test makes, since the node has no
+provisioner. Each run has its own namespace (so its own MinIO), database and topics, so counts are exact and runs do
+not see each other's data.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import tarfile
 import time
@@ -26,6 +32,7 @@ import boto3
 import psycopg2
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
@@ -42,6 +49,9 @@ pytestmark = pytest.mark.k8s_node
 CHART = ROOT / "charts" / "brook"
 VALUES = Path(__file__).with_name("values-node.yaml")
 APP_ARCHIVE = brook_home() / "images" / "app.oci.tar"  # `make images-local-app` (mk/images-local.mk)
+# The chart's MinIO server and bucket-Job images (minio.image, minio.mcImage): `make images-local-minio`, `-mc`.
+MINIO_ARCHIVES = {"image": brook_home() / "images" / "minio.oci.tar", "mcImage": brook_home() / "images" / "mc.oci.tar"}
+MINIO_UID = 10001  # the chart's pod uid (brook.podSecurity): the owner of the volume's directory
 RELEASE = "brook"
 MIN_EVENTS = 2000  # events the producer must have written before it is stopped
 HOOK_TIMEOUT = "5m"  # helm's --timeout: the migration Job and the rollout, on 2 shared cores
@@ -56,7 +66,7 @@ def archive_image_name(archive: Path) -> str:
 
 
 # The selector-less Services (each with one EndpointSlice naming the bridge address) the pods dial the services by.
-EXTERNAL = {"kafka": "node-kafka", "postgres": "node-postgres", "s3": "node-minio"}
+EXTERNAL = {"kafka": "node-kafka", "postgres": "node-postgres"}
 
 
 def port(endpoint: str) -> int:
@@ -89,6 +99,12 @@ class Release:
     repository: str
     tags: tuple[str, str]  # the imported tag and the second tag the upgrade moves to
     home: Path
+    minio_images: dict[str, str]  # minio.image and minio.mcImage: the names in the imported archives
+
+    @property
+    def volume(self) -> str:
+        """The PersistentVolume made for the chart's claim brook-minio (cluster-scoped: named after the namespace)."""
+        return f"{self.namespace}-minio"
 
     def helm(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KUBECONFIG": str(self.cluster.layout.admin_kubeconfig)}
@@ -107,8 +123,8 @@ class Release:
             "postgres.external.port": self.env["BROOK_PG_PORT"],
             "postgres.external.database": self.database,
             "postgres.external.secret": "node-pg",
-            "s3.external.endpoint": f"http://{EXTERNAL['s3']}:{port(self.env['BROOK_S3_ENDPOINT'])}",
-            "s3.external.secret": "node-s3",
+            "minio.image": self.minio_images["image"],
+            "minio.mcImage": self.minio_images["mcImage"],
             "images.app.repository": self.repository,
             "images.app.tag": tag,
             "pipelines.bets.topics.events.name": self.topic,
@@ -119,6 +135,18 @@ class Release:
 
     def install_or_upgrade(self, verb: str, tag: str) -> subprocess.CompletedProcess[str]:
         return self.helm(verb, RELEASE, str(CHART), *self.values(tag), "--wait", "--timeout", HOOK_TIMEOUT)
+
+    def s3(self):
+        """A client of the chart's MinIO from the host: its Service's ClusterIP (the host routes the Service range to
+        the bridge, where kube-proxy translates it), with the root login of the chart's Secret brook-minio."""
+        service = kubectl_json(self.cluster, "-n", self.namespace, "service", "brook-minio")
+        api = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "api")
+        login = kubectl_json(self.cluster, "-n", self.namespace, "secret", "brook-minio")["data"]
+        key, secret = (base64.b64decode(login[k]).decode() for k in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"))
+        return boto3.client(
+            "s3", endpoint_url=f"http://{service['spec']['clusterIP']}:{api}", region_name="us-east-1",
+            aws_access_key_id=key, aws_secret_access_key=secret,
+        )  # fmt: skip
 
     def pg(self, database: str | None = None):
         return psycopg2.connect(
@@ -176,16 +204,40 @@ class Release:
         return log
 
 
+# Of the cluster services (tools/cluster/services.py) the chart takes Kafka and Postgres; S3 is its own MinIO.
+NEEDED = [name for name in SERVICES if name != "minio"]
+
+
 @pytest.fixture(scope="module")
 def services(cluster: Cluster) -> Iterator[dict[str, str]]:
-    """Kafka, Postgres and MinIO on the bridge address (tools/cluster/services.py); stopped at the end if this
-    session started them."""
+    """Kafka and Postgres on the bridge address (tools/cluster/services.py); stopped at the end if this session
+    started them."""
     local = cluster_services()
-    already = all(local.status().values())
-    env = local.up()
+    status = local.status()
+    already = all(status[name] for name in NEEDED)
+    env = local.up(NEEDED)
     yield env
     if not already:
-        local.down(list(SERVICES))
+        local.down(NEEDED)
+
+
+def minio_volume(rel: Release, size: str) -> tuple[dict, Path]:
+    """A PersistentVolume for the chart's claim brook-minio, and its directory: the node has no provisioner, so the
+    test does what one would. hostPath (a directory under $BROOK_HOME/cluster/volumes owned by the pod's uid), bound
+    to that one claim by claimRef (kube-controller-manager binds them); Pod Security forbids hostPath volumes in
+    pods, not a PersistentVolume a pod reaches through its claim. Retain: nothing here deletes hostPath volumes."""
+    path = rel.cluster.layout.base / "volumes" / rel.volume
+    volume = {
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": rel.volume, "labels": {"brook.io/e2e-namespace": rel.namespace}},
+        "spec": {
+            "capacity": {"storage": size}, "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "",
+            "claimRef": {"namespace": rel.namespace, "name": "brook-minio"},
+            "hostPath": {"path": str(path), "type": "Directory"},
+        },
+    }  # fmt: skip
+    return volume, path
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +246,21 @@ def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Ite
     Security `restricted`, with the app image imported from `make images-local-app`'s archive."""
     if not APP_ARCHIVE.exists():
         pytest.fail(f"{APP_ARCHIVE} missing: run `make images-local-app` (docs/kubernetes.md)", pytrace=False)
+    for target, archive in (
+        ("images-local-minio", MINIO_ARCHIVES["image"]),
+        ("images-local-mc", MINIO_ARCHIVES["mcImage"]),
+    ):
+        if not archive.exists():
+            pytest.fail(f"{archive} missing: run `make {target}` (docs/kubernetes.md)", pytrace=False)
     name = archive_image_name(APP_ARCHIVE)
     repository, tag = name.rsplit(":", 1)
+    started = time.monotonic()
     image.import_image(APP_ARCHIVE, cluster.layout.socket, timeout=300)
+    minio_images = {}
+    for key, archive in MINIO_ARCHIVES.items():
+        image.import_image(archive, cluster.layout.socket, timeout=300)
+        minio_images[key] = archive_image_name(archive)
+    print(f"\nimages imported (app, minio, mc): {time.monotonic() - started:.1f}s", flush=True)
     upgraded = f"{tag}-upgraded"
     ctr = ["ctr", "--address", str(cluster.layout.socket), "-n", "k8s.io", "images"]
     subprocess.run([*ctr, "rm", f"{repository}:{upgraded}"], capture_output=True, check=False)
@@ -206,22 +270,16 @@ def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Ite
     rel = Release(
         cluster=cluster, namespace=f"brook-e2e-{token}", env=services, database=f"e2e_{token}",
         topic=f"bets-e2e-{token}", bucket=f"bets-e2e-{token}", repository=repository, tags=(tag, upgraded),
-        home=tmp_path_factory.mktemp("helm"),
+        home=tmp_path_factory.mktemp("helm"), minio_images=minio_images,
     )  # fmt: skip
     ok(cluster.kubectl("create", "namespace", rel.namespace))
     ok(cluster.kubectl("label", "namespace", rel.namespace, "pod-security.kubernetes.io/enforce=restricted"))
     pg_login = {"username": services["BROOK_PG_USER"], "password": services["BROOK_PG_PASSWORD"]}
-    s3_login = {
-        "AWS_ACCESS_KEY_ID": services["BROOK_S3_ACCESS_KEY"],
-        "AWS_SECRET_ACCESS_KEY": services["BROOK_S3_SECRET_KEY"],
-    }
-    for secret, data in (("node-pg", pg_login), ("node-s3", s3_login)):
-        literals = [f"--from-literal={key}={value}" for key, value in data.items()]
-        ok(cluster.kubectl("create", "secret", "generic", secret, "-n", rel.namespace, *literals))
+    literals = [f"--from-literal={key}={value}" for key, value in pg_login.items()]
+    ok(cluster.kubectl("create", "secret", "generic", "node-pg", "-n", rel.namespace, *literals))
     endpoints = {
         "kafka": services["BROOK_KAFKA_BOOTSTRAP"],
         "postgres": f"{services['BROOK_PG_HOST']}:{services['BROOK_PG_PORT']}",
-        "s3": services["BROOK_S3_ENDPOINT"].removeprefix("http://"),
     }
     objects = [obj for key, name in EXTERNAL.items() for obj in external_service(
         name, endpoints[key].rsplit(":", 1)[0], port(endpoints[key]))]  # fmt: skip
@@ -235,41 +293,41 @@ def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Ite
             stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
         )
     )
-    conn = rel.pg(services["BROOK_PG_DATABASE"])
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{rel.database}"')
-    conn.close()
-    s3 = boto3.client(
-        "s3", endpoint_url=services["BROOK_S3_ENDPOINT"], region_name=services["BROOK_S3_REGION"],
-        aws_access_key_id=services["BROOK_S3_ACCESS_KEY"], aws_secret_access_key=services["BROOK_S3_SECRET_KEY"],
-    )  # fmt: skip
-    s3.create_bucket(Bucket=rel.bucket)
-    # What NOTES asks of a kafka.external user: the topics, with the chart's partitions (values.yaml).
-    admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
-    admin.create_topics([NewTopic(rel.topic, 3, 1), NewTopic(f"{rel.topic}.dlq", 1, 1)])
-    admin.close()
+    volume, path = minio_volume(rel, yaml.safe_load(VALUES.read_text())["minio"]["storage"]["size"])
+    try:
+        conn = rel.pg(services["BROOK_PG_DATABASE"])
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{rel.database}"')
+        conn.close()
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True, mode=0o700)
+        os.chown(path, MINIO_UID, MINIO_UID)
+        ok(cluster.kubectl("create", "-f", "-", stdin=json.dumps(volume)))
+        # What NOTES asks of a kafka.external user: the topics, with the chart's partitions (values.yaml).
+        admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
+        admin.create_topics([NewTopic(rel.topic, 3, 1), NewTopic(f"{rel.topic}.dlq", 1, 1)])
+        admin.close()
 
-    started = time.monotonic()
-    install = rel.install_or_upgrade("install", tag)
-    print(f"\nhelm install --wait: {time.monotonic() - started:.1f}s", flush=True)
-    assert install.returncode == 0, f"{install.stderr}\n{diagnosis(rel)}"
-    yield rel
-
-    rel.helm("uninstall", RELEASE, "--wait", "--timeout", "2m")
-    ok(cluster.kubectl("delete", "namespace", rel.namespace, "--wait", "--timeout", "120s", timeout=150))
-    conn = rel.pg(services["BROOK_PG_DATABASE"])
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{rel.database}"')
-    conn.close()
-    admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
-    admin.delete_topics([t for t in (rel.topic, f"{rel.topic}.dlq") if t in admin.list_topics()])
-    admin.close()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=rel.bucket):
-        for obj in page.get("Contents", []):
-            s3.delete_object(Bucket=rel.bucket, Key=obj["Key"])
-    s3.delete_bucket(Bucket=rel.bucket)
+        started = time.monotonic()
+        install = rel.install_or_upgrade("install", tag)
+        print(f"\nhelm install --wait: {time.monotonic() - started:.1f}s", flush=True)
+        assert install.returncode == 0, f"{install.stderr}\n{diagnosis(rel)}"
+        yield rel
+    finally:  # also after a failed install: the volume, database and topics are this run's
+        rel.helm("uninstall", RELEASE, "--wait", "--timeout", "2m")
+        ok(cluster.kubectl("delete", "namespace", rel.namespace, "--wait", "--timeout", "120s", timeout=150))
+        # The namespace took the claim (helm keeps it: resource-policy keep); the Retain volume is Released: delete it.
+        ok(cluster.kubectl("delete", "pv", rel.volume, "--wait", "--timeout", "60s", timeout=90))
+        shutil.rmtree(path)
+        conn = rel.pg(services["BROOK_PG_DATABASE"])
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{rel.database}" WITH (FORCE)')
+        conn.close()
+        admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
+        admin.delete_topics([t for t in (rel.topic, f"{rel.topic}.dlq") if t in admin.list_topics()])
+        admin.close()
 
 
 def diagnosis(rel: Release) -> str:
@@ -287,9 +345,10 @@ def pods(rel: Release) -> list[dict]:
 
 
 def test_install_ran_its_hooks(release: Release) -> None:
-    """`helm install --wait` returned only after its post-install hook, the migration Job, completed in a pod on the
-    node (helm deletes a succeeded hook Job): the release is `deployed` and the Job's tables exist in the run's
-    database, which was empty before."""
+    """`helm install --wait` returned only after its post-install hooks completed in pods on the node (helm deletes a
+    succeeded hook Job): the release is `deployed`; the migration Job's tables exist in the run's database, which was
+    empty before; the bucket Job (mc, `make images-local-mc`) ran to completion (its Job's events) and the chart's
+    MinIO, fresh in this namespace, now holds exactly the buckets the chart lists, read from the host."""
     status = json.loads(ok(release.helm("status", RELEASE, "-o", "json")))
     assert status["info"]["status"] == "deployed", status["info"]
     with release.pg() as conn, conn.cursor() as cur:
@@ -297,11 +356,43 @@ def test_install_ran_its_hooks(release: Release) -> None:
         assert cur.fetchone()[0] > 0
         cur.execute("SELECT to_regclass('bets') IS NOT NULL")
         assert cur.fetchone()[0] is True
+    job = "brook-minio-buckets-1"  # revision 1's
+    events = kubectl_json(release.cluster, "-n", release.namespace, "events", "--field-selector",
+                          f"involvedObject.kind=Job,involvedObject.name={job}")["items"]  # fmt: skip
+    assert "Completed" in {e["reason"] for e in events}, events
+    hooks = ok(release.helm("get", "hooks", RELEASE))  # the buckets the chart's Job was rendered to make
+    listed = set(re.findall(r"mc mb --ignore-existing brook/(\S+) &&", hooks))
+    assert {"flink", release.bucket} <= listed, hooks
+    buckets = {b["Name"] for b in release.s3().list_buckets()["Buckets"]}
+    assert buckets == listed, buckets
+
+
+def test_minio_volume_is_the_test_made_volume(release: Release) -> None:
+    """The chart's claim brook-minio is bound to the PersistentVolume the test made (hostPath, claimRef), the MinIO
+    pod mounts it only through the claim, and a pod with the same hostPath volume is refused by Pod Security
+    `restricted` (server-side dry run): the namespace allows the claim, not the hostPath."""
+    claim = kubectl_json(release.cluster, "-n", release.namespace, "pvc", "brook-minio")
+    assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == release.volume, claim
+    volume = kubectl_json(release.cluster, "pv", release.volume)
+    [pod] = [p for p in pods(release) if p["metadata"]["labels"]["app.kubernetes.io/component"] == "minio"]
+    data = next(v for v in pod["spec"]["volumes"] if v["name"] == "data")
+    assert data == {"name": "data", "persistentVolumeClaim": {"claimName": "brook-minio"}}
+    spec = json.loads(json.dumps(pod["spec"]))
+    spec["volumes"] = [v if v["name"] != "data" else {"name": "data", "hostPath": volume["spec"]["hostPath"]}
+                       for v in spec["volumes"]]  # fmt: skip
+    for key in ("nodeName", "serviceAccountName", "serviceAccount"):
+        spec.pop(key, None)
+    direct = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hostpath-minio"}, "spec": spec}
+    refused = release.cluster.kubectl("create", "-n", release.namespace, "--dry-run=server", "-f", "-",
+                                      stdin=json.dumps(direct))  # fmt: skip
+    assert refused.returncode != 0 and "violates PodSecurity" in refused.stderr, refused
+    assert 'restricted volume type "hostPath"' in refused.stderr, refused.stderr
 
 
 def test_every_pod_restricted_ready(release: Release) -> None:
-    """Every pod of the release was admitted under Pod Security `restricted` (the namespace enforces it), runs the
-    imported image (never pulled), has a read-only root filesystem and becomes Ready (kubelet's probes pass).
+    """Every pod of the release (producer, consumer, MinIO) was admitted under Pod Security `restricted` (the
+    namespace enforces it), runs its imported image (never pulled: `Never` for the app image, `IfNotPresent` for
+    MinIO's), has a read-only root filesystem and becomes Ready (kubelet's probes pass).
 
     None restarted: the consumer starts before the post-install migration Job and waits for its tables (it used to
     exit and be restarted; and a rebalance during a batch stopped it over a lag metric; both fixed)."""
@@ -310,12 +401,17 @@ def test_every_pod_restricted_ready(release: Release) -> None:
     wait = ("wait", "-n", release.namespace, "pod", "--all", "--for=condition=Ready", "--timeout=180s")
     assert release.cluster.kubectl(*wait, timeout=200).returncode == 0, diagnosis(release)
     running = pods(release)
-    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in running} == {"producer", "consumer"}
+    app = f"{release.repository}:{release.tags[0]}"
+    components = {"producer": app, "consumer": app, "minio": release.minio_images["image"]}
+    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in running} == set(components)
     for pod in running:
         for container in pod["spec"]["containers"]:
             assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
-            assert container["image"] == f"{release.repository}:{release.tags[0]}"
-            assert container["imagePullPolicy"] == "Never"
+            assert container["image"] == components[pod["metadata"]["labels"]["app.kubernetes.io/component"]]
+            # images.pullPolicy is the brook/* images'; MinIO's containers keep the default for a tagged image,
+            # IfNotPresent, which finds the imported image (nothing is pullable here: a pull would fail the pod).
+            policy = "Never" if container["image"] == app else "IfNotPresent"
+            assert container["imagePullPolicy"] == policy, container["name"]
         for status in pod["status"]["containerStatuses"]:
             assert status["ready"] is True, diagnosis(release)
             if status["restartCount"]:  # why it restarted: the previous container's last lines
@@ -367,14 +463,15 @@ def test_host_airflow_exports_through_a_pod_of_the_chart(release: Release, tmp_p
     """Airflow from PyPI on the host (tests/k8s_node/host_airflow.py) runs the `bets_export` DAG with the kubernetes
     runner through BROOK_AIRFLOW_KUBECONFIG, as the ServiceAccount the chart's Role brook-pod-launcher binds: the
     KubernetesPodOperator starts the exporter pod on the node with the chart's ServiceAccount brook-exporter, its
-    env Secret, and the Postgres/S3 logins of postgres/s3.external as the secretKeyRef entries of the chart's
-    brook-airflow-env (BROOK_DAG_POD_EXTERNAL_ENV); the Parquet objects in the bucket (the external MinIO: the
-    chart's MinIO is not run here) hold exactly the stored bets, and the audit then passes with every row exported."""
+    env Secret (with the chart's MinIO login), and the Postgres login of postgres.external as the secretKeyRef entries
+    of the chart's brook-airflow-env (BROOK_DAG_POD_EXTERNAL_ENV); the Parquet objects in the bucket of the chart's
+    MinIO, read from the host, hold exactly the stored bets, and the audit Job, reading them there, then passes with
+    every row exported."""
     stored = release.stored()
     assert stored >= MIN_EVENTS  # the earlier tests stored the events and stopped the producer
     airflow_env = kubectl_json(release.cluster, "-n", release.namespace, "configmap", "brook-airflow-env")["data"]
     external = json.loads(airflow_env["BROOK_DAG_POD_EXTERNAL_ENV"])["exporter"]
-    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in external} == {"node-pg", "node-s3"}, external
+    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in external} == {"node-pg"}, external
     kubeconfig = launcher_kubeconfig(release.cluster, release.namespace, tmp_path / "launcher.kubeconfig")
     started = time.monotonic()
     run = run_dag(
@@ -407,11 +504,7 @@ def test_host_airflow_exports_through_a_pod_of_the_chart(release: Release, tmp_p
     assert [e for e in main["env"] if "valueFrom" in e] == external
     assert pod["status"]["phase"] == "Succeeded" or "deletionTimestamp" in pod["metadata"], pod["status"]
 
-    s3 = boto3.client(
-        "s3", endpoint_url=release.env["BROOK_S3_ENDPOINT"], region_name=release.env["BROOK_S3_REGION"],
-        aws_access_key_id=release.env["BROOK_S3_ACCESS_KEY"],
-        aws_secret_access_key=release.env["BROOK_S3_SECRET_KEY"],
-    )  # fmt: skip
+    s3 = release.s3()
     keys = [
         item["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=release.bucket, Prefix="raw/")
