@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tools.cluster.config import Layout
 from tools.cluster.node import Cluster
+from tools.cnpg import relay
 from tools.cnpg.operator import CnpgError, install, uninstall
 from tools.versions import brook_home
 
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     cluster = Cluster(layout=Layout.default(), bin=brook_home() / "bin", go=go)
     running = cluster.running()
     if not running or not all(running.values()):
+        if args.command == "uninstall":  # nothing left in a stopped cluster but our relay process
+            relay.stop_process()
+            return 0
         print(f"cnpg {args.command}: the node is not running: run `make cluster` first", file=sys.stderr)
         return 1
     try:
