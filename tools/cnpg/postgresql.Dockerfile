@@ -17,7 +17,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # cluster (CNPG's initdb makes the only one, in the volume). Debian's base-passwd gives gid 26 to `tape`: renamed.
 # hadolint ignore=DL3008
 RUN test -n "${PG_MAJOR}" \
-    && groupmod --new-name postgres "$(getent group 26 | cut -d: -f1)" \
+    && groupmod --new-name postgres "$(awk -F: '$3 == 26 { print $1 }' /etc/group)" \
     && useradd --system --uid 26 --gid 26 --home-dir /var/lib/postgresql --shell /bin/bash postgres \
     && mkdir -p /etc/postgresql-common/createcluster.d /var/lib/postgresql \
     && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/cnpg.conf \
