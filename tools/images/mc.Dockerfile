@@ -6,6 +6,8 @@
 # MC_CONFIG_DIR (the chart sets /tmp/mc, an emptyDir) and HOME=/tmp, so the root filesystem may be read-only.
 ARG PYTHON_IMAGE
 FROM ${PYTHON_IMAGE}
+# `bin` is a named build context (--build-context), not a stage, which hadolint cannot know (DL3022).
+# hadolint ignore=DL3022
 COPY --from=bin --chmod=0755 mc /usr/local/bin/mc
 ENV HOME=/tmp MC_CONFIG_DIR=/tmp/mc
 USER 10001:10001

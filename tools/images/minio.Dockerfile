@@ -8,6 +8,8 @@
 # its certs directory (~/.minio/certs), on the chart's /tmp emptyDir under readOnlyRootFilesystem.
 ARG PYTHON_IMAGE
 FROM ${PYTHON_IMAGE}
+# `bin` is a named build context (--build-context), not a stage, which hadolint cannot know (DL3022).
+# hadolint ignore=DL3022
 COPY --from=bin --chmod=0755 minio /usr/local/bin/minio
 ENV HOME=/tmp MINIO_UPDATE=off
 USER 10001:10001
