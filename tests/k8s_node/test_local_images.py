@@ -3,8 +3,9 @@ archives) run without a node: each archive loads back (what `ctr images import` 
 10001 on a read-only root filesystem, its byte code is current (no .pyc is stale, so nothing is recompiled at every
 start), and its producer writes real events into the local Kafka over the host network; the Airflow image parses
 Brook's DAG folder with no import error; the Flink job image's Python layer (its official bases are unobtainable)
-runs a bounded Flink job on PyFlink's mini-cluster. podman runs the containers (runc, cgroupfs: this host's hybrid
-cgroups rule out crun and systemd). docs/kubernetes.md ("Images without a registry") lists what is not shown.
+runs a bounded Flink job on PyFlink's mini-cluster; the MinIO and mc images run the chart's bucket Job. podman runs
+the containers (runc, cgroupfs: this host's hybrid cgroups rule out crun and systemd). docs/kubernetes.md ("Images
+without a registry") lists what is not shown.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from kafka import KafkaConsumer, TopicPartition
 from jobs.bets.topics import BetsTopics
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
 from tests.conftest import unique_topic
+from tests.waiting import wait_for
 from tools.versions import ROOT, brook_home
 
 pytestmark = pytest.mark.k8s_node
@@ -225,3 +230,67 @@ def test_flink_job_python_layer_runs_a_bounded_job(
         cur.execute("SELECT COALESCE(SUM(bets), 0) FROM top_games")
         (counted,) = cur.fetchone()
     assert counted == 30, (counted, proc.stdout[-2000:], proc.stderr[-2000:])
+
+
+@pytest.fixture(scope="session")
+def minio_images() -> dict[str, str]:
+    """`make images-local-minio images-local-mc` (the chart's MinIO and bucket-Job images, seconds when current), each
+    archive loaded back into podman's storage."""
+    if os.geteuid() != 0:
+        pytest.fail("the local image tests need root (buildah, podman): run `make images-test` as root")
+    build = subprocess.run(
+        ["make", "-s", "images-local-minio", "images-local-mc"], cwd=ROOT, capture_output=True, text=True, timeout=3600
+    )
+    assert build.returncode == 0, f"make images-local-minio/-mc failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    loaded = {}
+    for name in ("minio", "mc"):
+        archive = ARCHIVES / f"{name}.oci.tar"
+        proc = subprocess.run(["podman", "load", "-q", "-i", str(archive)], capture_output=True, text=True)
+        assert proc.returncode == 0, f"{archive} does not load: {proc.stderr}"
+        loaded[name] = f"localhost/brook/{name}:local"
+    return loaded
+
+
+def test_minio_and_mc_images_run_the_bucket_job_as_the_chart_does(minio_images: dict[str, str], tmp_path: Path) -> None:
+    """The MinIO image serves as uid 10001 on a read-only root (its only writes: the data directory and /tmp), and
+    the mc image runs the chart's bucket-Job command (templates/minio.yaml: /bin/sh -ec, MC_CONFIG_DIR=/tmp/mc) as
+    10001 on a read-only root: twice, the second time finding the bucket there (--ignore-existing)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    os.chown(data, 10001, 10001)
+    login = {"MINIO_ROOT_USER": f"t{secrets.token_hex(4)}", "MINIO_ROOT_PASSWORD": secrets.token_hex(12)}
+    name = f"brook-minio-test-{secrets.token_hex(3)}"
+    flags = [f"--env={key}={value}" for key, value in login.items()]
+    server = [*PODMAN_RUN, "--detach", "--name", name, "--read-only", "--volume", f"{data}:/data", *flags]
+    ok(subprocess.run([*server, minio_images["minio"], "server", "/data", "--address", f"127.0.0.1:{port}",
+                       "--console-address", "127.0.0.1:0"], capture_output=True, text=True, timeout=120))  # fmt: skip
+    try:
+
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/minio/health/ready", timeout=2) as resp:
+                    return resp.status == 200
+            except OSError:
+                return False
+
+        wait_for("the MinIO image's server ready", ready, timeout=60, interval=1)
+        job = (
+            f'mc alias set brook http://127.0.0.1:{port} "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" && '
+            "mc mb --ignore-existing brook/flink && echo buckets ready"
+        )
+        env = {**login, "MC_CONFIG_DIR": "/tmp/mc"}
+        for _ in range(2):
+            out = subprocess.run(
+                [*PODMAN_RUN, "--read-only", *(f"--env={k}={v}" for k, v in env.items()), "--entrypoint", "/bin/sh",
+                 minio_images["mc"], "-ec", job], capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert "buckets ready" in ok(out), out.stdout
+        assert (data / "flink").is_dir()  # the bucket, on the server's data directory
+        assert {p.stat().st_uid for p in data.rglob("*")} == {10001}  # every file the server wrote is 10001's
+        ident = ok(subprocess.run(["podman", "exec", name, "id", "-u"], capture_output=True, text=True, timeout=30))
+        assert ident.strip() == "10001"
+    finally:
+        subprocess.run(["podman", "rm", "-f", name], capture_output=True, timeout=60, check=False)
