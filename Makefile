@@ -14,6 +14,8 @@ UV := $(VENV)/uv/bin/uv
 PY := $(VENV)/app/bin/python
 AIRFLOW_PY := $(VENV)/airflow/bin/python
 BIN := $(BROOK_HOME)/bin
+# Heavy builds (Go, buildah) take turns on this lock: two makes on one machine do not fight for its cores.
+BUILD_LOCK := flock $(BROOK_HOME)/build.lock
 HELM := $(BIN)/helm
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"

@@ -21,14 +21,14 @@ cluster-packages: ## containerd 1.6, runc, CNI plugins from Debian (apt-get, onl
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
 	fi
 
-# Under /tmp/brook/build.lock when it exists (several builds sharing 2 cores take turns); about a minute with a warm
+# Under $(BUILD_LOCK) (several builds sharing 2 cores take turns); about a minute with a warm
 # Go cache, as long as the k8s-api build on a cold one.
 $(CLUSTER_STAMP): $(K8S_API_MOD)/go.mod $(K8S_API_MOD)/go.sum
 	$(call say,building kubelet and kube-proxy $(K8S_API_VERSION) from Go modules ($(K8S_API_MOD)))
 	@mkdir -p $(BIN)
-	start=$$(date +%s); lock=(); if [ -d /tmp/brook ]; then lock=(flock /tmp/brook/build.lock); fi; \
+	start=$$(date +%s); \
 	cd $(K8S_API_MOD) && rm -rf $(BIN)/.cluster-build-tmp && mkdir -p $(BIN)/.cluster-build-tmp && \
-	"$${lock[@]}" env GOFLAGS=-mod=readonly $(GO) build -trimpath -o $(BIN)/.cluster-build-tmp/ \
+	$(BUILD_LOCK) env GOFLAGS=-mod=readonly $(GO) build -trimpath -o $(BIN)/.cluster-build-tmp/ \
 		-ldflags "$(K8S_API_LDFLAGS)" $(addprefix k8s.io/kubernetes/cmd/,$(CLUSTER_BINS)) && \
 	mv $(addprefix $(BIN)/.cluster-build-tmp/,$(CLUSTER_BINS)) $(BIN)/ && rm -rf $(BIN)/.cluster-build-tmp && \
 	echo "kubelet and kube-proxy built in $$(( $$(date +%s) - start ))s"
@@ -39,8 +39,8 @@ cluster-bin: $(CLUSTER_STAMP) ## kubelet + kube-proxy (tools/k8s_api/go.mod) int
 $(CLUSTER_DNS_STAMP): $(CLUSTER_DNS_MOD)/go.mod $(CLUSTER_DNS_MOD)/go.sum $(CLUSTER_DNS_MOD)/main.go
 	$(call say,building CoreDNS $(CLUSTER_DNS_VERSION) from its Go module ($(CLUSTER_DNS_MOD)))
 	@mkdir -p $(BIN)
-	start=$$(date +%s); lock=(); if [ -d /tmp/brook ]; then lock=(flock /tmp/brook/build.lock); fi; \
-	cd $(CLUSTER_DNS_MOD) && "$${lock[@]}" env CGO_ENABLED=0 GOFLAGS=-mod=readonly $(GO) build -trimpath \
+	start=$$(date +%s); \
+	cd $(CLUSTER_DNS_MOD) && $(BUILD_LOCK) env CGO_ENABLED=0 GOFLAGS=-mod=readonly $(GO) build -trimpath \
 		-ldflags "-s -w" -o $(BIN)/.coredns-build-tmp . && mv $(BIN)/.coredns-build-tmp $(BIN)/coredns && \
 	echo "CoreDNS built in $$(( $$(date +%s) - start ))s"
 	rm -f $(BIN)/.coredns-* && touch $@

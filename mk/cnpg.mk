@@ -17,23 +17,23 @@ CNPG_POSTGRES_ARCHIVE := $(LOCAL_IMAGES)/cnpg-postgresql.oci.tar
 # `go install pkg@version` is refused here (its deprecation check lists the module's versions, which the proxy
 # answers 403), so a throwaway module requires it at the pinned version and builds cmd/manager; go.sum is checked
 # against the checksum database as usual. Static (CGO off): the bootstrap init container copies the same binary
-# into the Postgres image. Under /tmp/brook/build.lock; about 7 min on a cold Go cache (2 shared cores).
+# into the Postgres image. Under $(BUILD_LOCK); about 7 min on a cold Go cache (2 shared cores).
 $(CNPG_MANAGER):
 	$(call say,building the CloudNativePG manager $(CNPG_APP_VERSION) from its Go module)
 	@mkdir -p $(CNPG_DIR)
 	start=$$(date +%s); src=$(CNPG_DIR)/src; rm -rf $$src && mkdir -p $$src && cd $$src && \
 	$(GO) mod init brook.local/cnpg-manager > /dev/null 2>&1 && \
 	$(GO) get $(CNPG_MODULE)/cmd/manager@v$(CNPG_APP_VERSION) && \
-	$(images_lock) env CGO_ENABLED=0 $(GO) build -trimpath -o $@.tmp -ldflags "-s -w \
+	$(BUILD_LOCK) env CGO_ENABLED=0 $(GO) build -trimpath -o $@.tmp -ldflags "-s -w \
 		-X $(CNPG_MODULE)/pkg/versions.buildVersion=$(CNPG_APP_VERSION) \
 		-X $(CNPG_MODULE)/pkg/versions.buildCommit=module-v$(CNPG_APP_VERSION)" $(CNPG_MODULE)/cmd/manager && \
 	mv $@.tmp $@ && echo "CNPG manager built in $$(( $$(date +%s) - start ))s"
 
 .PHONY: cnpg-images cnpg-install cnpg-uninstall cnpg-test
 cnpg-images: base-image $(CNPG_MANAGER) ## the CNPG operator image (its Go module's manager) and a Postgres 15 image (Debian's) as OCI archives (root)
-	$(images_lock) tools/cnpg/operator-image.sh $(CNPG_OPERATOR_IMAGE) $(CNPG_MANAGER) \
+	$(BUILD_LOCK) tools/cnpg/operator-image.sh $(CNPG_OPERATOR_IMAGE) $(CNPG_MANAGER) \
 		$$($(GO) env GOARCH) $(CNPG_OPERATOR_ARCHIVE)
-	$(images_lock) tools/images/build.sh $(CNPG_POSTGRES_IMAGE) tools/cnpg/postgresql.Dockerfile \
+	$(BUILD_LOCK) tools/images/build.sh $(CNPG_POSTGRES_IMAGE) tools/cnpg/postgresql.Dockerfile \
 		$(CNPG_POSTGRES_ARCHIVE) --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE) --build-arg PG_MAJOR=$(CNPG_PG_MAJOR) \
 		--volume /etc/apt/sources.list.d:/etc/apt/sources.list.d:ro \
 		$(if $(wildcard /etc/apt/sources.list),--volume /etc/apt/sources.list:/etc/apt/sources.list:ro)

@@ -2,7 +2,7 @@
 # base made by debootstrap from Debian bookworm, then images/*/Dockerfile built by buildah over it and exported as
 # OCI archives under $(BROOK_HOME)/images, which a containerd node imports (`ctr -n k8s.io images import`). The
 # Dockerfiles' defaults stay the public images; only the base build args differ. Needs root (debootstrap, buildah).
-# Builds take /tmp/brook/build.lock when that folder exists (builds sharing the cores take turns).
+# Builds take $(BUILD_LOCK) (builds sharing the cores take turns).
 LOCAL_IMAGES := $(BROOK_HOME)/images
 # The Python minor of versions.env's PYTHON_IMAGE (python:<minor>.<patch>-...): bookworm's python<minor> must exist.
 LOCAL_PYTHON_MINOR := $(shell echo '$(PYTHON_IMAGE)' | sed -E 's/^[^:]*:([0-9]+\.[0-9]+)\..*/\1/')
@@ -14,7 +14,6 @@ LOCAL_AIRFLOW_BASE := localhost/brook/airflow-base
 LOCAL_IMAGE_TAG ?= local
 IMAGES_LOCAL ?= app airflow
 IMAGES_LOCAL_PACKAGES := debootstrap buildah uidmap podman runc containerd
-images_lock = $$(if [ -d /tmp/brook ]; then echo flock /tmp/brook/build.lock; fi)
 
 .PHONY: images-local-packages base-image images-local images-test
 images-local-packages: ## debootstrap, buildah; podman, runc, containerd for images-test (apt-get, only what dpkg lacks; root)
@@ -32,7 +31,7 @@ base-image: images-local-packages ## Debian bookworm minbase + python3.x (versio
 		echo "$(LOCAL_BASE_IMAGE): up to date"; \
 	else \
 		start=$$(date +%s); mkdir -p $(LOCAL_IMAGES); \
-		$(images_lock) tools/images/base-image.sh $(LOCAL_BASE_IMAGE) $(LOCAL_PYTHON_MINOR) $(LOCAL_IMAGES)/base && \
+		$(BUILD_LOCK) tools/images/base-image.sh $(LOCAL_BASE_IMAGE) $(LOCAL_PYTHON_MINOR) $(LOCAL_IMAGES)/base && \
 		touch "$$stamp" && echo "$(LOCAL_BASE_IMAGE) built in $$(( $$(date +%s) - start ))s"; \
 	fi
 
@@ -41,26 +40,26 @@ images-local: base-image ## buildah-build images/{app,airflow}/Dockerfile over t
 
 .PHONY: images-local-app images-local-airflow images-local-minio images-local-mc
 images-local-app: base-image
-	$(images_lock) tools/images/build.sh localhost/brook/app:$(LOCAL_IMAGE_TAG) images/app/Dockerfile \
+	$(BUILD_LOCK) tools/images/build.sh localhost/brook/app:$(LOCAL_IMAGE_TAG) images/app/Dockerfile \
 		$(LOCAL_IMAGES)/app.oci.tar --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE)
 
 # The chart's MinIO and its bucket Job's mc (minio.image, minio.mcImage; the node's e2e sets them): the binaries built
 # from their Go modules (mk/tools.mk) over the Debian base, copied from the build context `bin` ($(BIN)).
 images-local-minio: base-image minio
-	$(images_lock) tools/images/build.sh localhost/brook/minio:$(LOCAL_IMAGE_TAG) tools/images/minio.Dockerfile \
+	$(BUILD_LOCK) tools/images/build.sh localhost/brook/minio:$(LOCAL_IMAGE_TAG) tools/images/minio.Dockerfile \
 		$(LOCAL_IMAGES)/minio.oci.tar --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE) --build-context bin=$(BIN)
 
 images-local-mc: base-image mc
-	$(images_lock) tools/images/build.sh localhost/brook/mc:$(LOCAL_IMAGE_TAG) tools/images/mc.Dockerfile \
+	$(BUILD_LOCK) tools/images/build.sh localhost/brook/mc:$(LOCAL_IMAGE_TAG) tools/images/mc.Dockerfile \
 		$(LOCAL_IMAGES)/mc.oci.tar --build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE) --build-context bin=$(BIN)
 
 # The Airflow image over a stand-in for the official base (tools/images/airflow-base.Dockerfile), tagged as the
 # official one is, so images/airflow/Dockerfile only swaps the repository (AIRFLOW_IMAGE).
 images-local-airflow: base-image
-	NO_EXPORT=1 $(images_lock) tools/images/build.sh $(LOCAL_AIRFLOW_BASE):$(LOCAL_AIRFLOW_VERSION)-python$(LOCAL_PYTHON_MINOR) \
+	NO_EXPORT=1 $(BUILD_LOCK) tools/images/build.sh $(LOCAL_AIRFLOW_BASE):$(LOCAL_AIRFLOW_VERSION)-python$(LOCAL_PYTHON_MINOR) \
 		tools/images/airflow-base.Dockerfile $(LOCAL_IMAGES)/airflow-base.oci.tar \
 		--build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE)
-	$(images_lock) tools/images/build.sh localhost/brook/airflow:$(LOCAL_IMAGE_TAG) images/airflow/Dockerfile \
+	$(BUILD_LOCK) tools/images/build.sh localhost/brook/airflow:$(LOCAL_IMAGE_TAG) images/airflow/Dockerfile \
 		$(LOCAL_IMAGES)/airflow.oci.tar --build-arg AIRFLOW_IMAGE=$(LOCAL_AIRFLOW_BASE)
 
 images-test: images-local $(VENV)/app/.installed ## run the built images without a node: user, read-only root, a job against the local services
@@ -72,7 +71,7 @@ images-test: images-local $(VENV)/app/.installed ## run the built images without
 LOCAL_FLINK_LIBRARIES_SHA256 = $(shell grep -A1 '^apache-flink-libraries==' requirements/app.lock | grep -o 'sha256:[0-9a-f]*' | cut -d: -f2)
 .PHONY: images-flink-python
 images-flink-python: base-image ## the Flink job image's Python layer over Debian (JRE + PyFlink's embedded runtime), for images-test
-	NO_EXPORT=1 $(images_lock) tools/images/build.sh localhost/brook/flink-python:$(LOCAL_IMAGE_TAG) \
+	NO_EXPORT=1 $(BUILD_LOCK) tools/images/build.sh localhost/brook/flink-python:$(LOCAL_IMAGE_TAG) \
 		tools/images/flink-python.Dockerfile $(LOCAL_IMAGES)/flink-python.oci.tar \
 		--build-arg PYTHON_IMAGE=$(LOCAL_BASE_IMAGE) --build-arg FLINK_VERSION=$(FLINK_VERSION) \
 		--build-arg FLINK_LIBRARIES_SHA256=$(LOCAL_FLINK_LIBRARIES_SHA256) \

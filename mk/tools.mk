@@ -24,8 +24,8 @@ $(BIN)/.minio-$(MINIO_VERSION):
 # mc, MinIO's client: only the node's bucket-Job image needs it (mk/images-local.mk), so `make tools` does not build it.
 $(BIN)/.mc-$(MC_VERSION):
 	$(call say,building mc $(MC_VERSION) from its Go module (a few minutes on a cold cache))
-	lock=(); if [ -d /tmp/brook ]; then lock=(flock /tmp/brook/build.lock); fi; \
-	GOBIN=$(BIN) GOFLAGS=-mod=mod "$${lock[@]}" $(GO) install github.com/minio/mc@$(MC_VERSION)
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) GOFLAGS=-mod=mod $(BUILD_LOCK) $(GO) install github.com/minio/mc@$(MC_VERSION)
 	rm -f $(BIN)/.mc-* && touch $@
 
 $(BIN)/hadolint: $(VENV)/app/.installed
