@@ -4,9 +4,10 @@ of Brook's chart: the operator built from its Go module and installed from the m
 its primary Ready under Pod Security `restricted`, the chart's migration hook Job run against it, and the producer
 and consumer Deployments moving events through Kafka into CNPG's Postgres, read back over the `-rw` Service.
 
-Profile: tests/k8s_node/values-cnpg.yaml (Kafka and S3 stay local mode's services on the bridge address, as in
-test_k8s_e2e.py). Storage: the node has no provisioner, so the test makes a hostPath PersistentVolume bound in advance
-(claimRef) to the claim CNPG makes for instance 1; the pod itself mounts only the claim, which `restricted` allows.
+Profile: tests/k8s_node/values-cnpg.yaml (Kafka and S3 local mode's services on the bridge address; `make k8s-e2e`
+runs the same operator and Cluster with the chart's MinIO). Storage: the node has no provisioner, so the test makes a
+hostPath PersistentVolume bound in advance (claimRef) to the claim CNPG makes for instance 1
+(tests/k8s_node/provision.py); the pod itself mounts only the claim, which `restricted` allows.
 """
 
 from __future__ import annotations
@@ -15,22 +16,21 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import boto3
 import psycopg2
 import pytest
+import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
-from tests.k8s_node.conftest import kubectl_json, ok
-from tests.k8s_node.test_k8s_e2e import external_service, port
+from tests.k8s_node.conftest import OPERATOR_ARCHIVE, POSTGRES_ARCHIVE, kubectl_json, ok, pod_rss_mib, seconds_between
+from tests.k8s_node.provision import HostVolume, external_service, port
 from tests.waiting import wait_for
 from tools.cluster import image
 from tools.cluster.node import Cluster
@@ -42,10 +42,7 @@ pytestmark = pytest.mark.k8s_node
 
 CHART = ROOT / "charts" / "brook"
 VALUES = Path(__file__).with_name("values-cnpg.yaml")
-IMAGES = brook_home() / "images"
-APP_ARCHIVE = IMAGES / "app.oci.tar"  # `make images-local-app`
-OPERATOR_ARCHIVE = IMAGES / "cnpg-operator.oci.tar"  # `make cnpg-images` (mk/cnpg.mk)
-POSTGRES_ARCHIVE = IMAGES / "cnpg-postgresql.oci.tar"
+APP_ARCHIVE = brook_home() / "images" / "app.oci.tar"  # `make images-local-app`
 NAMESPACE = "brook-cnpg"
 RELEASE = "brook"
 PG_CLUSTER = "brook-pg"  # values.yaml postgres.cluster
@@ -60,7 +57,7 @@ class Release:
     topic: str
     bucket: str
     image: str
-    volume: Path
+    volume: HostVolume
     install_seconds: float
 
     def pg(self):
@@ -97,34 +94,6 @@ def helm(cluster: Cluster, home: Path, *args: str, timeout: float = 900) -> subp
     )  # fmt: skip
 
 
-def volume(name: str, path: Path) -> dict:
-    """A hostPath PersistentVolume bound in advance to claim ``name`` of the namespace (CNPG names an instance's
-    claim after the instance: <cluster>-1), with the chart's storage size (values.yaml postgres.storage)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": f"{NAMESPACE}-{name}"},
-        "spec": {
-            "capacity": {"storage": "2Gi"},
-            "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": "Retain",
-            "storageClassName": "",
-            "claimRef": {"namespace": NAMESPACE, "name": name},
-            "hostPath": {"path": str(path), "type": "Directory"},
-        },
-    }
-
-
-@pytest.fixture(scope="module")
-def cnpg(cluster: Cluster) -> Iterator[dict]:
-    """The operator installed (images imported, config/default applied, Deployment available, webhooks answering);
-    removed at the end with its CRDs."""
-    took = operator.install(cluster, OPERATOR_ARCHIVE, POSTGRES_ARCHIVE)
-    print("\ncnpg install: " + ", ".join(f"{step} {secs:.1f}s" for step, secs in took.items()), flush=True)
-    yield took
-    operator.uninstall(cluster)
-
-
 def diagnosis(cluster: Cluster) -> str:
     """What a failed step leaves to read: the namespace's pods, the Cluster's status, the operator's log tail."""
     lines = [cluster.kubectl("get", "-n", NAMESPACE, "pods,jobs,pvc,clusters.postgresql.cnpg.io", "-o", "wide").stdout]
@@ -151,22 +120,18 @@ def release(cluster: Cluster, cnpg: dict, tmp_path_factory) -> Iterator[Release]
     env = local.up()
     token = secrets.token_hex(3)
     topic, bucket = f"bets-cnpg-{token}", f"bets-cnpg-{token}"
-    claim = f"{PG_CLUSTER}-1"
-    path = brook_home() / "cnpg" / "volumes" / f"{NAMESPACE}-{claim}-{token}"
-    path.mkdir(parents=True)
-    os.chown(path, POSTGRES_UID, POSTGRES_UID)
-    path.chmod(0o700)
+    size = yaml.safe_load((CHART / "values.yaml").read_text())["postgres"]["storage"]["size"]
+    volume = HostVolume(cluster, NAMESPACE, f"{PG_CLUSTER}-1", size, POSTGRES_UID)
     home = tmp_path_factory.mktemp("helm")
 
     ok(cluster.kubectl("create", "namespace", NAMESPACE))
     ok(cluster.kubectl("label", "namespace", NAMESPACE, "pod-security.kubernetes.io/enforce=restricted"))
-    ok(cluster.kubectl("apply", "-f", "-", stdin=json.dumps(volume(claim, path))))
+    volume.create()
     s3_login = [f"--from-literal=AWS_ACCESS_KEY_ID={env['BROOK_S3_ACCESS_KEY']}",
                 f"--from-literal=AWS_SECRET_ACCESS_KEY={env['BROOK_S3_SECRET_KEY']}"]  # fmt: skip
     ok(cluster.kubectl("create", "secret", "generic", "node-s3", "-n", NAMESPACE, *s3_login))
     kafka, s3 = env["BROOK_KAFKA_BOOTSTRAP"], env["BROOK_S3_ENDPOINT"].removeprefix("http://")
-    objects = [*external_service("node-kafka", kafka.rsplit(":", 1)[0], port(kafka)),
-               *external_service("node-minio", s3.rsplit(":", 1)[0], port(s3))]  # fmt: skip
+    objects = [*external_service("node-kafka", kafka), *external_service("node-minio", s3)]
     body = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
     ok(cluster.kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=body))
     s3_client = boto3.client(
@@ -194,7 +159,7 @@ def release(cluster: Cluster, cnpg: dict, tmp_path_factory) -> Iterator[Release]
     install = helm(cluster, home, "install", RELEASE, str(CHART), *values, "--wait", "--timeout", "10m")
     took = time.monotonic() - started
     print(f"\nhelm install --wait (Cluster bootstrap + migration hook): {took:.1f}s", flush=True)
-    rel = Release(cluster, env, topic, bucket, app, path, took)
+    rel = Release(cluster, env, topic, bucket, app, volume, took)
     try:
         assert install.returncode == 0, f"{install.stderr}\n{diagnosis(cluster)}"
         yield rel
@@ -202,8 +167,7 @@ def release(cluster: Cluster, cnpg: dict, tmp_path_factory) -> Iterator[Release]
         helm(cluster, home, "uninstall", RELEASE, "--wait", "--timeout", "3m")
         # The Cluster (no finalizer) goes with the namespace; its claim then frees the volume.
         ok(cluster.kubectl("delete", "namespace", NAMESPACE, "--wait", "--timeout", "180s", timeout=210))
-        ok(cluster.kubectl("delete", "persistentvolume", f"{NAMESPACE}-{claim}", "--wait", "--timeout", "60s"))
-        shutil.rmtree(path)
+        volume.delete()
         admin = KafkaAdminClient(bootstrap_servers=kafka)
         admin.delete_topics([t for t in (topic, f"{topic}.dlq") if t in admin.list_topics()])
         admin.close()
@@ -256,8 +220,8 @@ def test_cluster_healthy_primary_restricted(release: Release) -> None:
     [init] = primary["spec"]["initContainers"]  # the bootstrap container: the operator's image
     assert init["image"] == operator.archive_image_name(OPERATOR_ARCHIVE)
     claim = kubectl_json(cluster, "-n", NAMESPACE, "pvc", f"{PG_CLUSTER}-1")
-    assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == f"{NAMESPACE}-{PG_CLUSTER}-1"
-    assert (release.volume / "pgdata" / "PG_VERSION").read_text().strip() == "15"
+    assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == release.volume.name
+    assert (release.volume.path / "pgdata" / "PG_VERSION").read_text().strip() == "15"
     labels = kubectl_json(cluster, "namespace", NAMESPACE)["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     ready = next(c for c in pg["status"]["conditions"] if c["type"] == "Ready")
@@ -269,28 +233,6 @@ def test_cluster_healthy_primary_restricted(release: Release) -> None:
         f" operator pod {pod_rss_mib(op['items'][0]['metadata']['uid']):.0f} MiB",
         flush=True,
     )
-
-
-def seconds_between(start: str, end: str) -> int:
-    """Seconds between two API timestamps (RFC 3339, whole seconds)."""
-    return int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
-
-
-def pod_rss_mib(uid: str) -> float:
-    """Resident memory of a pod's processes (those whose cgroup names the pod's uid), in MiB: for the docs."""
-    marker = "pod" + uid
-    total = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if marker not in (proc / "cgroup").read_text():
-                continue
-            status = (proc / "status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total / 1024
 
 
 def test_migration_hook_ran_against_cnpg(release: Release) -> None:

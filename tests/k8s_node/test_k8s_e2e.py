@@ -4,12 +4,13 @@ a `helm upgrade` to a new image tag that rolls the workloads without losing or d
 Airflow (PyPI) running `bets_export`, whose KubernetesPodOperator exports the stored events through a pod into the
 chart's own MinIO.
 
-The profile is tests/k8s_node/values-node.yaml; its deviations from issue 12 (Kafka and Postgres reached through
-kafka/postgres.external, no CNPG operator, no Flink, Airflow from PyPI on the host instead of the chart's Airflow
-image) are listed there and in docs/kubernetes.md ("Brook's chart on the node"). S3 is the chart's MinIO (images of
-`make images-local-minio` and `make images-local-mc`) on a PersistentVolume this test makes, since the node has no
-provisioner. Each run has its own namespace (so its own MinIO), database and topics, so counts are exact and runs do
-not see each other's data.
+The profile is tests/k8s_node/values-node.yaml; its deviations from issue 12 (Kafka reached through kafka.external,
+no Flink, Airflow from PyPI on the host instead of the chart's Airflow image) are listed there and in
+docs/kubernetes.md ("Brook's chart on the node"). Postgres is the chart's CloudNativePG Cluster `brook-pg`, run by the
+real operator (`make cnpg-images`, tools/cnpg, installed by the `cnpg` fixture of conftest.py); S3 is the chart's
+MinIO (images of `make images-local-minio` and `make images-local-mc`). Both sit on PersistentVolumes this test makes
+(tests/k8s_node/provision.py), since the node has no provisioner. Each run has its own namespace (so its own Postgres
+and MinIO) and topics, so counts are exact and runs do not see each other's data.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
-import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,12 +35,14 @@ import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
-from tests.k8s_node.conftest import kubectl_json, ok
+from tests.k8s_node.conftest import POSTGRES_ARCHIVE, kubectl_json, ok, pod_rss_mib, seconds_between
 from tests.k8s_node.host_airflow import launcher_kubeconfig, run_dag
+from tests.k8s_node.provision import HostVolume, external_service, port
 from tests.waiting import wait_for
 from tools.cluster import image
 from tools.cluster.node import Cluster
-from tools.cluster.services import SERVICES, cluster_services
+from tools.cluster.services import cluster_services
+from tools.cnpg import operator
 from tools.versions import ROOT, brook_home, helm_sets
 
 pytestmark = pytest.mark.k8s_node
@@ -52,38 +53,16 @@ APP_ARCHIVE = brook_home() / "images" / "app.oci.tar"  # `make images-local-app`
 # The chart's MinIO server and bucket-Job images (minio.image, minio.mcImage): `make images-local-minio`, `-mc`.
 MINIO_ARCHIVES = {"image": brook_home() / "images" / "minio.oci.tar", "mcImage": brook_home() / "images" / "mc.oci.tar"}
 MINIO_UID = 10001  # the chart's pod uid (brook.podSecurity): the owner of the volume's directory
+POSTGRES_UID = 26  # CNPG's default postgresUID: the owner of its instance's volume directory
+CHART_VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
+PG_CLUSTER = CHART_VALUES["postgres"]["cluster"]  # brook-pg; its instance 1 claims <cluster>-1
 RELEASE = "brook"
 MIN_EVENTS = 2000  # events the producer must have written before it is stopped
 HOOK_TIMEOUT = "5m"  # helm's --timeout: the migration Job and the rollout, on 2 shared cores
 
 
-def archive_image_name(archive: Path) -> str:
-    """The name the archive's index gives its image (buildah writes it as org.opencontainers.image.ref.name)."""
-    with tarfile.open(archive) as tar:
-        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
-    (manifest,) = index["manifests"]
-    return manifest["annotations"]["org.opencontainers.image.ref.name"]
-
-
-# The selector-less Services (each with one EndpointSlice naming the bridge address) the pods dial the services by.
-EXTERNAL = {"kafka": "node-kafka", "postgres": "node-postgres"}
-
-
-def port(endpoint: str) -> int:
-    return int(endpoint.rsplit(":", 1)[1])
-
-
-def external_service(name: str, address: str, service_port: int) -> list[dict]:
-    """A Service without a selector and its EndpointSlice: the cluster's name for a service outside it (here the
-    local-mode service on the bridge address); kube-proxy forwards the ClusterIP, CoreDNS answers the name."""
-    ports = [{"name": "tcp", "port": service_port, "protocol": "TCP"}]
-    return [
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-         "spec": {"ports": [{**ports[0], "targetPort": service_port}]}},
-        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-         "metadata": {"name": f"{name}-1", "labels": {"kubernetes.io/service-name": name}},
-         "addressType": "IPv4", "ports": ports, "endpoints": [{"addresses": [address]}]},
-    ]  # fmt: skip
+# The selector-less Service (with one EndpointSlice naming the bridge address) the pods dial Kafka by.
+KAFKA_SERVICE = "node-kafka"
 
 
 @dataclass
@@ -92,8 +71,7 @@ class Release:
 
     cluster: Cluster
     namespace: str
-    env: dict[str, str]  # the cluster services' BROOK_* settings (as seen from the host and the pods)
-    database: str
+    env: dict[str, str]  # the cluster services' BROOK_* settings (as seen from the host and the pods): Kafka's
     topic: str
     bucket: str
     repository: str
@@ -102,9 +80,15 @@ class Release:
     minio_images: dict[str, str]  # minio.image and minio.mcImage: the names in the imported archives
 
     @property
-    def volume(self) -> str:
-        """The PersistentVolume made for the chart's claim brook-minio (cluster-scoped: named after the namespace)."""
-        return f"{self.namespace}-minio"
+    def volumes(self) -> dict[str, HostVolume]:
+        """The PersistentVolumes made for the chart's claims: MinIO's brook-minio (minio.storage.size of the
+        profile) and brook-pg-1, the claim CNPG makes for instance 1 (postgres.storage.size of the chart)."""
+        minio = yaml.safe_load(VALUES.read_text())["minio"]["storage"]["size"]
+        postgres = CHART_VALUES["postgres"]["storage"]["size"]
+        return {
+            "minio": HostVolume(self.cluster, self.namespace, "brook-minio", minio, MINIO_UID),
+            "postgres": HostVolume(self.cluster, self.namespace, f"{PG_CLUSTER}-1", postgres, POSTGRES_UID),
+        }
 
     def helm(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KUBECONFIG": str(self.cluster.layout.admin_kubeconfig)}
@@ -116,13 +100,9 @@ class Release:
         )  # fmt: skip
 
     def values(self, tag: str) -> list[str]:
-        """The profile's file and what this run decides: the services by their selector-less Services' names."""
+        """The profile's file and what this run decides: Kafka by its selector-less Service's name, the images."""
         sets = {
-            "kafka.external.bootstrap": f"{EXTERNAL['kafka']}:{port(self.env['BROOK_KAFKA_BOOTSTRAP'])}",
-            "postgres.external.host": EXTERNAL["postgres"],
-            "postgres.external.port": self.env["BROOK_PG_PORT"],
-            "postgres.external.database": self.database,
-            "postgres.external.secret": "node-pg",
+            "kafka.external.bootstrap": f"{KAFKA_SERVICE}:{port(self.env['BROOK_KAFKA_BOOTSTRAP'])}",
             "minio.image": self.minio_images["image"],
             "minio.mcImage": self.minio_images["mcImage"],
             "images.app.repository": self.repository,
@@ -148,10 +128,19 @@ class Release:
             aws_access_key_id=key, aws_secret_access_key=secret,
         )  # fmt: skip
 
-    def pg(self, database: str | None = None):
+    def pg_login(self) -> tuple[str, str]:
+        """The chart's owner and its generated password: the Secret CNPG bootstrapped the database with."""
+        secret = kubectl_json(self.cluster, "-n", self.namespace, "secret", f"{PG_CLUSTER}-app-credentials")["data"]
+        return base64.b64decode(secret["username"]).decode(), base64.b64decode(secret["password"]).decode()
+
+    def pg(self):
+        """A connection to database brook through the ClusterIP of the Cluster's `-rw` Service (the host reaches it
+        through kube-proxy's rules), TLS with the operator's certificate, as the chart's owner."""
+        service = kubectl_json(self.cluster, "-n", self.namespace, "service", f"{PG_CLUSTER}-rw")
+        user, password = self.pg_login()
         return psycopg2.connect(
-            host=self.env["BROOK_PG_HOST"], port=int(self.env["BROOK_PG_PORT"]), dbname=database or self.database,
-            user=self.env["BROOK_PG_USER"], password=self.env["BROOK_PG_PASSWORD"], connect_timeout=5,
+            host=service["spec"]["clusterIP"], port=5432, dbname=CHART_VALUES["postgres"]["database"],
+            sslmode="require", user=user, password=password, connect_timeout=5,
         )  # fmt: skip
 
     def stored(self) -> int:
@@ -204,14 +193,13 @@ class Release:
         return log
 
 
-# Of the cluster services (tools/cluster/services.py) the chart takes Kafka and Postgres; S3 is its own MinIO.
-NEEDED = [name for name in SERVICES if name != "minio"]
+# Of the cluster services (tools/cluster/services.py) the chart takes only Kafka: Postgres and S3 are its own.
+NEEDED = ["kafka"]
 
 
 @pytest.fixture(scope="module")
 def services(cluster: Cluster) -> Iterator[dict[str, str]]:
-    """Kafka and Postgres on the bridge address (tools/cluster/services.py); stopped at the end if this session
-    started them."""
+    """Kafka on the bridge address (tools/cluster/services.py); stopped at the end if this session started it."""
     local = cluster_services()
     status = local.status()
     already = all(status[name] for name in NEEDED)
@@ -221,29 +209,11 @@ def services(cluster: Cluster) -> Iterator[dict[str, str]]:
         local.down(NEEDED)
 
 
-def minio_volume(rel: Release, size: str) -> tuple[dict, Path]:
-    """A PersistentVolume for the chart's claim brook-minio, and its directory: the node has no provisioner, so the
-    test does what one would. hostPath (a directory under $BROOK_HOME/cluster/volumes owned by the pod's uid), bound
-    to that one claim by claimRef (kube-controller-manager binds them); Pod Security forbids hostPath volumes in
-    pods, not a PersistentVolume a pod reaches through its claim. Retain: nothing here deletes hostPath volumes."""
-    path = rel.cluster.layout.base / "volumes" / rel.volume
-    volume = {
-        "apiVersion": "v1", "kind": "PersistentVolume",
-        "metadata": {"name": rel.volume, "labels": {"brook.io/e2e-namespace": rel.namespace}},
-        "spec": {
-            "capacity": {"storage": size}, "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "",
-            "claimRef": {"namespace": rel.namespace, "name": "brook-minio"},
-            "hostPath": {"path": str(path), "type": "Directory"},
-        },
-    }  # fmt: skip
-    return volume, path
-
-
 @pytest.fixture(scope="module")
-def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Iterator[Release]:
+def release(cluster: Cluster, cnpg: dict, services: dict[str, str], tmp_path_factory) -> Iterator[Release]:
     """The chart installed (hooks and rollout awaited: `helm install --wait`) into a fresh namespace enforcing Pod
-    Security `restricted`, with the app image imported from `make images-local-app`'s archive."""
+    Security `restricted`, with the app image imported from `make images-local-app`'s archive and the CNPG operator
+    running (``cnpg``); its Cluster bootstraps during the install (the migration hook Job retries until it is up)."""
     if not APP_ARCHIVE.exists():
         pytest.fail(f"{APP_ARCHIVE} missing: run `make images-local-app` (docs/kubernetes.md)", pytrace=False)
     for target, archive in (
@@ -252,14 +222,14 @@ def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Ite
     ):
         if not archive.exists():
             pytest.fail(f"{archive} missing: run `make {target}` (docs/kubernetes.md)", pytrace=False)
-    name = archive_image_name(APP_ARCHIVE)
+    name = operator.archive_image_name(APP_ARCHIVE)
     repository, tag = name.rsplit(":", 1)
     started = time.monotonic()
     image.import_image(APP_ARCHIVE, cluster.layout.socket, timeout=300)
     minio_images = {}
     for key, archive in MINIO_ARCHIVES.items():
         image.import_image(archive, cluster.layout.socket, timeout=300)
-        minio_images[key] = archive_image_name(archive)
+        minio_images[key] = operator.archive_image_name(archive)
     print(f"\nimages imported (app, minio, mc): {time.monotonic() - started:.1f}s", flush=True)
     upgraded = f"{tag}-upgraded"
     ctr = ["ctr", "--address", str(cluster.layout.socket), "-n", "k8s.io", "images"]
@@ -268,42 +238,19 @@ def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Ite
 
     token = secrets.token_hex(3)
     rel = Release(
-        cluster=cluster, namespace=f"brook-e2e-{token}", env=services, database=f"e2e_{token}",
+        cluster=cluster, namespace=f"brook-e2e-{token}", env=services,
         topic=f"bets-e2e-{token}", bucket=f"bets-e2e-{token}", repository=repository, tags=(tag, upgraded),
         home=tmp_path_factory.mktemp("helm"), minio_images=minio_images,
     )  # fmt: skip
     ok(cluster.kubectl("create", "namespace", rel.namespace))
     ok(cluster.kubectl("label", "namespace", rel.namespace, "pod-security.kubernetes.io/enforce=restricted"))
-    pg_login = {"username": services["BROOK_PG_USER"], "password": services["BROOK_PG_PASSWORD"]}
-    literals = [f"--from-literal={key}={value}" for key, value in pg_login.items()]
-    ok(cluster.kubectl("create", "secret", "generic", "node-pg", "-n", rel.namespace, *literals))
-    endpoints = {
-        "kafka": services["BROOK_KAFKA_BOOTSTRAP"],
-        "postgres": f"{services['BROOK_PG_HOST']}:{services['BROOK_PG_PORT']}",
-    }
-    objects = [obj for key, name in EXTERNAL.items() for obj in external_service(
-        name, endpoints[key].rsplit(":", 1)[0], port(endpoints[key]))]  # fmt: skip
-    ok(
-        cluster.kubectl(
-            "apply",
-            "-n",
-            rel.namespace,
-            "-f",
-            "-",
-            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
-        )
-    )
-    volume, path = minio_volume(rel, yaml.safe_load(VALUES.read_text())["minio"]["storage"]["size"])
+    kafka = external_service(KAFKA_SERVICE, services["BROOK_KAFKA_BOOTSTRAP"])
+    body = {"apiVersion": "v1", "kind": "List", "items": kafka}
+    ok(cluster.kubectl("apply", "-n", rel.namespace, "-f", "-", stdin=json.dumps(body)))
+    volumes = rel.volumes.values()
     try:
-        conn = rel.pg(services["BROOK_PG_DATABASE"])
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{rel.database}"')
-        conn.close()
-        shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True, mode=0o700)
-        os.chown(path, MINIO_UID, MINIO_UID)
-        ok(cluster.kubectl("create", "-f", "-", stdin=json.dumps(volume)))
+        for volume in volumes:
+            volume.create()
         # What NOTES asks of a kafka.external user: the topics, with the chart's partitions (values.yaml).
         admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
         admin.create_topics([NewTopic(rel.topic, 3, 1), NewTopic(f"{rel.topic}.dlq", 1, 1)])
@@ -314,25 +261,26 @@ def release(cluster: Cluster, services: dict[str, str], tmp_path_factory) -> Ite
         print(f"\nhelm install --wait: {time.monotonic() - started:.1f}s", flush=True)
         assert install.returncode == 0, f"{install.stderr}\n{diagnosis(rel)}"
         yield rel
-    finally:  # also after a failed install: the volume, database and topics are this run's
+    finally:  # also after a failed install: the volumes and topics are this run's
         rel.helm("uninstall", RELEASE, "--wait", "--timeout", "2m")
-        ok(cluster.kubectl("delete", "namespace", rel.namespace, "--wait", "--timeout", "120s", timeout=150))
-        # The namespace took the claim (helm keeps it: resource-policy keep); the Retain volume is Released: delete it.
-        ok(cluster.kubectl("delete", "pv", rel.volume, "--wait", "--timeout", "60s", timeout=90))
-        shutil.rmtree(path)
-        conn = rel.pg(services["BROOK_PG_DATABASE"])
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{rel.database}" WITH (FORCE)')
-        conn.close()
+        # The Cluster (no finalizer) goes with the namespace, and the claims with it (helm keeps MinIO's:
+        # resource-policy keep; CNPG's are the Cluster's); the Retain volumes are then Released: delete them. The
+        # operator is removed after this, by the cnpg fixture.
+        ok(cluster.kubectl("delete", "namespace", rel.namespace, "--wait", "--timeout", "180s", timeout=210))
+        for volume in volumes:
+            volume.delete()
         admin = KafkaAdminClient(bootstrap_servers=services["BROOK_KAFKA_BOOTSTRAP"])
         admin.delete_topics([t for t in (rel.topic, f"{rel.topic}.dlq") if t in admin.list_topics()])
         admin.close()
 
 
 def diagnosis(rel: Release) -> str:
-    """What a failed step leaves to read: the namespace's pods and Jobs, and each pod's log tail."""
-    lines = [rel.cluster.kubectl("get", "-n", rel.namespace, "pods,jobs", "-o", "wide").stdout]
+    """What a failed step leaves to read: the namespace's pods, Jobs, claims and CNPG Cluster, each pod's log tail,
+    and the operator's."""
+    kinds = "pods,jobs,pvc,clusters.postgresql.cnpg.io"
+    lines = [rel.cluster.kubectl("get", "-n", rel.namespace, kinds, "-o", "wide").stdout]
+    op = rel.cluster.kubectl("logs", "-n", operator.NAMESPACE, f"deployment/{operator.DEPLOYMENT}", "--tail", "20")
+    lines.append(f"--- operator: {op.stdout}{op.stderr}")
     for pod in pods(rel):
         name = pod["metadata"]["name"]
         log = rel.cluster.kubectl("logs", "-n", rel.namespace, name, "--all-containers", "--tail", "20")
@@ -344,18 +292,39 @@ def pods(rel: Release) -> list[dict]:
     return kubectl_json(rel.cluster, "-n", rel.namespace, "pods")["items"]
 
 
+def component(pod: dict) -> str:
+    """The chart's component label; CNPG's pods carry their own labels instead: its instances are `postgres`, the
+    pods of its Jobs (the bootstrap's initdb) `cnpg-<role>`."""
+    labels = pod["metadata"]["labels"]
+    if "app.kubernetes.io/component" in labels:
+        return labels["app.kubernetes.io/component"]
+    if labels.get("cnpg.io/podRole") == "instance":
+        return "postgres"
+    return f"cnpg-{labels.get('cnpg.io/jobRole', '?')}"
+
+
 def test_install_ran_its_hooks(release: Release) -> None:
     """`helm install --wait` returned only after its post-install hooks completed in pods on the node (helm deletes a
-    succeeded hook Job): the release is `deployed`; the migration Job's tables exist in the run's database, which was
-    empty before; the bucket Job (mc, `make images-local-mc`) ran to completion (its Job's events) and the chart's
-    MinIO, fresh in this namespace, now holds exactly the buckets the chart lists, read from the host."""
+    succeeded hook Job): the release is `deployed`; the chart's CNPG Cluster, bootstrapped by the operator during the
+    install, is healthy, and the migration Job's tables exist in its database `brook`, owned by the chart's owner
+    (read from the host over the `-rw` Service, TLS); the bucket Job (mc, `make images-local-mc`) ran to completion
+    (its Job's events) and the chart's MinIO, fresh in this namespace, now holds exactly the buckets the chart
+    lists, read from the host."""
     status = json.loads(ok(release.helm("status", RELEASE, "-o", "json")))
     assert status["info"]["status"] == "deployed", status["info"]
+    pg = kubectl_json(release.cluster, "-n", release.namespace, "clusters.postgresql.cnpg.io", PG_CLUSTER)
+    assert pg["status"]["phase"] == "Cluster in healthy state", diagnosis(release)
+    assert pg["status"]["readyInstances"] == 1
+    ready = next(c for c in pg["status"]["conditions"] if c["type"] == "Ready")
+    took = seconds_between(pg["metadata"]["creationTimestamp"], ready["lastTransitionTime"])
+    print(f"\nCluster {PG_CLUSTER} Ready {took}s after it was created", flush=True)
     with release.pg() as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM schema_migrations")
         assert cur.fetchone()[0] > 0
-        cur.execute("SELECT to_regclass('bets') IS NOT NULL")
-        assert cur.fetchone()[0] is True
+        cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'bets'")
+        assert cur.fetchone() == (CHART_VALUES["postgres"]["owner"],)
+        cur.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert cur.fetchone() == (True,)
     job = "brook-minio-buckets-1"  # revision 1's
     events = kubectl_json(release.cluster, "-n", release.namespace, "events", "--field-selector",
                           f"involvedObject.kind=Job,involvedObject.name={job}")["items"]  # fmt: skip
@@ -367,14 +336,17 @@ def test_install_ran_its_hooks(release: Release) -> None:
     assert buckets == listed, buckets
 
 
-def test_minio_volume_is_the_test_made_volume(release: Release) -> None:
-    """The chart's claim brook-minio is bound to the PersistentVolume the test made (hostPath, claimRef), the MinIO
-    pod mounts it only through the claim, and a pod with the same hostPath volume is refused by Pod Security
-    `restricted` (server-side dry run): the namespace allows the claim, not the hostPath."""
-    claim = kubectl_json(release.cluster, "-n", release.namespace, "pvc", "brook-minio")
-    assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == release.volume, claim
-    volume = kubectl_json(release.cluster, "pv", release.volume)
-    [pod] = [p for p in pods(release) if p["metadata"]["labels"]["app.kubernetes.io/component"] == "minio"]
+def test_claims_are_on_the_test_made_volumes(release: Release) -> None:
+    """The chart's claim brook-minio and CNPG's claim brook-pg-1 are each bound to the PersistentVolume the test made
+    for it (hostPath, claimRef), where Postgres's data directory now is; the MinIO pod mounts its volume only through
+    the claim, and a pod with the same hostPath volume is refused by Pod Security `restricted` (server-side dry run):
+    the namespace allows the claim, not the hostPath."""
+    for made in release.volumes.values():
+        claim = kubectl_json(release.cluster, "-n", release.namespace, "pvc", made.claim)
+        assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == made.name, claim
+    assert (release.volumes["postgres"].path / "pgdata" / "PG_VERSION").is_file()
+    volume = kubectl_json(release.cluster, "pv", release.volumes["minio"].name)
+    [pod] = [p for p in pods(release) if component(p) == "minio"]
     data = next(v for v in pod["spec"]["volumes"] if v["name"] == "data")
     assert data == {"name": "data", "persistentVolumeClaim": {"claimName": "brook-minio"}}
     spec = json.loads(json.dumps(pod["spec"]))
@@ -390,26 +362,31 @@ def test_minio_volume_is_the_test_made_volume(release: Release) -> None:
 
 
 def test_every_pod_restricted_ready(release: Release) -> None:
-    """Every pod of the release (producer, consumer, MinIO) was admitted under Pod Security `restricted` (the
-    namespace enforces it), runs its imported image (never pulled: `Never` for the app image, `IfNotPresent` for
-    MinIO's), has a read-only root filesystem and becomes Ready (kubelet's probes pass).
+    """Every pod of the release (producer, consumer, MinIO, and CNPG's Postgres instance) was admitted under Pod
+    Security `restricted` (the namespace enforces it), runs its imported image (never pulled: `Never` for the app
+    image, `IfNotPresent` for MinIO's and Postgres's), has a read-only root filesystem and becomes Ready (kubelet's
+    probes pass). CNPG's bootstrap Job pod (initdb) ran there too, and Succeeded.
 
     None restarted: the consumer starts before the post-install migration Job and waits for its tables (it used to
     exit and be restarted; and a rebalance during a batch stopped it over a lag metric; both fixed)."""
     labels = kubectl_json(release.cluster, "namespace", release.namespace)["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    wait = ("wait", "-n", release.namespace, "pod", "--all", "--for=condition=Ready", "--timeout=180s")
+    wait = ("wait", "-n", release.namespace, "pod", "--all", "--field-selector=status.phase!=Succeeded",
+            "--for=condition=Ready", "--timeout=180s")  # fmt: skip
     assert release.cluster.kubectl(*wait, timeout=200).returncode == 0, diagnosis(release)
-    running = pods(release)
+    everything = pods(release)
+    assert {component(p) for p in everything if p["status"]["phase"] == "Succeeded"} == {"cnpg-initdb"}
+    running = [p for p in everything if p["status"]["phase"] != "Succeeded"]
     app = f"{release.repository}:{release.tags[0]}"
-    components = {"producer": app, "consumer": app, "minio": release.minio_images["image"]}
-    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in running} == set(components)
+    components = {"producer": app, "consumer": app, "minio": release.minio_images["image"],
+                  "postgres": operator.archive_image_name(POSTGRES_ARCHIVE)}  # fmt: skip
+    assert {component(p) for p in running} == set(components)
     for pod in running:
         for container in pod["spec"]["containers"]:
             assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
-            assert container["image"] == components[pod["metadata"]["labels"]["app.kubernetes.io/component"]]
-            # images.pullPolicy is the brook/* images'; MinIO's containers keep the default for a tagged image,
-            # IfNotPresent, which finds the imported image (nothing is pullable here: a pull would fail the pod).
+            assert container["image"] == components[component(pod)]
+            # images.pullPolicy is the brook/* images'; MinIO's and CNPG's containers keep the default for a tagged
+            # image, IfNotPresent, which finds the imported image (nothing is pullable here: a pull would fail).
             policy = "Never" if container["image"] == app else "IfNotPresent"
             assert container["imagePullPolicy"] == policy, container["name"]
         for status in pod["status"]["containerStatuses"]:
@@ -418,6 +395,8 @@ def test_every_pod_restricted_ready(release: Release) -> None:
                 name = pod["metadata"]["name"]
                 previous = release.cluster.kubectl("logs", "-n", release.namespace, name, "--previous").stdout
                 pytest.fail(f"{name} restarted {status['restartCount']}x; before:\n{previous[-3000:]}")
+    rss = {component(p): pod_rss_mib(p["metadata"]["uid"]) for p in running}  # for the docs
+    print("\nRSS (MiB): " + ", ".join(f"{name} {mib:.0f}" for name, mib in sorted(rss.items())), flush=True)
 
 
 def test_events_reach_postgres_and_audit_passes(release: Release) -> None:
@@ -447,7 +426,7 @@ def test_upgrade_rolls_without_loss_or_doubles(release: Release) -> None:
     print(f"\nhelm upgrade --wait: {time.monotonic() - started:.1f}s", flush=True)
     workloads = [
         p for p in pods(release)
-        if p["metadata"]["labels"]["app.kubernetes.io/component"] in ("producer", "consumer")
+        if component(p) in ("producer", "consumer")
         and "deletionTimestamp" not in p["metadata"]
     ]  # fmt: skip
     assert {p["spec"]["containers"][0]["image"] for p in workloads} == {f"{release.repository}:{release.tags[1]}"}
@@ -462,16 +441,20 @@ def test_upgrade_rolls_without_loss_or_doubles(release: Release) -> None:
 def test_host_airflow_exports_through_a_pod_of_the_chart(release: Release, tmp_path: Path) -> None:
     """Airflow from PyPI on the host (tests/k8s_node/host_airflow.py) runs the `bets_export` DAG with the kubernetes
     runner through BROOK_AIRFLOW_KUBECONFIG, as the ServiceAccount the chart's Role brook-pod-launcher binds: the
-    KubernetesPodOperator starts the exporter pod on the node with the chart's ServiceAccount brook-exporter, its
-    env Secret (with the chart's MinIO login), and the Postgres login of postgres.external as the secretKeyRef entries
-    of the chart's brook-airflow-env (BROOK_DAG_POD_EXTERNAL_ENV); the Parquet objects in the bucket of the chart's
+    KubernetesPodOperator starts the exporter pod on the node with the chart's ServiceAccount brook-exporter and its
+    env Secret brook-exporter-env, which carries both logins (the chart's MinIO's, and the Postgres owner's with the
+    password CNPG bootstrapped the database with): with Postgres and S3 in the chart, the chart's brook-airflow-env
+    lists no external login for any DAG pod (BROOK_DAG_POD_EXTERNAL_ENV is {}) and the pod has no secretKeyRef
+    entries; the Parquet objects in the bucket of the chart's
     MinIO, read from the host, hold exactly the stored bets, and the audit Job, reading them there, then passes with
     every row exported."""
     stored = release.stored()
     assert stored >= MIN_EVENTS  # the earlier tests stored the events and stopped the producer
     airflow_env = kubectl_json(release.cluster, "-n", release.namespace, "configmap", "brook-airflow-env")["data"]
-    external = json.loads(airflow_env["BROOK_DAG_POD_EXTERNAL_ENV"])["exporter"]
-    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in external} == {"node-pg"}, external
+    assert json.loads(airflow_env["BROOK_DAG_POD_EXTERNAL_ENV"]) == {}, airflow_env  # only Kafka is external: PLAINTEXT
+    exporter_env = kubectl_json(release.cluster, "-n", release.namespace, "secret", "brook-exporter-env")["data"]
+    pg_login = tuple(base64.b64decode(exporter_env[key]).decode() for key in ("BROOK_PG_USER", "BROOK_PG_PASSWORD"))
+    assert pg_login == release.pg_login()
     kubeconfig = launcher_kubeconfig(release.cluster, release.namespace, tmp_path / "launcher.kubeconfig")
     started = time.monotonic()
     run = run_dag(
@@ -501,7 +484,7 @@ def test_host_airflow_exports_through_a_pod_of_the_chart(release: Release, tmp_p
     assert main["image"] == f"{release.repository}:{release.tags[-1]}"
     assert main["command"] == ["python", "-m", "jobs.bets.exporter"]
     assert main["envFrom"] == [{"configMapRef": {"name": "brook-env"}}, {"secretRef": {"name": "brook-exporter-env"}}]
-    assert [e for e in main["env"] if "valueFrom" in e] == external
+    assert [e for e in main.get("env", []) if "valueFrom" in e] == []
     assert pod["status"]["phase"] == "Succeeded" or "deletionTimestamp" in pod["metadata"], pod["status"]
 
     s3 = release.s3()
@@ -522,7 +505,7 @@ def test_host_airflow_exports_through_a_pod_of_the_chart(release: Release, tmp_p
             cur.execute("SELECT count(*) FROM bets_exported")  # the exporter's ledger: rows marked exported
             marked = cur.fetchone()[0]
     finally:
-        conn.close()  # the release's teardown drops the database
+        conn.close()
     print(f"Parquet: {len(keys)} objects, {len(exported)} rows; stored {len(ids)}, marked exported {marked}")
     assert len(exported) == len(ids) == marked == stored
     assert set(exported) == ids
