@@ -365,7 +365,8 @@ def test_every_pod_restricted_ready(release: Release) -> None:
     """Every pod of the release (producer, consumer, MinIO, and CNPG's Postgres instance) was admitted under Pod
     Security `restricted` (the namespace enforces it), runs its imported image (never pulled: `Never` for the app
     image, `IfNotPresent` for MinIO's and Postgres's), has a read-only root filesystem and becomes Ready (kubelet's
-    probes pass). CNPG's bootstrap Job pod (initdb) ran there too, and Succeeded.
+    probes pass). (CNPG's bootstrap Job, initdb, ran there too: it was gone by then in the runs seen; a finished
+    pod is never Ready, so the wait skips Succeeded ones.)
 
     None restarted: the consumer starts before the post-install migration Job and waits for its tables (it used to
     exit and be restarted; and a rebalance during a batch stopped it over a lag metric; both fixed)."""
@@ -374,9 +375,7 @@ def test_every_pod_restricted_ready(release: Release) -> None:
     wait = ("wait", "-n", release.namespace, "pod", "--all", "--field-selector=status.phase!=Succeeded",
             "--for=condition=Ready", "--timeout=180s")  # fmt: skip
     assert release.cluster.kubectl(*wait, timeout=200).returncode == 0, diagnosis(release)
-    everything = pods(release)
-    assert {component(p) for p in everything if p["status"]["phase"] == "Succeeded"} == {"cnpg-initdb"}
-    running = [p for p in everything if p["status"]["phase"] != "Succeeded"]
+    running = [p for p in pods(release) if p["status"]["phase"] != "Succeeded"]
     app = f"{release.repository}:{release.tags[0]}"
     components = {"producer": app, "consumer": app, "minio": release.minio_images["image"],
                   "postgres": operator.archive_image_name(POSTGRES_ARCHIVE)}  # fmt: skip
