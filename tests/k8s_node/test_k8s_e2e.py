@@ -293,14 +293,9 @@ def pods(rel: Release) -> list[dict]:
 
 
 def component(pod: dict) -> str:
-    """The chart's component label; CNPG's pods carry their own labels instead: its instances are `postgres`, the
-    pods of its Jobs (the bootstrap's initdb) `cnpg-<role>`."""
-    labels = pod["metadata"]["labels"]
-    if "app.kubernetes.io/component" in labels:
-        return labels["app.kubernetes.io/component"]
-    if labels.get("cnpg.io/podRole") == "instance":
-        return "postgres"
-    return f"cnpg-{labels.get('cnpg.io/jobRole', '?')}"
+    """The pod's app.kubernetes.io/component: the chart's name for its workloads; CNPG labels its instances
+    `database`."""
+    return pod["metadata"]["labels"].get("app.kubernetes.io/component", "")
 
 
 def test_install_ran_its_hooks(release: Release) -> None:
@@ -378,7 +373,7 @@ def test_every_pod_restricted_ready(release: Release) -> None:
     running = [p for p in pods(release) if p["status"]["phase"] != "Succeeded"]
     app = f"{release.repository}:{release.tags[0]}"
     components = {"producer": app, "consumer": app, "minio": release.minio_images["image"],
-                  "postgres": operator.archive_image_name(POSTGRES_ARCHIVE)}  # fmt: skip
+                  "database": operator.archive_image_name(POSTGRES_ARCHIVE)}  # fmt: skip
     assert {component(p) for p in running} == set(components)
     for pod in running:
         for container in pod["spec"]["containers"]:
