@@ -95,7 +95,7 @@ class ConsumerSettings:
     schema_wait_seconds: float = setting(
         "CONSUMER_SCHEMA_WAIT_SECONDS",
         300.0,
-        help="How long a start waits for its tables (a fresh helm install migrates after the Deployments start).",
+        help="How long a start waits for Postgres and its tables (helm install migrates after the Deployments start).",
     )
 
     def validate(self) -> None:

@@ -146,14 +146,28 @@ def wait_for_tables(dsn: str, tables: Sequence[str], timeout: float, who: str, e
     """Wait up to ``timeout`` seconds for ``tables`` to exist; the ones still missing then (empty: all there).
 
     On a fresh ``helm install`` the migration Job is a post-install hook: it runs after the Deployments start, so a
-    writer may start before its tables exist. Waiting, and saying what for, beats a crash and a restart loop."""
+    writer may start before its tables exist. With the chart's CloudNativePG Cluster, Postgres itself may not accept
+    connections yet either (its bootstrap runs beside the Deployments; seen on the node of `make k8s-e2e`): that is
+    waited for too, within the same ``timeout``, after which the last connection error is raised. Waiting, and
+    saying what for, beats a crash and a restart loop."""
     deadline, said = time.monotonic() + timeout, float("-inf")
-    while (missing := missing_tables(dsn, tables)) and time.monotonic() < deadline:
+    while True:
+        try:
+            missing, refused = missing_tables(dsn, tables), None
+        except psycopg2.OperationalError as err:
+            if time.monotonic() >= deadline:
+                raise
+            missing, refused = list(tables), err
+        if not missing or time.monotonic() >= deadline:
+            return missing
         if time.monotonic() - said >= every:
-            print(f"[{who}] waiting for the table(s) {', '.join(missing)}: {MIGRATION_HINT}", flush=True)
+            if refused is not None:
+                reason = str(refused).strip().splitlines()[0]
+                print(f"[{who}] waiting for Postgres to accept connections ({reason})", flush=True)
+            else:
+                print(f"[{who}] waiting for the table(s) {', '.join(missing)}: {MIGRATION_HINT}", flush=True)
             said = time.monotonic()
         time.sleep(min(1.0, every))
-    return missing
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -245,6 +248,77 @@ def test_a_start_before_the_migration_waits_for_its_tables_then_consumes(
     assert proc.returncode == 0, err[-2000:]
     done = [json.loads(line) for line in out.splitlines() if line.startswith('{"brook_summary"')]
     assert done and done[-1]["stored"] == len(VALID), out
+
+
+@contextmanager
+def forwarding(listener: socket.socket, host: str, port: int) -> Iterator[None]:
+    """Accept on ``listener`` (already bound, so a client can be refused before) and relay each connection to
+    host:port: Postgres starting to accept connections on that port, as a CNPG Cluster does after its bootstrap."""
+    listener.listen()
+    done = threading.Event()
+
+    def pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def accept() -> None:
+        listener.settimeout(0.5)
+        while not done.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            upstream = socket.create_connection((host, port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        listener.close()
+
+
+def test_a_start_before_postgres_accepts_connections_waits_then_consumes(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, empty_schema: PostgresSettings
+) -> None:
+    """With the chart's CNPG Cluster, a fresh helm install starts the consumer before Postgres accepts connections
+    (its bootstrap runs beside the Deployments): the consumer waits, saying what for, within
+    BROOK_CONSUMER_SCHEMA_WAIT_SECONDS, and consumes once Postgres is up and migrated (on the node of `make k8s-e2e` it
+    exited 'cannot reach Postgres' and was restarted 3 times before)."""
+    send_all(kafka_settings, bets_topics, [json.dumps(e).encode() for e in VALID])
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))  # bound, not listening: connections to it are refused
+    closed = dataclasses.replace(empty_schema, host="127.0.0.1", port=listener.getsockname()[1])
+    proc = consumer_process(kafka_settings, bets_topics, closed, BROOK_CONSUMER_SCHEMA_WAIT_SECONDS="120")
+    assert proc.stdout is not None
+    waiting = proc.stdout.readline()
+    assert "waiting for Postgres to accept connections" in waiting and "refused" in waiting, waiting
+    with forwarding(listener, empty_schema.host, empty_schema.port):
+        migrate(empty_schema.dsn())
+        out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err[-2000:]
+    done = [json.loads(line) for line in out.splitlines() if line.startswith('{"brook_summary"')]
+    assert done and done[-1]["stored"] == len(VALID), out
+
+
+def test_postgres_still_refusing_after_the_wait_fails_naming_it(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, empty_schema: PostgresSettings
+) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        closed = dataclasses.replace(empty_schema, host="127.0.0.1", port=listener.getsockname()[1])
+        proc = consumer_process(kafka_settings, bets_topics, closed, BROOK_CONSUMER_SCHEMA_WAIT_SECONDS="2")
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert f"cannot reach Postgres at 127.0.0.1:{closed.port}" in err, err
 
 
 def test_tables_still_missing_after_the_wait_fail_naming_the_setting_and_the_migration(
