@@ -1,7 +1,8 @@
 """Fixtures of the k8s_node tests: the real one-node cluster of `make cluster` (tools/cluster/node.py).
 
 A cluster already up (`make cluster`) is reused and left running; otherwise the session brings one up and removes it
-at the end (`make cluster-down`'s code), so a failed run leaves only its logs in $BROOK_HOME/cluster/logs.
+at the end (`make cluster-down`'s code), so a failed run leaves only its logs in $BROOK_HOME/cluster/logs. The
+CloudNativePG operator (`cnpg`, per test module) serves test_cnpg.py and test_k8s_e2e.py alike, so each runs alone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tools.versions import brook_home
 # The CloudNativePG operator's image and the Postgres image its Clusters run: `make cnpg-images` (mk/cnpg.mk).
 OPERATOR_ARCHIVE = brook_home() / "images" / "cnpg-operator.oci.tar"
 POSTGRES_ARCHIVE = brook_home() / "images" / "cnpg-postgresql.oci.tar"
+POSTGRES_UID = 26  # CNPG's default postgresUID: the owner of an instance's volume folder
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,15 @@ import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
-from tests.k8s_node.conftest import OPERATOR_ARCHIVE, POSTGRES_ARCHIVE, kubectl_json, ok, pod_rss_mib, seconds_between
+from tests.k8s_node.conftest import (
+    OPERATOR_ARCHIVE,
+    POSTGRES_ARCHIVE,
+    POSTGRES_UID,
+    kubectl_json,
+    ok,
+    pod_rss_mib,
+    seconds_between,
+)
 from tests.k8s_node.provision import HostVolume, external_service, port
 from tests.waiting import wait_for
 from tools.cluster import image
@@ -46,7 +54,6 @@ APP_ARCHIVE = brook_home() / "images" / "app.oci.tar"  # `make images-local-app`
 NAMESPACE = "brook-cnpg"
 RELEASE = "brook"
 PG_CLUSTER = "brook-pg"  # values.yaml postgres.cluster
-POSTGRES_UID = 26  # CNPG's default postgresUID: the volume's folder is the instance's
 MIN_EVENTS = 1000
 
 

@@ -35,7 +35,7 @@ import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
-from tests.k8s_node.conftest import POSTGRES_ARCHIVE, kubectl_json, ok, pod_rss_mib, seconds_between
+from tests.k8s_node.conftest import POSTGRES_ARCHIVE, POSTGRES_UID, kubectl_json, ok, pod_rss_mib, seconds_between
 from tests.k8s_node.host_airflow import launcher_kubeconfig, run_dag
 from tests.k8s_node.provision import HostVolume, external_service, port
 from tests.waiting import wait_for
@@ -53,12 +53,11 @@ APP_ARCHIVE = brook_home() / "images" / "app.oci.tar"  # `make images-local-app`
 # The chart's MinIO server and bucket-Job images (minio.image, minio.mcImage): `make images-local-minio`, `-mc`.
 MINIO_ARCHIVES = {"image": brook_home() / "images" / "minio.oci.tar", "mcImage": brook_home() / "images" / "mc.oci.tar"}
 MINIO_UID = 10001  # the chart's pod uid (brook.podSecurity): the owner of the volume's directory
-POSTGRES_UID = 26  # CNPG's default postgresUID: the owner of its instance's volume directory
 CHART_VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
 PG_CLUSTER = CHART_VALUES["postgres"]["cluster"]  # brook-pg; its instance 1 claims <cluster>-1
 RELEASE = "brook"
 MIN_EVENTS = 2000  # events the producer must have written before it is stopped
-HOOK_TIMEOUT = "5m"  # helm's --timeout: the migration Job and the rollout, on 2 shared cores
+HOOK_TIMEOUT = "5m"  # helm's --timeout: the Cluster's bootstrap, the migration Job, the rollout; 2 shared cores
 
 
 # The selector-less Service (with one EndpointSlice naming the bridge address) the pods dial Kafka by.
