@@ -55,7 +55,7 @@ from jobs.bets.topics import BetsTopics
 from jobs.common.cli import run, summary
 from jobs.common.kafka import ensure_topics, headers
 from jobs.common.lifecycle import Stop
-from jobs.common.migrate import MIGRATION_HINT, wait_for_tables
+from jobs.common.migrate import MIGRATION_HINT, login_refused, wait_for_tables
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
 
 UNSTORABLE = "unstorable"  # DLQ reason: valid by the contract, refused by Postgres (class 22/23)
@@ -426,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"consumer: cannot reach Kafka at {kafka.bootstrap} ({err}); is the broker up?", file=sys.stderr)
         return 1
     except psycopg2.OperationalError as err:
+        if login_refused(err):
+            fix = "check BROOK_PG_USER, BROOK_PG_PASSWORD, BROOK_PG_DATABASE and BROOK_PG_SSLMODE"
+            where = f"{pg.host}:{pg.port}"
+            print(f"consumer: Postgres at {where} refused the login: {fix} ({err})".strip(), file=sys.stderr)
+            return 2
         print(f"consumer: cannot reach Postgres at {pg.host}:{pg.port} ({err})".strip(), file=sys.stderr)
         return 1
     try:

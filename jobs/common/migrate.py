@@ -142,20 +142,35 @@ def missing_tables(dsn: str, tables: Sequence[str]) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
+# libpq's words for a login Postgres refuses (wrong password, no pg_hba.conf line, unknown role or database, TLS
+# the server does not offer): no wait mends a configuration, so a start fails at once rather than after the wait.
+LOGIN_REFUSED = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",
+    "server does not support SSL",
+)
+
+
+def login_refused(err: psycopg2.OperationalError) -> bool:
+    """True when Postgres answered and refused this login: a configuration error, not a server still starting."""
+    return any(words in str(err) for words in LOGIN_REFUSED)
+
+
 def wait_for_tables(dsn: str, tables: Sequence[str], timeout: float, who: str, every: float = 10.0) -> list[str]:
     """Wait up to ``timeout`` seconds for ``tables`` to exist; the ones still missing then (empty: all there).
 
     On a fresh ``helm install`` the migration Job is a post-install hook: it runs after the Deployments start, so a
     writer may start before its tables exist. With the chart's CloudNativePG Cluster, Postgres itself may not accept
     connections yet either (its bootstrap runs beside the Deployments; seen on the node of `make k8s-e2e`): that is
-    waited for too, within the same ``timeout``, after which the last connection error is raised. Waiting, and
-    saying what for, beats a crash and a restart loop."""
+    waited for too, within the same ``timeout``, after which the last connection error is raised; a refused login
+    (:func:`login_refused`) is raised at once. Waiting, and saying what for, beats a crash and a restart loop."""
     deadline, said = time.monotonic() + timeout, float("-inf")
     while True:
         try:
             missing, refused = missing_tables(dsn, tables), None
         except psycopg2.OperationalError as err:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or login_refused(err):
                 raise
             missing, refused = list(tables), err
         if not missing or time.monotonic() >= deadline:

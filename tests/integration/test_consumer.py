@@ -286,6 +286,19 @@ def forwarding(listener: socket.socket, host: str, port: int) -> Iterator[None]:
         listener.close()
 
 
+def test_a_refused_login_fails_the_start_at_once_naming_the_settings(
+    kafka_settings: KafkaSettings, bets_topics: BetsTopics, empty_schema: PostgresSettings
+) -> None:
+    """Waiting for Postgres must not hide a configuration error: a wrong password is refused by a running server,
+    and no wait mends it, so the start fails at once (exit 2) naming the settings to check, not after the wait."""
+    wrong = dataclasses.replace(empty_schema, password=secrets.token_urlsafe(12))
+    proc = consumer_process(kafka_settings, bets_topics, wrong, BROOK_CONSUMER_SCHEMA_WAIT_SECONDS="3600")
+    out, err = proc.communicate(timeout=120)  # within the wait's hour only if the refusal ended the start
+    assert proc.returncode == 2, out + err
+    assert "refused the login" in err and "BROOK_PG_PASSWORD" in err, err
+    assert "waiting for Postgres" not in out, out
+
+
 def test_a_start_before_postgres_accepts_connections_waits_then_consumes(
     kafka_settings: KafkaSettings, bets_topics: BetsTopics, empty_schema: PostgresSettings
 ) -> None:
