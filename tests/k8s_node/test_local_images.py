@@ -50,16 +50,22 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture(scope="session")
 def images() -> dict[str, str]:
     """`make images-local` (seconds when nothing changed), then each archive loaded back into podman's storage."""
+    return made_and_loaded(["images-local"], ("app", "airflow"))
+
+
+def made_and_loaded(targets: list[str], names: tuple[str, ...]) -> dict[str, str]:
+    """``make -s <targets>`` (seconds when the archives are current), then each archive ``<name>.oci.tar`` loaded
+    back into podman's storage: name → the image reference podman reports."""
     if os.geteuid() != 0 or not shutil.which("make"):
         pytest.fail("the local image tests need root and make (debootstrap, buildah): run `make images-test` as root")
-    build = subprocess.run(["make", "-s", "images-local"], cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    assert build.returncode == 0, f"make images-local failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+    build = subprocess.run(["make", "-s", *targets], cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    assert build.returncode == 0, f"make {' '.join(targets)} failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
     loaded = {}
-    for name in ("app", "airflow"):
+    for name in names:
         archive = ARCHIVES / f"{name}.oci.tar"
         proc = subprocess.run(["podman", "load", "-q", "-i", str(archive)], capture_output=True, text=True)
         assert proc.returncode == 0, f"{archive} does not load: {proc.stderr}"
-        loaded[name] = proc.stdout.strip()
+        loaded[name] = proc.stdout.strip().removeprefix("Loaded image: ")
     return loaded
 
 
@@ -236,19 +242,7 @@ def test_flink_job_python_layer_runs_a_bounded_job(
 def minio_images() -> dict[str, str]:
     """`make images-local-minio images-local-mc` (the chart's MinIO and bucket-Job images, seconds when current), each
     archive loaded back into podman's storage."""
-    if os.geteuid() != 0:
-        pytest.fail("the local image tests need root (buildah, podman): run `make images-test` as root")
-    build = subprocess.run(
-        ["make", "-s", "images-local-minio", "images-local-mc"], cwd=ROOT, capture_output=True, text=True, timeout=3600
-    )
-    assert build.returncode == 0, f"make images-local-minio/-mc failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
-    loaded = {}
-    for name in ("minio", "mc"):
-        archive = ARCHIVES / f"{name}.oci.tar"
-        proc = subprocess.run(["podman", "load", "-q", "-i", str(archive)], capture_output=True, text=True)
-        assert proc.returncode == 0, f"{archive} does not load: {proc.stderr}"
-        loaded[name] = f"localhost/brook/{name}:local"
-    return loaded
+    return made_and_loaded(["images-local-minio", "images-local-mc"], ("minio", "mc"))
 
 
 def test_minio_and_mc_images_run_the_bucket_job_as_the_chart_does(minio_images: dict[str, str], tmp_path: Path) -> None:
