@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
 
+from tools.cluster.waiting import poll
+
 
 def wait_for(what: str, check: Callable[[], object], timeout: float = 60, interval: float = 1) -> object:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s: {what}")
-        time.sleep(interval)
+    """Poll ``check`` until it returns something truthy; fail the test naming ``what`` after ``timeout`` seconds."""
+    return poll(what, check, timeout, pytest.fail.Exception, interval)

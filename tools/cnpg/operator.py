@@ -21,13 +21,13 @@ import shutil
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from tools.cluster import image
 from tools.cluster.node import Cluster
+from tools.cluster.waiting import poll
 from tools.cnpg import relay
 from tools.versions import get
 
@@ -106,17 +106,6 @@ def _ok(proc: subprocess.CompletedProcess[str], what: str) -> str:
     return proc.stdout
 
 
-def _wait(what: str, check: Callable[[], object], timeout: float, interval: float = 2) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise CnpgError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
 def webhook_answers(cluster: Cluster) -> bool:
     """Whether the API server gets an answer from the operator's webhooks: a server-side dry run of a minimal
     Cluster goes through the mutating and validating webhooks (failurePolicy Fail) and persists nothing."""
@@ -154,7 +143,7 @@ def install(cluster: Cluster, operator_archive: Path, postgres_archive: Path, ti
     rollout = ("rollout", "status", "-n", NAMESPACE, f"deployment/{DEPLOYMENT}", f"--timeout={int(timeout)}s")
     _ok(cluster.kubectl(*rollout, timeout=timeout + 30), f"the operator's rollout (kubectl logs -n {NAMESPACE})")
     took["available"] = time.monotonic() - start
-    _wait("the CNPG webhooks to answer the API server", lambda: webhook_answers(cluster), timeout=timeout)
+    poll("the CNPG webhooks to answer the API server", lambda: webhook_answers(cluster), timeout, CnpgError, 2)
     took["webhooks answering"] = time.monotonic() - start
     return took
 
