@@ -65,6 +65,6 @@ cluster-test: cluster-packages cluster-bin cluster-dns-bin k8s-api-bin $(VENV)/a
 # Postgres (mk/cnpg.mk: the test installs the operator, and the chart's Cluster is its Postgres), and the Kafka jars
 # of the broker the pods reach on the bridge (tools/cluster/services.py); seconds when current, and the test names the
 # target of a missing archive when run without make.
-k8s-e2e: cluster-packages cluster-bin cluster-dns-bin k8s-api-bin kafka-jars images-local-app images-local-minio images-local-mc cnpg-images $(VENV)/app/.installed $(VENV)/airflow/.installed ## pytest tests/k8s_node/test_k8s_e2e.py: the chart installed, run, audited and upgraded on the real node, bets_export run by the host's Airflow (root; not in make test)
+k8s-e2e: cluster-packages cluster-bin cluster-dns-bin k8s-api-bin helm kafka-jars images-local-app images-local-minio images-local-mc cnpg-images $(VENV)/app/.installed $(VENV)/airflow/.installed ## pytest tests/k8s_node/test_k8s_e2e.py: the chart installed, run, audited and upgraded on the real node, bets_export run by the host's Airflow (root; not in make test)
 	$(call say,pytest tests/k8s_node/test_k8s_e2e.py)
 	$(PY) -m pytest -m k8s_node tests/k8s_node/test_k8s_e2e.py $(PYTEST_ARGS)

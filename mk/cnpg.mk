@@ -44,6 +44,6 @@ cnpg-install: cnpg-images $(VENV)/app/.installed ## import the CNPG images into 
 cnpg-uninstall: $(VENV)/app/.installed ## remove the CNPG operator, its CRDs and webhooks from the node
 	$(PY) -m tools.cnpg uninstall
 
-cnpg-test: cnpg-images images-local-app kafka-jars postgres-server minio cluster-packages cluster-bin cluster-dns-bin k8s-api-bin $(VENV)/app/.installed ## pytest tests/k8s_node/test_cnpg.py: the chart's Postgres run by the real CNPG operator on the node (root; not in make test)
+cnpg-test: cnpg-images images-local-app helm kafka-jars postgres-server minio cluster-packages cluster-bin cluster-dns-bin k8s-api-bin $(VENV)/app/.installed ## pytest tests/k8s_node/test_cnpg.py: the chart's Postgres run by the real CNPG operator on the node (root; not in make test)
 	$(call say,pytest tests/k8s_node/test_cnpg.py)
 	$(PY) -m pytest -m k8s_node tests/k8s_node/test_cnpg.py $(PYTEST_ARGS)
