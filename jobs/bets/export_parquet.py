@@ -59,10 +59,10 @@ _RANGE = (
 )
 _LEGACY = "export_batch = {batch}"  # a batch claimed by migration 003: its rows carry its id
 _COPY = "COPY (SELECT {cols} FROM bets WHERE {where}) TO STDOUT (FORMAT csv)"
-# What a claim reads: the next `limit` rows after the frontier below the horizon, in position order (an index range
-# scan, no sort), with the position's transaction id as an extra last column. ORDER BY names the table's columns
-# (bets.…): a bare name means the *output* column of that name first, here the ::text casts, and text order puts
-# xid 10000 before 9999 — a claim straddling a power of ten then took a wrong last position, and the next claim
+# What a claim reads: the next `limit` rows after the frontier below the horizon, in position order (found through
+# bets_export_position_idx), with the position's transaction id as an extra last column. ORDER BY names the table's
+# columns (bets.…): a bare name means the *output* column of that name first, here the ::text casts, and text order
+# puts xid 10000 before 9999 — a claim straddling a power of ten then took a wrong last position, and the next claim
 # exported its rows again (a CI failure) or skipped some for ever.
 _CLAIM_COPY = (
     "COPY (SELECT {cols}, ingest_xid::text FROM bets WHERE (ingest_xid, bet_id) > ({lo_xid}::xid8, {lo_bet}::uuid) "
