@@ -1,17 +1,73 @@
-"""What a real cluster's admin or provisioner would give the node tests of `make cluster` (test_k8s_e2e.py,
-test_cnpg.py): names for services outside the cluster, and volumes for claims. One definition, used by both tests.
+"""What the node tests of `make cluster` (test_k8s_e2e.py, test_cnpg.py) both need: names for services outside the
+cluster and volumes for claims (what a real cluster's admin or provisioner would give), helm in a namespace, the
+CNPG Cluster's login and connection from the host, and a topic's size. One definition, used by both tests.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.k8s_node.conftest import ok
+import psycopg2
+from kafka import KafkaConsumer, TopicPartition
+
+from tests.k8s_node.conftest import kubectl_json, ok
 from tools.cluster.node import Cluster
+from tools.versions import brook_home
+
+
+def helm(
+    cluster: Cluster, namespace: str, home: Path, *args: str, timeout: float = 420
+) -> subprocess.CompletedProcess[str]:
+    """``helm <args> -n <namespace>`` against the cluster as its admin, with helm's cache and config under ``home``."""
+    env = {**os.environ, "KUBECONFIG": str(cluster.layout.admin_kubeconfig)}
+    for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        env[var] = str(home / var.lower())
+    return subprocess.run(
+        [str(brook_home() / "bin" / "helm"), *args, "-n", namespace],
+        capture_output=True, text=True, timeout=timeout, env=env, check=False,
+    )  # fmt: skip
+
+
+def cnpg_login(cluster: Cluster, namespace: str, pg_cluster: str) -> tuple[str, str]:
+    """The chart's owner and its generated password: the Secret CNPG bootstrapped the database with."""
+    secret = kubectl_json(cluster, "-n", namespace, "secret", f"{pg_cluster}-app-credentials")["data"]
+    return base64.b64decode(secret["username"]).decode(), base64.b64decode(secret["password"]).decode()
+
+
+def cnpg_connect(cluster: Cluster, namespace: str, pg_cluster: str, database: str):
+    """A connection as the chart's owner to the ClusterIP of the Cluster's `-rw` Service (the host reaches it through
+    kube-proxy's rules), TLS with the operator's certificate."""
+    service = kubectl_json(cluster, "-n", namespace, "service", f"{pg_cluster}-rw")
+    user, password = cnpg_login(cluster, namespace, pg_cluster)
+    return psycopg2.connect(
+        host=service["spec"]["clusterIP"], port=5432, dbname=database, sslmode="require", user=user,
+        password=password, connect_timeout=5,
+    )  # fmt: skip
+
+
+def stored_bets(conn) -> int:
+    """Rows in ``bets`` (the connection is closed)."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM bets")
+        count = cur.fetchone()[0]
+    conn.close()
+    return count
+
+
+def topic_size(bootstrap: str, topic: str) -> int:
+    """Messages in ``topic`` (sum of its partitions' end offsets; a new topic starts at offset 0)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        return sum(consumer.end_offsets([TopicPartition(topic, p) for p in partitions]).values())
+    finally:
+        consumer.close()
 
 
 def port(endpoint: str) -> int:

@@ -12,7 +12,6 @@ hostPath PersistentVolume bound in advance (claimRef) to the claim CNPG makes fo
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -23,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-import psycopg2
 import pytest
 import yaml
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from tests.k8s_node.conftest import (
@@ -38,7 +36,7 @@ from tests.k8s_node.conftest import (
     pod_rss_mib,
     seconds_between,
 )
-from tests.k8s_node.provision import HostVolume, external_service, port
+from tests.k8s_node.provision import HostVolume, cnpg_connect, external_service, helm, port, stored_bets, topic_size
 from tests.waiting import wait_for
 from tools.cluster import image
 from tools.cluster.node import Cluster
@@ -68,37 +66,13 @@ class Release:
     install_seconds: float
 
     def pg(self):
-        """A connection as the chart's owner (its generated password, from the Secret CNPG bootstrapped with) to
-        the ClusterIP of the Cluster's `-rw` Service: the host reaches it through kube-proxy's rules."""
-        secret = kubectl_json(self.cluster, "-n", NAMESPACE, "secret", f"{PG_CLUSTER}-app-credentials")["data"]
-        service = kubectl_json(self.cluster, "-n", NAMESPACE, "service", f"{PG_CLUSTER}-rw")
-        return psycopg2.connect(
-            host=service["spec"]["clusterIP"], port=5432, dbname="brook", sslmode="require", connect_timeout=5,
-            user=base64.b64decode(secret["username"]).decode(), password=base64.b64decode(secret["password"]).decode(),
-        )  # fmt: skip
+        return cnpg_connect(self.cluster, NAMESPACE, PG_CLUSTER, "brook")
 
     def stored(self) -> int:
-        with self.pg() as conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM bets")
-            return cur.fetchone()[0]
+        return stored_bets(self.pg())
 
     def in_topic(self) -> int:
-        consumer = KafkaConsumer(bootstrap_servers=self.env["BROOK_KAFKA_BOOTSTRAP"], request_timeout_ms=10000)
-        try:
-            partitions = consumer.partitions_for_topic(self.topic) or set()
-            return sum(consumer.end_offsets([TopicPartition(self.topic, p) for p in partitions]).values())
-        finally:
-            consumer.close()
-
-
-def helm(cluster: Cluster, home: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": str(cluster.layout.admin_kubeconfig)}
-    for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
-        env[var] = str(home / var.lower())
-    return subprocess.run(
-        [str(brook_home() / "bin" / "helm"), *args, "-n", NAMESPACE],
-        capture_output=True, text=True, timeout=timeout, env=env, check=False,
-    )  # fmt: skip
+        return topic_size(self.env["BROOK_KAFKA_BOOTSTRAP"], self.topic)
 
 
 def diagnosis(cluster: Cluster) -> str:
@@ -163,7 +137,9 @@ def release(cluster: Cluster, cnpg: dict, tmp_path_factory) -> Iterator[Release]
     }
     values = ["-f", str(VALUES), *helm_sets(), *(f"--set={key}={value}" for key, value in sets.items())]
     started = time.monotonic()
-    install = helm(cluster, home, "install", RELEASE, str(CHART), *values, "--wait", "--timeout", "10m")
+    install = helm(
+        cluster, NAMESPACE, home, "install", RELEASE, str(CHART), *values, "--wait", "--timeout", "10m", timeout=900
+    )
     took = time.monotonic() - started
     print(f"\nhelm install --wait (Cluster bootstrap + migration hook): {took:.1f}s", flush=True)
     rel = Release(cluster, env, topic, bucket, app, volume, took)
@@ -171,7 +147,7 @@ def release(cluster: Cluster, cnpg: dict, tmp_path_factory) -> Iterator[Release]
         assert install.returncode == 0, f"{install.stderr}\n{diagnosis(cluster)}"
         yield rel
     finally:
-        helm(cluster, home, "uninstall", RELEASE, "--wait", "--timeout", "3m")
+        helm(cluster, NAMESPACE, home, "uninstall", RELEASE, "--wait", "--timeout", "3m")
         # The Cluster (no finalizer) goes with the namespace; its claim then frees the volume.
         ok(cluster.kubectl("delete", "namespace", NAMESPACE, "--wait", "--timeout", "180s", timeout=210))
         volume.delete()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -28,16 +27,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-import psycopg2
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from tests.k8s_node.conftest import POSTGRES_ARCHIVE, POSTGRES_UID, kubectl_json, ok, pod_rss_mib, seconds_between
 from tests.k8s_node.host_airflow import launcher_kubeconfig, run_dag
-from tests.k8s_node.provision import HostVolume, external_service, port
+from tests.k8s_node.provision import (
+    HostVolume,
+    cnpg_connect,
+    cnpg_login,
+    external_service,
+    helm,
+    port,
+    stored_bets,
+    topic_size,
+)
 from tests.waiting import wait_for
 from tools.cluster import image
 from tools.cluster.node import Cluster
@@ -90,13 +97,7 @@ class Release:
         }
 
     def helm(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "KUBECONFIG": str(self.cluster.layout.admin_kubeconfig)}
-        for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
-            env[var] = str(self.home / var.lower())
-        return subprocess.run(
-            [str(brook_home() / "bin" / "helm"), *args, "-n", self.namespace],
-            capture_output=True, text=True, timeout=timeout, env=env, check=False,
-        )  # fmt: skip
+        return helm(self.cluster, self.namespace, self.home, *args, timeout=timeout)
 
     def values(self, tag: str) -> list[str]:
         """The profile's file and what this run decides: Kafka by its selector-less Service's name, the images."""
@@ -128,34 +129,16 @@ class Release:
         )  # fmt: skip
 
     def pg_login(self) -> tuple[str, str]:
-        """The chart's owner and its generated password: the Secret CNPG bootstrapped the database with."""
-        secret = kubectl_json(self.cluster, "-n", self.namespace, "secret", f"{PG_CLUSTER}-app-credentials")["data"]
-        return base64.b64decode(secret["username"]).decode(), base64.b64decode(secret["password"]).decode()
+        return cnpg_login(self.cluster, self.namespace, PG_CLUSTER)
 
     def pg(self):
-        """A connection to database brook through the ClusterIP of the Cluster's `-rw` Service (the host reaches it
-        through kube-proxy's rules), TLS with the operator's certificate, as the chart's owner."""
-        service = kubectl_json(self.cluster, "-n", self.namespace, "service", f"{PG_CLUSTER}-rw")
-        user, password = self.pg_login()
-        return psycopg2.connect(
-            host=service["spec"]["clusterIP"], port=5432, dbname=CHART_VALUES["postgres"]["database"],
-            sslmode="require", user=user, password=password, connect_timeout=5,
-        )  # fmt: skip
+        return cnpg_connect(self.cluster, self.namespace, PG_CLUSTER, CHART_VALUES["postgres"]["database"])
 
     def stored(self) -> int:
-        with self.pg() as conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM bets")
-            return cur.fetchone()[0]
+        return stored_bets(self.pg())
 
     def in_topic(self, topic: str) -> int:
-        """Messages in ``topic`` (sum of its partitions' end offsets; a new topic starts at offset 0)."""
-        consumer = KafkaConsumer(bootstrap_servers=self.env["BROOK_KAFKA_BOOTSTRAP"], request_timeout_ms=10000)
-        try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-            return sum(ends.values())
-        finally:
-            consumer.close()
+        return topic_size(self.env["BROOK_KAFKA_BOOTSTRAP"], topic)
 
     def scale(self, component: str, replicas: int) -> None:
         """Scale Deployment brook-<component>; to 0: wait until its pods are gone (the producer flushes on SIGTERM)."""
