@@ -95,7 +95,8 @@ class ConsumerSettings:
     schema_wait_seconds: float = setting(
         "CONSUMER_SCHEMA_WAIT_SECONDS",
         300.0,
-        help="How long a start waits for Postgres and its tables (helm install migrates after the Deployments start).",
+        help="How long a start waits for Postgres and its tables (helm install migrates after the Deployments start); "
+        "a refused login is not waited for: it exits 2 at once.",
     )
 
     def validate(self) -> None:
