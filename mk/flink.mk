@@ -14,5 +14,12 @@ $(FLINK_JARS_STAMP): $(FLINK_POM)
 	touch $(FLINK_JARS).tmp/$(notdir $@)
 	rm -rf $(FLINK_JARS) && mv $(FLINK_JARS).tmp $(FLINK_JARS)
 
+# Brook's own Flink functions (jobs/flink/functions: the contract verdict), compiled against PyPI's apache-flink, the
+# runtime local mode runs. The Flink image compiles the same sources against its base image (images/flink-job).
+FLINK_FUNCTIONS_JAR := $(BROOK_HOME)/jars/brook-flink/brook-flink-functions.jar
+$(FLINK_FUNCTIONS_JAR): $(VENV)/app/.installed jobs/flink/functions/build.sh $(shell find jobs/flink/functions -name '*.java')
+	$(call say,compiling Brook's Flink functions into $@)
+	jobs/flink/functions/build.sh "$$($(PY) -c 'import pathlib, pyflink; print(pathlib.Path(pyflink.__file__).parent / "lib")')" $@
+
 .PHONY: flink-jars
-flink-jars: $(FLINK_JARS_STAMP) ## Flink connector jars (versions.env; artifacts in images/flink-job/pom.xml)
+flink-jars: $(FLINK_JARS_STAMP) $(FLINK_FUNCTIONS_JAR) ## Flink connector jars (versions.env; artifacts in images/flink-job/pom.xml) and Brook's functions jar

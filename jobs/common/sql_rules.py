@@ -402,9 +402,17 @@ def source_ddl(
     ``field_rules`` hold).
 
     ``metadata`` adds Kafka metadata columns, e.g. ``("`offset` BIGINT METADATA VIRTUAL",)``."""
+    return raw_source_ddl(name, with_clause, event_ts(field_rules), watermark_delay_seconds, metadata)
+
+
+def raw_source_ddl(
+    name: str, with_clause: str, ts: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()
+) -> str:
+    """A Kafka source of raw messages whose event-time attribute ``ts`` is the expression ``ts`` over them, with
+    the watermark ``watermark_delay_seconds`` behind it."""
     extra = "".join(f"  {column},\n" for column in metadata)
     return (
-        f"CREATE TEMPORARY TABLE {name} (\n  `{MESSAGE}` STRING,\n{extra}  ts AS {event_ts(field_rules)},\n"
+        f"CREATE TEMPORARY TABLE {name} (\n  `{MESSAGE}` STRING,\n{extra}  ts AS {ts},\n"
         f"  WATERMARK FOR ts AS ts - {interval(watermark_delay_seconds)}\n) {raw_value(with_clause)}"
     )
 

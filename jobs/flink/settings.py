@@ -7,6 +7,8 @@ from pathlib import Path
 
 from jobs.common.settings import ConfigError, setting
 
+FUNCTIONS_JAR = "brook-flink-functions.jar"  # jobs/flink/functions: built by `make flink-jars`, on /opt/flink/lib
+
 
 @dataclass(frozen=True, kw_only=True)
 class FlinkSettings:
@@ -71,3 +73,8 @@ class FlinkSettings:
         missing = [jar for jar in self.jars.split(":") if jar and not Path(jar).is_file()]
         if missing:
             raise ConfigError(f"BROOK_FLINK_JARS lists missing files: {', '.join(missing)}; run `make flink-jars`.")
+        if self.jars and not any(Path(jar).name == FUNCTIONS_JAR for jar in self.jars.split(":")):
+            raise ConfigError(
+                f"BROOK_FLINK_JARS has no {FUNCTIONS_JAR} (Brook's contract function, which the jobs call): run "
+                "`make flink-jars`, then take BROOK_FLINK_JARS from `python -m jobs.local.services env` again."
+            )

@@ -90,6 +90,7 @@ class Paths:
         self.run = self.home / "run"
         self.kafka_jars = self.home / "jars" / "kafka"
         self.flink_jars = self.home / "jars" / "flink"
+        self.flink_functions = self.home / "jars" / "brook-flink"  # Brook's own Flink functions (make flink-jars)
         self.minio_bin = self.home / "bin" / "minio"
         self.credentials = self.data / "credentials.json"
         self.endpoints = self.run / "endpoints.env"
@@ -532,6 +533,7 @@ class LocalServices:
         for svc in self.services.values():
             env.update(svc.env(creds))
         jars = sorted(str(jar) for jar in self.paths.flink_jars.glob("*.jar"))
+        jars += sorted(str(jar) for jar in self.paths.flink_functions.glob("*.jar"))
         if jars:  # `make flink-jars`: PyFlink jobs ship these (in the Flink image they are on /opt/flink/lib)
             env["BROOK_FLINK_JARS"] = ":".join(jars)
         return env

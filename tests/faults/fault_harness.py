@@ -65,6 +65,7 @@ class Stack:
         for link, target in (
             (home / "jars" / "kafka", shared.kafka_jars),
             (home / "jars" / "flink", shared.flink_jars),
+            (home / "jars" / "brook-flink", shared.flink_functions),
         ):
             link.symlink_to(target, target_is_directory=True)
         (home / "bin").symlink_to(shared.minio_bin.parent, target_is_directory=True)

@@ -19,6 +19,7 @@ from jobs.bets.topics import BetsTopics
 from jobs.common.cli import exit_code
 from jobs.common.settings import KafkaSettings, PostgresSettings, load
 from jobs.common.sql_rules import interval
+from jobs.flink import verdict
 from jobs.flink.environment import (
     jdbc_sink_options,
     kafka_source_options,
@@ -54,6 +55,7 @@ def declare(
     """Register the source (raw messages, contract-gated event time) and the views ``bets_valid``,
     ``bets_deduplicated`` and ``bets_windowed`` in ``t_env``. ``metadata`` columns are carried into ``bets_valid``."""
     source = with_clause(kafka_source_options(kafka, topics.bets, group, settings))
+    verdict.register(t_env)
     t_env.execute_sql(flink_sql.source_ddl("bets_source", source, settings.watermark_delay_seconds, metadata))
     carry = tuple(column.split()[0] for column in metadata)
     t_env.create_temporary_view("bets_valid", t_env.sql_query(flink_sql.valid_bets_view("bets_source", carry)))
@@ -62,7 +64,7 @@ def declare(
 
 def declare_windows(t_env: TableEnvironment, settings: FlinkSettings) -> None:
     """The views ``bets_deduplicated`` and ``bets_windowed`` over a registered ``bets_valid`` (bets_valid's
-    columns: bet_id, user_id, game, amount, status and the rowtime ts; bench/flink_udf.py builds its own)."""
+    columns: bet_id, user_id, game, amount, status and the rowtime ts)."""
     window = interval(settings.window_seconds)
     # Window deduplication keeps the first row per (window, bet_id); its window_time (a rowtime, = window end −
     # 1 ms) feeds a second, identical TUMBLE, so the aggregations below are window aggregations: results are
