@@ -35,8 +35,8 @@ CONTRACT = verdict.FlinkContract(
 
 
 def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()) -> str:
-    """A Kafka source of raw bet messages with the event-time attribute ``ts`` (-1 ms for an invalid message);
-    ``jobs.flink.verdict.register`` must have run in the TableEnvironment."""
+    """A Kafka source of raw bet messages with the event-time attribute ``ts`` (-1 ms for an invalid message), for
+    a TableEnvironment of ``jobs.flink.environment.table_environment`` (it registers the verdict function)."""
     return CONTRACT.source_ddl(name, with_clause, watermark_delay_seconds, metadata=metadata)
 
 

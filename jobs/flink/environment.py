@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobs.common.settings import KafkaSettings, PostgresSettings
+from jobs.flink import verdict
 from jobs.flink.settings import FlinkSettings
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ def connector_jars(settings: FlinkSettings) -> list[str]:
 
 
 def table_environment(settings: FlinkSettings, job_name: str) -> TableEnvironment:
-    """A streaming TableEnvironment configured for ``job_name`` (name shown in the Flink UI)."""
+    """A streaming TableEnvironment configured for ``job_name`` (name shown in the Flink UI), with Brook's contract
+    function ``brook_verdict`` registered."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
@@ -49,6 +51,7 @@ def table_environment(settings: FlinkSettings, job_name: str) -> TableEnvironmen
         conf.set("restart-strategy.fixed-delay.delay", "1 s")
     if settings.idle_timeout_seconds:
         conf.set("table.exec.source.idle-timeout", f"{settings.idle_timeout_seconds} s")
+    verdict.register(t_env)  # every job's source judges its messages with it (jobs/flink/verdict.py)
     return t_env
 
 

@@ -9,8 +9,9 @@ message once.
 One definition: the function holds no rule. The spec it receives is built here from the constants of
 :mod:`jobs.common.rules` and the pipeline's contract (patterns, bounds, closed sets), and the function applies them
 in the order of ``rules.loads`` and the field rules. ``brook_verdict(message, spec)`` is an ``ARRAY<STRING>`` of
-the fields' normalised values in spec order (a number as plain decimal text, a UUID in lower case, the event time
-as epoch milliseconds), or NULL when the contract refuses the message.
+the fields' normalised values in spec order (a number as plain decimal text with its places, a UUID in lower case,
+the event time as epoch milliseconds, NULL for an absent conditional field), or NULL when the contract refuses
+the message.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jobs.common import rules
 from jobs.common.sql_rules import MESSAGE, REJECTED_MS, quote, raw_source_ddl
 
-if TYPE_CHECKING:
-    from pyflink.table import TableEnvironment
+
+class SqlRunner(Protocol):
+    """What :func:`register` needs of a PyFlink TableEnvironment (pyflink is not imported here: the contracts that
+    build specs ship in images without it)."""
+
+    def execute_sql(self, stmt: str) -> Any: ...
+
 
 FUNCTION = "brook_verdict"
 JAVA_CLASS = "dev.brook.flink.ContractVerdict"
@@ -64,11 +70,24 @@ def one_of(name: str, values: Sequence[str]) -> dict[str, Any]:
     return {"name": name, "kind": "one_of", "values": list(values)}
 
 
+def when(rule: dict[str, Any], field: str, values: Sequence[str]) -> dict[str, Any]:
+    """``rule`` while string field ``field`` is one of ``values``; otherwise the field must be absent or null (its
+    value in the verdict is then NULL)."""
+    return {**rule, "when": {"field": field, "in": list(values)}}
+
+
 def number(
-    name: str, low: Decimal | int, high: Decimal | int, places: int, low_inclusive: bool = True
+    name: str,
+    low: Decimal | int,
+    high: Decimal | int,
+    places: int,
+    low_inclusive: bool = True,
+    positive_when: tuple[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """:func:`rules.number`, :func:`rules.bounded` and :func:`rules.places`."""
-    return {
+    """:func:`rules.number`, :func:`rules.bounded` and :func:`rules.places`; the value has exactly ``places``
+    decimals. ``positive_when=(field, values)``: the number is above 0 exactly when string field ``field`` is one
+    of ``values``."""
+    spec: dict[str, Any] = {
         "name": name,
         "kind": "number",
         "low": str(low),
@@ -76,6 +95,9 @@ def number(
         "low_inclusive": low_inclusive,
         "places": places,
     }
+    if positive_when:
+        spec["positive_when"] = {"field": positive_when[0], "in": list(positive_when[1])}
+    return spec
 
 
 def event_time(name: str = "event_time") -> dict[str, Any]:
@@ -85,8 +107,9 @@ def event_time(name: str = "event_time") -> dict[str, Any]:
 
 
 # --- a contract in Flink SQL --------------------------------------------------------------------------------------
-def register(t_env: TableEnvironment) -> None:
-    """Make ``brook_verdict`` callable in ``t_env`` (before any DDL or query that calls it)."""
+def register(t_env: SqlRunner) -> None:
+    """Make ``brook_verdict`` callable in ``t_env`` (``jobs.flink.environment.table_environment`` does, for every
+    job)."""
     t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {FUNCTION} AS '{JAVA_CLASS}' LANGUAGE JAVA")
 
 
@@ -124,7 +147,7 @@ class FlinkContract:
     def source_ddl(
         self, name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()
     ) -> str:
-        """A Kafka source of raw messages with the event-time attribute ``ts`` (call :func:`register` first).
+        """A Kafka source of raw messages with the event-time attribute ``ts`` (:func:`register` must have run).
 
         ``metadata`` adds Kafka metadata columns, e.g. ``("`offset` BIGINT METADATA VIRTUAL",)``."""
         return raw_source_ddl(name, with_clause, self.event_ts(), watermark_delay_seconds, metadata)

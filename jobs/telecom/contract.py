@@ -1,4 +1,4 @@
-"""The telecom event contract (seed 002, docs/telecom.md): fields, validation, masking, and its Flink SQL twin.
+"""The telecom event contract (seed 002, docs/telecom.md): fields, validation, masking, and its Flink verdict.
 
 One definition shared by the generator, the Flink job, the audit and the tests. Kafka topic ``telecom_events``
 (3 partitions), key = the masked subscriber, value = UTF-8 JSON object:
@@ -32,8 +32,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from jobs.common import rules
-from jobs.common import sql_rules as sql
-from jobs.common.rules import UUID_BODY, InvalidEvent
+from jobs.common.rules import InvalidEvent
+from jobs.flink import verdict
 
 TELECOM_PARTITIONS = 3
 EVENT_TYPES = ("data_session", "call", "sms", "balance_recharge")
@@ -132,57 +132,42 @@ def parse_telecom(raw: bytes | str | None) -> TelecomEvent:
 encode_event = rules.encode
 
 
-# --- the same contract in Flink SQL ------------------------------------------------------------------------------
-# The source reads each message as one raw STRING; each field is read with its JSON type (jobs.common.sql_rules).
-
-
-def _amount_rule(fields: sql.Fields, name: str, places: int, cap: Decimal | int, kinds: tuple[str, ...]) -> str:
-    value = fields.wrapped(name)
-    positive = f"({sql.decimal(value)} > {sql.literal(0)}) = ({sql.one_of(fields.wrapped('event_type'), kinds)})"
-    return sql.all_of([sql.number(value, 0, cap, places), positive])
-
-
-def field_rules(fields: sql.Fields) -> str:
-    """The telecom field rules (:func:`parse_telecom`) with either reader of :mod:`jobs.common.sql_rules`."""
-    field = fields.wrapped
-    with_direction = sql.one_of(field("event_type"), WITH_DIRECTION)
-    return sql.all_of(
-        [
-            sql.string_matching(field("event_id"), UUID_BODY),
-            sql.one_of(field("event_type"), EVENT_TYPES),
-            sql.string_matching(field("subscriber_id"), SUBSCRIBER_PATTERN),
-            sql.one_of(field("region"), REGIONS),
-            f"(({with_direction} AND {sql.one_of(field('direction'), DIRECTIONS)}) OR "
-            f"(NOT {with_direction} AND {field('direction')} IS NULL))",
-            _amount_rule(fields, "duration", 0, MAX_DURATION, WITH_DURATION),
-            _amount_rule(fields, "data_mb", DATA_PLACES, MAX_DATA_MB, WITH_DATA),
-            _amount_rule(fields, "amount", AMOUNT_PLACES, MAX_AMOUNT, WITH_AMOUNT),
-            sql.event_time(fields=fields),
-        ]
+# --- the same contract in Flink: Brook's verdict function (jobs.flink.verdict) with these bounds -----------------
+CONTRACT = verdict.FlinkContract(
+    (
+        verdict.uuid("event_id"),
+        verdict.one_of("event_type", EVENT_TYPES),
+        verdict.matching("subscriber_id", SUBSCRIBER_PATTERN),
+        verdict.one_of("region", REGIONS),
+        verdict.when(verdict.one_of("direction", DIRECTIONS), "event_type", WITH_DIRECTION),
+        verdict.number("duration", 0, MAX_DURATION, 0, positive_when=("event_type", WITH_DURATION)),
+        verdict.number("data_mb", 0, MAX_DATA_MB, DATA_PLACES, positive_when=("event_type", WITH_DATA)),
+        verdict.number("amount", 0, MAX_AMOUNT, AMOUNT_PLACES, positive_when=("event_type", WITH_AMOUNT)),
+        verdict.event_time(),
     )
-
-
-VALID_PREDICATE = sql.valid(field_rules)
+)
 
 
 def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()) -> str:
-    """A Kafka source of raw telecom messages with the event-time attribute ``ts`` (-1 ms for an invalid one)."""
-    return sql.source_ddl(name, with_clause, field_rules, watermark_delay_seconds, metadata=metadata)
+    """A Kafka source of raw telecom messages with the event-time attribute ``ts`` (-1 ms for an invalid one), for
+    a TableEnvironment of ``jobs.flink.environment.table_environment`` (it registers the verdict function)."""
+    return CONTRACT.source_ddl(name, with_clause, watermark_delay_seconds, metadata=metadata)
 
 
 def valid_events_view(source: str, carry: tuple[str, ...] = ()) -> str:
     """Contract-valid events, typed (duration BIGINT seconds, data_mb/amount exact decimals).
 
     ``carry`` names further source columns to pass through (tests carry the Kafka offset)."""
+    value = CONTRACT.value
     columns = [
-        f"LOWER({sql.read(lambda f: sql.string_value(f.wrapped('event_id')))}) AS event_id",
-        f"{sql.read(lambda f: sql.string_value(f.wrapped('event_type')))} AS event_type",
-        f"{sql.read(lambda f: sql.string_value(f.wrapped('subscriber_id')))} AS subscriber_id",
-        f"{sql.read(lambda f: sql.string_value(f.wrapped('region')))} AS region",
-        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('duration')))} AS BIGINT) AS duration",
-        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('data_mb')))} AS DECIMAL(18, {DATA_PLACES})) AS data_mb",
-        f"CAST({sql.read(lambda f: sql.decimal(f.wrapped('amount')))} AS DECIMAL(18, {AMOUNT_PLACES})) AS amount",
+        f"{value('event_id')} AS event_id",
+        f"{value('event_type')} AS event_type",
+        f"{value('subscriber_id')} AS subscriber_id",
+        f"{value('region')} AS region",
+        f"CAST({value('duration')} AS BIGINT) AS duration",
+        f"CAST({value('data_mb')} AS DECIMAL(18, {DATA_PLACES})) AS data_mb",
+        f"CAST({value('amount')} AS DECIMAL(18, {AMOUNT_PLACES})) AS amount",
         "ts",
         *carry,
     ]
-    return f"SELECT {', '.join(columns)} FROM {source} WHERE {sql.accepted()}"
+    return f"SELECT {', '.join(columns)} FROM ({CONTRACT.accepted(source, carry)})"

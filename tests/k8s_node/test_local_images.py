@@ -28,6 +28,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from jobs.bets.topics import BetsTopics
 from jobs.common.settings import KafkaSettings, PostgresSettings, to_env
+from jobs.flink.settings import FUNCTIONS_JAR
 from tests.conftest import unique_topic
 from tests.waiting import wait_for
 from tools.versions import ROOT, brook_home
@@ -193,6 +194,7 @@ def test_airflow_image_parses_brooks_dags(run: Run) -> None:
 
 FLINK_PYTHON = "localhost/brook/flink-python:local"
 FLINK_JARS = brook_home() / "jars" / "flink"
+FLINK_FUNCTIONS = brook_home() / "jars" / "brook-flink"  # make flink-jars: Brook's functions, built against PyFlink
 
 
 @pytest.fixture(scope="session")
@@ -215,8 +217,8 @@ def test_flink_job_python_layer_runs_a_bounded_job(
 ) -> None:
     """The app image's producer writes 30 events; the Flink layer's `python -m jobs.bets.flink.top_games` (bounded,
     earliest offset) counts them into Postgres on PyFlink's mini-cluster, user 9999, read-only root, with the
-    connector jars of images/flink-job/jars.sha256 (`make flink-jars`' copies, mounted: the image's Maven stage is
-    not built here)."""
+    connector jars of images/flink-job/jars.sha256 and Brook's functions jar (`make flink-jars`' copies, mounted: the
+    image's Maven and functions stages are not built here)."""
     listed = dict(line.split()[::-1] for line in (ROOT / "images/flink-job/jars.sha256").read_text().splitlines())
     for jar, digest in listed.items():
         assert hashlib.sha256((FLINK_JARS / jar).read_bytes()).hexdigest() == digest, f"{jar}: run `make flink-jars`"
@@ -227,10 +229,11 @@ def test_flink_job_python_layer_runs_a_bounded_job(
         "BROOK_FLINK_BOUNDED": "true",
         "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
         "BROOK_FLINK_CHECKPOINT_DIR": "file:///tmp/checkpoints",
-        "BROOK_FLINK_JARS": ":".join(f"/opt/flink-jars/{jar}" for jar in sorted(listed)),
-    }
+        "BROOK_FLINK_JARS": ":".join([*(f"/opt/flink-jars/{jar}" for jar in sorted(listed)),
+                                      f"/opt/brook-flink/{FUNCTIONS_JAR}"]),
+    }  # fmt: skip
     proc = run(flink_python, "python", "-m", "jobs.bets.flink.top_games", env=env,
-               volumes=(f"{FLINK_JARS}:/opt/flink-jars:ro",))  # fmt: skip
+               volumes=(f"{FLINK_JARS}:/opt/flink-jars:ro", f"{FLINK_FUNCTIONS}:/opt/brook-flink:ro"))  # fmt: skip
     ok(proc)
     with psycopg2.connect(pg_schema.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT COALESCE(SUM(bets), 0) FROM top_games")

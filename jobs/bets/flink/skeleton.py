@@ -19,7 +19,6 @@ from jobs.bets.topics import BetsTopics
 from jobs.common.cli import exit_code
 from jobs.common.settings import KafkaSettings, PostgresSettings, load
 from jobs.common.sql_rules import interval
-from jobs.flink import verdict
 from jobs.flink.environment import (
     jdbc_sink_options,
     kafka_source_options,
@@ -55,7 +54,6 @@ def declare(
     """Register the source (raw messages, contract-gated event time) and the views ``bets_valid``,
     ``bets_deduplicated`` and ``bets_windowed`` in ``t_env``. ``metadata`` columns are carried into ``bets_valid``."""
     source = with_clause(kafka_source_options(kafka, topics.bets, group, settings))
-    verdict.register(t_env)
     t_env.execute_sql(flink_sql.source_ddl("bets_source", source, settings.watermark_delay_seconds, metadata))
     carry = tuple(column.split()[0] for column in metadata)
     t_env.create_temporary_view("bets_valid", t_env.sql_query(flink_sql.valid_bets_view("bets_source", carry)))

@@ -1,6 +1,7 @@
 package dev.brook.flink;
 
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -18,7 +19,8 @@ import org.apache.flink.table.functions.ScalarFunction;
 /**
  * A pipeline's event contract applied to one raw Kafka message, once, inside the JVM: {@code
  * brook_verdict(message, spec)} is the message's field values in the contract's order (numbers as
- * plain decimal text, the event time as epoch milliseconds), or NULL when the contract refuses it.
+ * plain decimal text, the event time as epoch milliseconds, NULL for a conditional field that is
+ * absent), or NULL when the contract refuses it.
  *
  * <p>Why it exists: the same rules as Flink SQL expressions cost ~150 regular-expression calls per
  * message, because Flink generates code for every reference to an expression anew and evaluates the
@@ -125,8 +127,16 @@ public final class ContractVerdict extends ScalarFunction {
       Map<?, ?> event = (Map<?, ?>) root;
       String[] values = new String[fields.length];
       for (int i = 0; i < fields.length; i++) {
-        Object value = event.get(fields[i].name);
-        values[i] = value == null || value == Json.NULL ? null : fields[i].read(value);
+        Field field = fields[i];
+        Object value = event.get(field.name);
+        boolean present = value != null && value != Json.NULL;
+        if (field.when != null && !field.when.holds(event)) {
+          if (present) {
+            return null; // the rule's condition does not hold: the field must be absent or null
+          }
+          continue;
+        }
+        values[i] = present ? field.read(value, event) : null;
         if (values[i] == null) {
           return null;
         }
@@ -156,17 +166,47 @@ public final class ContractVerdict extends ScalarFunction {
     }
   }
 
-  /** One field rule: the field's normalised value, or null when the rule refuses it. */
+  /** A condition on another field: its value is one of a set of strings. */
+  static final class Condition {
+    private final String field;
+    private final Set<String> values = new HashSet<>();
+
+    Condition(Map<String, Object> spec) {
+      field = str(spec.get("field"));
+      for (Object value : (List<?>) spec.get("in")) {
+        values.add(str(value));
+      }
+    }
+
+    boolean holds(Map<?, ?> event) {
+      Object value = event.get(field);
+      return value instanceof String && values.contains(value);
+    }
+  }
+
+  /**
+   * One field rule: the field's normalised value, or null when the rule refuses it. A rule with a
+   * condition ({@code when}) applies while the condition holds; otherwise the field must be absent.
+   */
   abstract static class Field {
     final String name;
+    Condition when;
 
     Field(String name) {
       this.name = name;
     }
 
-    abstract String read(Object value);
+    abstract String read(Object value, Map<?, ?> event);
 
     static Field of(Map<String, Object> spec) {
+      Field field = kind(spec);
+      if (spec.get("when") != null) {
+        field.when = new Condition(map(spec.get("when")));
+      }
+      return field;
+    }
+
+    private static Field kind(Map<String, Object> spec) {
       String name = str(spec.get("name"));
       String kind = str(spec.get("kind"));
       switch (kind) {
@@ -182,7 +222,8 @@ public final class ContractVerdict extends ScalarFunction {
               decimal(spec.get("low")),
               spec.get("low_inclusive") == Boolean.TRUE,
               decimal(spec.get("high")),
-              Integer.parseInt(((Json.Number) spec.get("places")).text));
+              Integer.parseInt(((Json.Number) spec.get("places")).text),
+              spec.get("positive_when") == null ? null : new Condition(map(spec.get("positive_when"))));
         case "event_time":
           return new EventTime(
               name, str(spec.get("pattern")), decimal(spec.get("min_ms")), decimal(spec.get("max_ms")));
@@ -204,7 +245,7 @@ public final class ContractVerdict extends ScalarFunction {
     }
 
     @Override
-    String read(Object value) {
+    String read(Object value, Map<?, ?> event) {
       if (!(value instanceof String) || !pattern.matcher((String) value).matches()) {
         return null;
       }
@@ -224,7 +265,7 @@ public final class ContractVerdict extends ScalarFunction {
     }
 
     @Override
-    String read(Object value) {
+    String read(Object value, Map<?, ?> event) {
       if (!(value instanceof String)) {
         return null;
       }
@@ -245,28 +286,40 @@ public final class ContractVerdict extends ScalarFunction {
     }
 
     @Override
-    String read(Object value) {
+    String read(Object value, Map<?, ?> event) {
       return value instanceof String && allowed.contains(value) ? (String) value : null;
     }
   }
 
-  /** rules.number, rules.bounded and rules.places: a JSON number, exact, as plain decimal text. */
+  /**
+   * rules.number, rules.bounded and rules.places: a JSON number, as plain decimal text with exactly
+   * {@code places} decimals (exact: the value has no more). With {@code positive_when} the number is
+   * above zero exactly when that condition holds (the telecom amounts).
+   */
   static final class Number extends Field {
     private final BigDecimal low;
     private final boolean lowInclusive;
     private final BigDecimal high;
     private final int places;
+    private final Condition positiveWhen;
 
-    Number(String name, BigDecimal low, boolean lowInclusive, BigDecimal high, int places) {
+    Number(
+        String name,
+        BigDecimal low,
+        boolean lowInclusive,
+        BigDecimal high,
+        int places,
+        Condition positiveWhen) {
       super(name);
       this.low = low;
       this.lowInclusive = lowInclusive;
       this.high = high;
       this.places = places;
+      this.positiveWhen = positiveWhen;
     }
 
     @Override
-    String read(Object value) {
+    String read(Object value, Map<?, ?> event) {
       if (!(value instanceof Json.Number)) {
         return null;
       }
@@ -278,7 +331,10 @@ public final class ContractVerdict extends ScalarFunction {
       if (number.scale() > places && number.stripTrailingZeros().scale() > places) {
         return null;
       }
-      return number.toPlainString();
+      if (positiveWhen != null && positiveWhen.holds(event) != (number.signum() > 0)) {
+        return null;
+      }
+      return number.setScale(places, RoundingMode.UNNECESSARY).toPlainString();
     }
   }
 
@@ -296,7 +352,7 @@ public final class ContractVerdict extends ScalarFunction {
     }
 
     @Override
-    String read(Object value) {
+    String read(Object value, Map<?, ?> event) {
       if (!(value instanceof String) || !pattern.matcher((String) value).matches()) {
         return null;
       }
