@@ -30,6 +30,14 @@ BET: dict[str, Any] = {
     "status": "placed",
     "event_time": "2026-11-25T10:00:00Z",
 }
+BEHAVIOUR: dict[str, Any] = {
+    "user_id": "u1",
+    "session_hint": "tab-1",
+    "event_type": "add_to_cart",
+    "page": "/p/42",
+    "product_id": "sku-42",
+    "event_time": "2026-03-10T10:00:00Z",
+}
 TELECOM: dict[str, Any] = {
     "event_type": "data_session",
     "subscriber_id": "0a1b2c3d4e5f6071",

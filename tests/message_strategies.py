@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.hostile_events import BET, TELECOM
+from tests.hostile_events import BEHAVIOUR, BET, TELECOM
 
 HOSTILE_CHARS = (
     "\u0000",
@@ -181,7 +181,10 @@ def messages(
         return draw(st.one_of(st.none(), st.binary(max_size=40)))
     if kind == "document":
         return _json(draw(json_values)).encode("utf-8", "surrogatepass")
-    base = {("bet_id" if pipeline == "bets" else "event_id"): ident, **(BET if pipeline == "bets" else TELECOM)}
+    base = {
+        ("bet_id" if pipeline == "bets" else "event_id"): ident,
+        **{"bets": BET, "telecom": TELECOM, "behaviour": BEHAVIOUR}[pipeline],
+    }
     if pipeline == "telecom" and draw(st.booleans()):
         base.update(event_type=draw(st.sampled_from(["call", "sms"])), direction="incoming", data_mb=0)
         if base["event_type"] == "sms":

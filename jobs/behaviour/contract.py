@@ -18,7 +18,7 @@ Plus the platform's message rules (docs/design.md, "Contract rules"): strict UTF
 ``missing_field``, ``wrong_type``, ``bad_value``); the gateway sends that code back and into the dead-letter headers.
 
 Funnel stages are ordinal (:data:`FUNNEL_STAGE`): browse (page_view, search) = 1, add_to_cart = 2, checkout = 3,
-purchase = 4. :func:`field_rules` is the same contract in Flink SQL (:mod:`jobs.common.sql_rules`).
+purchase = 4. ``jobs/behaviour/flink_sql.py`` gives the same contract to Flink's verdict function.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from jobs.common import rules
-from jobs.common import sql_rules as sql
-from jobs.common.rules import UUID_BODY, InvalidEvent
+from jobs.common.rules import InvalidEvent
 
 BEHAVIOUR_PARTITIONS = 3  # topic behaviour_events: key = user_id, so one user's events keep their order
 EVENT_TYPES = ("page_view", "search", "add_to_cart", "checkout", "purchase")
@@ -93,23 +92,3 @@ def to_dict(event: BehaviourEvent) -> dict[str, Any]:
 
 
 encode_event = rules.encode
-
-
-# --- the same contract in Flink SQL ------------------------------------------------------------------------------
-def field_rules(fields: sql.Fields) -> str:
-    """The behaviour field rules (:func:`parse_event`) with either reader of :mod:`jobs.common.sql_rules`."""
-    field = fields.wrapped
-    return sql.all_of(
-        [
-            sql.string_matching(field("event_id"), UUID_BODY),
-            sql.text("user_id", fields),
-            sql.text("session_hint", fields),
-            sql.one_of(field("event_type"), EVENT_TYPES),
-            sql.text("page", fields),
-            f"({field('product_id')} IS NULL OR {sql.text('product_id', fields)})",
-            sql.event_time(fields=fields),
-        ]
-    )
-
-
-VALID_PREDICATE = sql.valid(field_rules)

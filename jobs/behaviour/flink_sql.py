@@ -1,17 +1,30 @@
-"""The behaviour contract in Flink SQL: the source, the typed view of valid events, the session and per-minute
+"""The behaviour contract in Flink: the source, the typed view of valid events, the session and per-minute
 aggregations, and their sinks.
 
-The field rules are the contract's own (:func:`jobs.behaviour.contract.field_rules`, composed from
-:mod:`jobs.common.sql_rules`), so Flink and the gateway give every message the same verdict (docs/design.md,
-"Contract rules"). The source reads the Kafka value as one raw STRING; an invalid message gets the event time -1 ms
-and is filtered out (it can never move the watermark). The funnel stage of an event type comes from
-``contract.FUNNEL_STAGE``; the result tables are ``jobs/behaviour/sql/011_behaviour.sql``.
+The verdict is Brook's Java function (:mod:`jobs.flink.verdict`) with the rules of ``contract.parse_event``, so
+Flink and the gateway give every message the same verdict (docs/design.md, "Contract rules"). The source reads the
+Kafka value as one raw STRING; an invalid message gets the event time -1 ms and is filtered out (it can never move
+the watermark). The funnel stage of an event type comes from ``contract.FUNNEL_STAGE``; the result tables are
+``jobs/behaviour/sql/011_behaviour.sql``.
 """
 
 from __future__ import annotations
 
-from jobs.behaviour.contract import FUNNEL_STAGE, PURCHASE, field_rules
+from jobs.behaviour.contract import EVENT_TYPES, FUNNEL_STAGE, PURCHASE
 from jobs.common import sql_rules as sql
+from jobs.flink import verdict
+
+CONTRACT = verdict.FlinkContract(
+    (
+        verdict.uuid("event_id"),
+        verdict.text("user_id"),
+        verdict.text("session_hint"),
+        verdict.one_of("event_type", EVENT_TYPES),
+        verdict.text("page"),
+        verdict.optional(verdict.text("product_id")),
+        verdict.event_time(),
+    )
+)
 
 MINUTE_SECONDS = 60  # behaviour_minute: 1-minute tumbling windows (the table's name says so; not a setting)
 # behaviour_minute's count columns → the event type each counts (every type once).
@@ -26,27 +39,27 @@ MINUTE_COUNTS = {
 
 def source_ddl(name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()) -> str:
     """A Kafka source of raw behaviour messages with the event-time attribute ``ts`` (-1 ms for an invalid one)."""
-    return sql.source_ddl(name, with_clause, field_rules, watermark_delay_seconds, metadata=metadata)
+    return CONTRACT.source_ddl(name, with_clause, watermark_delay_seconds, metadata=metadata)
 
 
 def valid_events_view(source: str, carry: tuple[str, ...] = ()) -> str:
     """Contract-valid events, typed, with their funnel stage; ``ts`` stays the rowtime.
 
     ``carry`` names further source columns to pass through (tests carry the Kafka offset)."""
+    value = CONTRACT.value
     stage = " ".join(f"WHEN {sql.quote(kind)} THEN {n}" for kind, n in FUNNEL_STAGE.items())
-    event_type = sql.read(lambda f: sql.string_value(f.wrapped("event_type")))
     columns = [
-        f"LOWER({sql.read(lambda f: sql.string_value(f.wrapped('event_id')))}) AS event_id",
-        f"{sql.read(lambda f: f.text('user_id'))} AS user_id",
-        f"{sql.read(lambda f: f.text('session_hint'))} AS session_hint",
-        f"{event_type} AS event_type",
-        f"CAST(CASE {event_type} {stage} END AS SMALLINT) AS funnel_stage",
-        f"{sql.read(lambda f: f.text('page'))} AS page",
-        f"{sql.read(lambda f: f.text('product_id'))} AS product_id",
+        f"{value('event_id')} AS event_id",
+        f"{value('user_id')} AS user_id",
+        f"{value('session_hint')} AS session_hint",
+        f"{value('event_type')} AS event_type",
+        f"CAST(CASE {value('event_type')} {stage} END AS SMALLINT) AS funnel_stage",
+        f"{value('page')} AS page",
+        f"{value('product_id')} AS product_id",
         "ts",
         *carry,
     ]
-    return f"SELECT {', '.join(columns)} FROM {source} WHERE {sql.accepted()}"
+    return f"SELECT {', '.join(columns)} FROM ({CONTRACT.accepted(source, carry)})"
 
 
 def _count(event_type: str) -> str:

@@ -10,8 +10,8 @@ One definition: the function holds no rule. The spec it receives is built here f
 :mod:`jobs.common.rules` and the pipeline's contract (patterns, bounds, closed sets), and the function applies them
 in the order of ``rules.loads`` and the field rules. ``brook_verdict(message, spec)`` is an ``ARRAY<STRING>`` of
 the fields' normalised values in spec order (a number as plain decimal text with its places, a UUID in lower case,
-the event time as epoch milliseconds, NULL for an absent conditional field), or NULL when the contract refuses
-the message.
+the event time as epoch milliseconds, NULL for an absent optional or conditional field), or NULL when the contract
+refuses the message.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from jobs.common import rules
-from jobs.common.sql_rules import MESSAGE, REJECTED_MS, quote, raw_source_ddl
+from jobs.common.sql_rules import MESSAGE, quote, raw_source_ddl
 
 
 class SqlRunner(Protocol):
@@ -34,7 +34,10 @@ class SqlRunner(Protocol):
 
 
 FUNCTION = "brook_verdict"
+EVENT_MS_FUNCTION = "brook_event_ms"  # the same verdict's event time only (BIGINT): for the watermark
+REJECTED_MS = -1  # the rowtime of a refused message: before every valid time, so "accepted" is ts >= epoch 0
 JAVA_CLASS = "dev.brook.flink.ContractVerdict"
+EVENT_MS_JAVA_CLASS = "dev.brook.flink.ContractEventTime"
 
 _MESSAGE_RULES = {
     "replacement": rules.REPLACEMENT_CHAR,
@@ -68,6 +71,11 @@ def text(name: str) -> dict[str, Any]:
 def one_of(name: str, values: Sequence[str]) -> dict[str, Any]:
     """:func:`rules.one_of`."""
     return {"name": name, "kind": "one_of", "values": list(values)}
+
+
+def optional(rule: dict[str, Any]) -> dict[str, Any]:
+    """``rule`` when the field is present and not null; absent or null is accepted (its value is then NULL)."""
+    return {**rule, "optional": True}
 
 
 def when(rule: dict[str, Any], field: str, values: Sequence[str]) -> dict[str, Any]:
@@ -108,9 +116,10 @@ def event_time(name: str = "event_time") -> dict[str, Any]:
 
 # --- a contract in Flink SQL --------------------------------------------------------------------------------------
 def register(t_env: SqlRunner) -> None:
-    """Make ``brook_verdict`` callable in ``t_env`` (``jobs.flink.environment.table_environment`` does, for every
-    job)."""
-    t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {FUNCTION} AS '{JAVA_CLASS}' LANGUAGE JAVA")
+    """Make ``brook_verdict`` and ``brook_event_ms`` callable in ``t_env`` (``jobs.flink.environment``'s
+    ``table_environment`` does, for every job)."""
+    for name, java_class in ((FUNCTION, JAVA_CLASS), (EVENT_MS_FUNCTION, EVENT_MS_JAVA_CLASS)):
+        t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {name} AS '{java_class}' LANGUAGE JAVA")
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,11 @@ class FlinkContract:
     """A pipeline's contract as the Java function applies it: its fields in order, each a spec from above."""
 
     fields: tuple[dict[str, Any], ...]
+
+    def __post_init__(self) -> None:
+        times = [field["name"] for field in self.fields if field["kind"] == "event_time"]
+        if len(times) != 1:
+            raise ValueError(f"a contract needs exactly one event_time field (the rowtime), got {times}")
 
     def spec(self) -> str:
         """The function's second argument: ASCII-only JSON (a SQL literal reads it as is)."""
@@ -138,10 +152,10 @@ class FlinkContract:
         """Field ``name`` of an accepted message's verdict column ``verdict``, as STRING."""
         return f"{verdict}[{self.index(name)}]"
 
-    def event_ts(self, time_name: str = "event_time") -> str:
+    def event_ts(self) -> str:
         """The event-time attribute: the event's time if the contract holds, else -1 ms (never NULL, never in a
         window), so a refused message cannot move the watermark."""
-        millis = f"CAST({self.value(time_name, self.call())} AS BIGINT)"
+        millis = f"{EVENT_MS_FUNCTION}(`{MESSAGE}`, {quote(self.spec())})"
         return f"TO_TIMESTAMP_LTZ(COALESCE({millis}, {REJECTED_MS}), 3)"
 
     def source_ddl(

@@ -1,5 +1,5 @@
-"""The behaviour contract in Python (``parse_event``) and in Flink SQL (``jobs/behaviour/flink_sql.py`` over the
-contract's ``field_rules``) give every message the same verdict, and Flink reads every accepted event exactly as
+"""The behaviour contract in Python (``parse_event``) and in Flink (``jobs/behaviour/flink_sql.py``: Brook's verdict
+function with the contract's rules) give every message the same verdict, and Flink reads every accepted event exactly as
 Python does — on the real Flink mini-cluster, as the bets and telecom contract tests do.
 
 One bounded Flink job judges one corpus: each field rule of the contract, the platform's hostile cases of
@@ -34,14 +34,7 @@ from tests.message_strategies import field_values, json_values, profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.fuzz]
 
-BASE: dict[str, Any] = {
-    "user_id": "u1",
-    "session_hint": "tab-1",
-    "event_type": "add_to_cart",
-    "page": "/p/42",
-    "product_id": "sku-42",
-    "event_time": "2026-03-10T10:00:00Z",
-}
+BASE = hostile.BEHAVIOUR
 CASES: dict[str, dict[str, Any]] = {
     "valid": {},
     "valid_no_product": {"product_id": None},

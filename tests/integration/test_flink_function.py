@@ -1,8 +1,8 @@
 """Brook's Flink contract function (``dev.brook.flink.ContractVerdict``, jobs/flink/functions) gives every message
 the verdict Python gives it, and reads every accepted event as Python does: thousands of Hypothesis-generated
 hostile messages (tests/message_strategies.py) plus every hostile case of tests/hostile_events.py, each judged by
-``parse_bet``/``parse_telecom`` and by the class the Flink jobs run, called in PyFlink's JVM with the spec the
-bets/telecom job passes.
+``parse_bet``/``parse_telecom``/``parse_event`` and by the class the Flink jobs run, called in PyFlink's JVM with
+the spec the bets/telecom/behaviour job passes.
 
 The bounded Flink jobs of test_one_verdict.py and test_flink_contract.py hold the real job to the same, with
 Flink's own decoding and windows, at ~20 s per job; this test has the breadth. Messages reach the function as
@@ -22,6 +22,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jobs.behaviour import flink_sql as behaviour
+from jobs.behaviour.contract import parse_event
 from jobs.bets import flink_sql as bets
 from jobs.bets.contract import parse_bet
 from jobs.common.rules import InvalidEvent
@@ -57,6 +59,7 @@ def java_verdict(local_env: dict[str, str]) -> Iterator[Any]:
 PIPELINES: dict[str, tuple[Callable[[bytes | None], NamedTuple], FlinkContract]] = {
     "bets": (parse_bet, bets.CONTRACT),
     "telecom": (parse_telecom, telecom.CONTRACT),
+    "behaviour": (parse_event, behaviour.CONTRACT),
 }
 
 
@@ -117,6 +120,12 @@ def test_generated_hostile_bets_get_pythons_verdict(java_verdict: Any, raws: lis
 @given(raws=st.lists(messages("telecom"), min_size=1, max_size=10))
 def test_generated_hostile_telecom_events_get_pythons_verdict(java_verdict: Any, raws: list[bytes | None]) -> None:
     assert_one_verdict(java_verdict, "telecom", raws)
+
+
+@profile(300)
+@given(raws=st.lists(messages("behaviour"), min_size=1, max_size=10))
+def test_generated_hostile_behaviour_events_get_pythons_verdict(java_verdict: Any, raws: list[bytes | None]) -> None:
+    assert_one_verdict(java_verdict, "behaviour", raws)
 
 
 def test_the_function_refuses_a_bad_spec_by_name(java_verdict: Any) -> None:

@@ -1,4 +1,4 @@
-"""The telecom contract in Python (parse_telecom) and in Flink SQL (VALID_PREDICATE) give every message the same
+"""The telecom contract in Python (parse_telecom) and in Flink (its verdict function spec) give every message the same
 verdict — each rule and the hostile cases of tests/hostile_events.py, on the real Flink mini-cluster (the bets
 contract test's method) — and Flink reads every accepted event exactly as Python does."""
 

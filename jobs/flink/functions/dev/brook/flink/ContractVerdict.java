@@ -2,8 +2,7 @@ package dev.brook.flink;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
-import java.time.Instant;
-import java.time.OffsetDateTime;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,8 +18,8 @@ import org.apache.flink.table.functions.ScalarFunction;
 /**
  * A pipeline's event contract applied to one raw Kafka message, once, inside the JVM: {@code
  * brook_verdict(message, spec)} is the message's field values in the contract's order (numbers as
- * plain decimal text, the event time as epoch milliseconds, NULL for a conditional field that is
- * absent), or NULL when the contract refuses it.
+ * plain decimal text, the event time as epoch milliseconds, NULL for an optional or conditional
+ * field that is absent), or NULL when the contract refuses it.
  *
  * <p>Why it exists: the same rules as Flink SQL expressions cost ~150 regular-expression calls per
  * message, because Flink generates code for every reference to an expression anew and evaluates the
@@ -36,35 +35,57 @@ import org.apache.flink.table.functions.ScalarFunction;
  * (tests/integration/test_one_verdict.py) hold both to one verdict per message.
  *
  * <p>Declared non-deterministic only so that the planner computes it once per row and never copies
- * the call into every column that reads it; its result depends on its arguments alone. The planner
- * still calls it up to three times per message (watermark, event-time column, field values), one
- * after the other in the source's thread, so each thread keeps its last verdict: the second and
- * third calls cost a string comparison.
+ * the call into every column that reads it; its result depends on its arguments alone. A job still
+ * judges each message up to three times (watermark, event-time column: {@link ContractEventTime};
+ * field values: this function), one after the other in the source's thread, so each thread's last
+ * verdict is kept: the second and third calls cost a string comparison.
  */
 public final class ContractVerdict extends ScalarFunction {
   private static final long serialVersionUID = 1L;
   private static final Map<String, Contract> CONTRACTS = new ConcurrentHashMap<>();
-  private static final ThreadLocal<Last> LAST = ThreadLocal.withInitial(Last::new);
+  /**
+   * The last verdict of each thread, in a slot chosen by the thread's id (two threads sharing a slot
+   * only evict each other). A record is immutable, so a stale or foreign one read here is harmless.
+   */
+  private static final Verdict[] LAST = new Verdict[64];
 
-  /** The last verdict given in this thread. */
-  private static final class Last {
-    Contract contract;
-    String message;
-    String[] values;
+  /** One verdict, as given to one thread. */
+  private static final class Verdict {
+    final Thread thread;
+    final Contract contract;
+    final String message;
+    final String[] values;
+
+    Verdict(Thread thread, Contract contract, String message, String[] values) {
+      this.thread = thread;
+      this.contract = contract;
+      this.message = message;
+      this.values = values;
+    }
   }
 
   public String[] eval(String message, String spec) {
+    return message == null ? null : judge(message, spec).values;
+  }
+
+  /** The verdict of {@code message} under {@code spec}: this thread's last one if it is the same. */
+  static Verdict judge(String message, String spec) {
     Contract contract = CONTRACTS.computeIfAbsent(spec, Contract::parse);
-    if (message == null) {
-      return null;
+    Thread thread = Thread.currentThread();
+    int slot = (int) (thread.getId() & (LAST.length - 1));
+    Verdict last = LAST[slot];
+    if (last != null && last.thread == thread && last.contract == contract && message.equals(last.message)) {
+      return last;
     }
-    Last last = LAST.get();
-    if (last.contract != contract || !message.equals(last.message)) {
-      last.values = contract.verdict(message);
-      last.contract = contract;
-      last.message = message;
-    }
-    return last.values;
+    Verdict verdict = new Verdict(thread, contract, message, contract.verdict(message));
+    LAST[slot] = verdict;
+    return verdict;
+  }
+
+  /** The event time of an accepted message in epoch milliseconds; null when refused. */
+  static Long eventMillis(String message, String spec) {
+    Verdict verdict = judge(message, spec);
+    return verdict.values == null ? null : Long.valueOf(verdict.values[verdict.contract.eventTime]);
   }
 
   @Override
@@ -84,6 +105,8 @@ public final class ContractVerdict extends ScalarFunction {
     private final Pattern oneValue;
     private final int maxDepth;
     private final Field[] fields;
+    /** The position of the event-time field (-1: none). */
+    final int eventTime;
 
     private Contract(Map<String, Object> spec) {
       Map<String, Object> message = map(spec.get("message"));
@@ -101,6 +124,13 @@ public final class ContractVerdict extends ScalarFunction {
         parsed.add(Field.of(map(field)));
       }
       fields = parsed.toArray(new Field[0]);
+      int found = -1;
+      for (int i = 0; i < fields.length; i++) {
+        if (fields[i] instanceof EventTime) {
+          found = i;
+        }
+      }
+      eventTime = found;
     }
 
     static Contract parse(String spec) {
@@ -134,6 +164,9 @@ public final class ContractVerdict extends ScalarFunction {
           if (present) {
             return null; // the rule's condition does not hold: the field must be absent or null
           }
+          continue;
+        }
+        if (field.optional && !present) {
           continue;
         }
         values[i] = present ? field.read(value, event) : null;
@@ -187,10 +220,12 @@ public final class ContractVerdict extends ScalarFunction {
   /**
    * One field rule: the field's normalised value, or null when the rule refuses it. A rule with a
    * condition ({@code when}) applies while the condition holds; otherwise the field must be absent.
+   * An optional rule applies when the field is present and not null.
    */
   abstract static class Field {
     final String name;
     Condition when;
+    boolean optional;
 
     Field(String name) {
       this.name = name;
@@ -203,6 +238,7 @@ public final class ContractVerdict extends ScalarFunction {
       if (spec.get("when") != null) {
         field.when = new Condition(map(spec.get("when")));
       }
+      field.optional = spec.get("optional") == Boolean.TRUE;
       return field;
     }
 
@@ -338,17 +374,21 @@ public final class ContractVerdict extends ScalarFunction {
     }
   }
 
-  /** rules.event_time: the pattern, then [min, max) as an exact instant; the value is epoch ms. */
+  /**
+   * rules.event_time: the pattern, then [min, max) on the exact instant; the value is epoch ms,
+   * floored. The pattern fixes every position (yyyy-mm-ddThh:mm:ss[.f{1,6}](Z|±hh:mm), calendar-valid
+   * dates), so the instant is read by position, not by a second parser of the format.
+   */
   static final class EventTime extends Field {
     private final Pattern pattern;
-    private final Instant min;
-    private final Instant max;
+    private final long minMicros;
+    private final long maxMicros;
 
     EventTime(String name, String pattern, BigDecimal minMs, BigDecimal maxMs) {
       super(name);
       this.pattern = Pattern.compile(pattern);
-      this.min = Instant.ofEpochMilli(minMs.longValueExact());
-      this.max = Instant.ofEpochMilli(maxMs.longValueExact());
+      this.minMicros = minMs.longValueExact() * 1000;
+      this.maxMicros = maxMs.longValueExact() * 1000;
     }
 
     @Override
@@ -356,11 +396,42 @@ public final class ContractVerdict extends ScalarFunction {
       if (!(value instanceof String) || !pattern.matcher((String) value).matches()) {
         return null;
       }
-      Instant instant = OffsetDateTime.parse((String) value).toInstant();
-      if (instant.isBefore(min) || !instant.isBefore(max)) {
+      long micros = epochMicros((String) value);
+      if (micros < minMicros || micros >= maxMicros) {
         return null;
       }
-      return Long.toString(instant.toEpochMilli()); // non-negative here: floor, as Python's windows
+      return Long.toString(Math.floorDiv(micros, 1000));
+    }
+
+    /** The instant of a text the pattern accepted, in microseconds since the epoch. */
+    static long epochMicros(String t) {
+      long days = LocalDate.of(digits(t, 0, 4), digits(t, 5, 2), digits(t, 8, 2)).toEpochDay();
+      long seconds = days * 86_400 + digits(t, 11, 2) * 3_600L + digits(t, 14, 2) * 60L + digits(t, 17, 2);
+      int at = 19;
+      long fraction = 0;
+      if (t.charAt(at) == '.') {
+        int start = ++at;
+        while (t.charAt(at) >= '0' && t.charAt(at) <= '9') {
+          at++;
+        }
+        fraction = digits(t, start, at - start);
+        for (int n = at - start; n < 6; n++) {
+          fraction *= 10;
+        }
+      }
+      if (t.charAt(at) != 'Z') {
+        int sign = t.charAt(at) == '-' ? -1 : 1;
+        seconds -= sign * (digits(t, at + 1, 2) * 3_600L + digits(t, at + 4, 2) * 60L);
+      }
+      return seconds * 1_000_000 + fraction;
+    }
+
+    private static int digits(String text, int from, int count) {
+      int number = 0;
+      for (int i = from; i < from + count; i++) {
+        number = number * 10 + (text.charAt(i) - '0');
+      }
+      return number;
     }
   }
 
