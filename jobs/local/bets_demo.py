@@ -47,7 +47,7 @@ EXPORT_DAG, EXPORT_TASK = "bets_export", "export"
 EXPORT_TIMEOUT = 1800.0
 
 
-# Each is dead-lettered by the consumer and left out by Flink's predicate alike (one verdict per message).
+# Each is dead-lettered by the consumer and left out by Flink's verdict function alike (one verdict per message).
 BAD_EVENTS = (
     b"{this is not json",
     b'{"bet_id": "3f1e2c1a-1111-4111-8111-111111111111", "user_id": "u1", "game": "roulette", "amount": -5, '
