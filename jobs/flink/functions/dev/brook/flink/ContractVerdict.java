@@ -32,7 +32,7 @@ import org.apache.flink.table.functions.ScalarFunction;
  * rules.loads} and the field rules, with a JSON reader of RFC 8259's grammar as Python's {@code
  * json.loads} reads it (duplicate keys refused at every level, numbers kept as their text). The
  * message rules keep what the two readers could read differently out: the generative tests
- * (tests/integration/test_one_verdict.py) hold both to one verdict per message.
+ * (tests/integration/test_flink_function.py, test_one_verdict.py) hold both to one verdict.
  *
  * <p>Declared non-deterministic only so that the planner computes it once per row and never copies
  * the call into every column that reads it; its result depends on its arguments alone. A job still
@@ -85,6 +85,9 @@ public final class ContractVerdict extends ScalarFunction {
   /** The event time of an accepted message in epoch milliseconds; null when refused. */
   static Long eventMillis(String message, String spec) {
     Verdict verdict = judge(message, spec);
+    if (verdict.contract.eventTime < 0) {
+      throw new IllegalArgumentException("brook_event_ms: the contract spec has no event_time field");
+    }
     return verdict.values == null ? null : Long.valueOf(verdict.values[verdict.contract.eventTime]);
   }
 
