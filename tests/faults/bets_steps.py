@@ -3,10 +3,15 @@ consumer, exporting, and the conservation audit (``jobs.bets.audit``) with the s
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
+import psycopg2
+
 from jobs.bets.audit import audit
+from jobs.bets.store import stored_position
 from jobs.bets.topics import BetsTopics
+from jobs.common.kafka import offset_range
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, to_env
 from jobs.local.bets_demo import BAD_EVENTS
 from tests.faults.fault_harness import Deployment, Job, Stack, assert_audit, caught_up, not_run, wait_until
@@ -63,16 +68,33 @@ def produce_bad(env: dict[str, str], log_dir: Path, count: int) -> int:
 
 
 def drain(
-    kafka: KafkaSettings, topics: BetsTopics, group: str, consumers: list[Deployment], timeout: float = 240
+    kafka: KafkaSettings,
+    topics: BetsTopics,
+    group: str,
+    consumers: list[Deployment],
+    timeout: float = 240,
+    pg: PostgresSettings | None = None,
 ) -> None:
-    """Wait until the consumer group has committed every offset of the topic, restarting crashed consumers."""
+    """Wait until the consumer group has committed every offset of the topic, restarting crashed consumers.
+
+    With ``pg``, the group's positions in the database count too: they are committed with the rows, while Kafka's
+    commit follows. A member killed between the two leaves Kafka's offsets behind on partitions with nothing left
+    to consume, which no later batch commits (jobs/bets/consumer.py, ResumeFromDatabase)."""
     wait_until(
-        lambda: caught_up(kafka, topics.bets, group),
+        lambda: caught_up(kafka, topics.bets, group) or (pg is not None and stored_up_to_end(kafka, pg, topics, group)),
         f"consumer group {group} to commit the end of {topics.bets}",
         timeout,
         tend=consumers,
         diagnose=lambda: "\n".join(c.current.tail(15) for c in consumers),
     )
+
+
+def stored_up_to_end(kafka: KafkaSettings, pg: PostgresSettings, topics: BetsTopics, group: str) -> bool:
+    """The group's positions in the database (``consumer_offsets``) are at the end of every partition of bets."""
+    ends = {(tp.topic, tp.partition): end for tp, (_, end) in offset_range(kafka, topics.bets).items()}
+    with closing(psycopg2.connect(pg.dsn())) as conn:
+        stored = stored_position(conn, group, ends)
+    return all(stored.get(tp, 0) >= end for tp, end in ends.items())
 
 
 def export(env: dict[str, str], log_dir: Path, name: str = "exporter", **extra: str) -> Job:

@@ -73,7 +73,7 @@ def test_consumer_workers_killed_mid_batch_then_restarted(
         workers.current.wait(60)  # the parent exits once its workers are gone
         restarted = Deployment("consumer-restarted", "jobs.bets.consumer", two, log_dir)
         wait_until(producer.finished, "the producer to finish", 180, tend=[producer, restarted])
-        drain(kafka, topics, group, [restarted])
+        drain(kafka, topics, group, [restarted], pg=pg)
         assert restarted.stop() == 0, restarted.current.tail()
         produced += acknowledged(producer)
     finally:
