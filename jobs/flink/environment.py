@@ -28,7 +28,7 @@ def connector_jars(settings: FlinkSettings) -> list[str]:
 
 def table_environment(settings: FlinkSettings, job_name: str) -> TableEnvironment:
     """A streaming TableEnvironment configured for ``job_name`` (name shown in the Flink UI), with Brook's contract
-    function ``brook_verdict`` registered."""
+    functions (``brook_verdict``, ``brook_event_ms``) registered."""
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())

@@ -137,9 +137,10 @@ class FlinkContract:
         """The function's second argument: ASCII-only JSON (a SQL literal reads it as is)."""
         return json.dumps({"message": _MESSAGE_RULES, "fields": list(self.fields)}, separators=(",", ":"))
 
-    def call(self, column: str = MESSAGE) -> str:
-        """The verdict of ``column``: the values, or NULL when refused."""
-        return f"{FUNCTION}(`{column}`, {quote(self.spec())})"
+    def call(self, column: str = MESSAGE, function: str = FUNCTION) -> str:
+        """``function`` of ``column`` under this contract: by default the verdict (the values, or NULL when
+        refused)."""
+        return f"{function}(`{column}`, {quote(self.spec())})"
 
     def index(self, name: str) -> int:
         """The 1-based position of field ``name`` in the verdict array."""
@@ -155,8 +156,7 @@ class FlinkContract:
     def event_ts(self) -> str:
         """The event-time attribute: the event's time if the contract holds, else -1 ms (never NULL, never in a
         window), so a refused message cannot move the watermark."""
-        millis = f"{EVENT_MS_FUNCTION}(`{MESSAGE}`, {quote(self.spec())})"
-        return f"TO_TIMESTAMP_LTZ(COALESCE({millis}, {REJECTED_MS}), 3)"
+        return f"TO_TIMESTAMP_LTZ(COALESCE({self.call(function=EVENT_MS_FUNCTION)}, {REJECTED_MS}), 3)"
 
     def source_ddl(
         self, name: str, with_clause: str, watermark_delay_seconds: int, metadata: tuple[str, ...] = ()
