@@ -1,11 +1,13 @@
 """Export unexported bets from Postgres to the bucket as Parquet, exactly once per bet (DESIGN §2.3).
 
-``python -m jobs.bets.exporter [--max-rows N] [--chunk-rows N]`` — run by the Airflow DAG ``bets_export`` as a
-KubernetesPodOperator pod, or by hand in local mode. Each range: claim the next rows in ingest order below the
-horizon of finished transactions (Postgres, short transaction; one batch per UTC date in it) → write each batch to
-``raw/YYYY-MM-DD/part-<batch>-<fingerprint>.parquet`` → complete the batch (one ledger row; no bets row is
-updated). Batches a crashed run left pending are re-exported first, to the same key. Exit codes: 0 done,
-1 failure (the next run resumes where this one stopped), 2 configuration error. See docs/exporter.md.
+``python -m jobs.bets.exporter [--max-rows N] [--chunk-rows N] [--workers N]`` — run by the Airflow DAG
+``bets_export`` as a KubernetesPodOperator pod, or by hand in local mode. Each range: claim the next rows in ingest
+order below the horizon of finished transactions and read them (Postgres, one short transaction; one batch per UTC
+date in it) → write each batch to ``raw/YYYY-MM-DD/part-<batch>-<fingerprint>.parquet`` → complete the batch (one
+ledger row; no bets row is updated). Batches a crashed run left pending are re-exported first, to the same key.
+``--workers`` runs that loop in parallel threads, each with its own connection: while one worker's claim is read by
+Postgres, another's batch is encoded and uploaded. Exit codes: 0 done, 1 failure (the next run resumes where
+this one stopped), 2 configuration error. See docs/exporter.md.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -73,6 +76,12 @@ class ExportSettings:
         "above the time one batch takes.",
     )
 
+    workers: int = setting(
+        "EXPORT_WORKERS",
+        2,
+        help="Batches read, encoded and uploaded in parallel, each by a thread with its own Postgres connection: "
+        "memory grows by one range per worker; 2 keeps Postgres and the encoder busy at once.",
+    )
     horizon_wait_seconds: float = setting(
         "EXPORT_HORIZON_WAIT_SECONDS",
         60.0,
@@ -87,6 +96,8 @@ class ExportSettings:
             raise ConfigError(f"BROOK_EXPORT_CHUNK_ROWS={self.chunk_rows}: must be at least 1.")
         if self.max_rows < 0:
             raise ConfigError(f"BROOK_EXPORT_MAX_ROWS={self.max_rows}: must be 0 (no limit) or more.")
+        if self.workers < 1:
+            raise ConfigError(f"BROOK_EXPORT_WORKERS={self.workers}: must be at least 1.")
         if self.lease_seconds < 0:
             raise ConfigError(f"BROOK_EXPORT_LEASE_SECONDS={self.lease_seconds}: must be 0 or more.")
 
@@ -102,6 +113,12 @@ class Summary:
     bytes: int = 0
     recovered: int = 0  # batches re-exported for a run that died
     seconds: float = 0.0
+
+    def add(self, other: Summary) -> None:
+        self.rows += other.rows
+        self.objects += other.objects
+        self.bytes += other.bytes
+        self.recovered += other.recovered
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -131,62 +148,126 @@ def ensure_bucket(client: Any, bucket: str, region: str) -> bool:
     return True
 
 
+class _Worker:
+    """One export loop's connection and S3 client (boto3 clients are thread-safe, psycopg2 connections are not)."""
+
+    def __init__(self, pg: PostgresSettings, s3: S3Settings) -> None:
+        self.client = s3.client()  # created by the caller's thread: boto3's default session is not thread-safe
+        self.conn = psycopg2.connect(pg.dsn())
+
+
+class _Shared:
+    """What one run's workers share: the row budget, the summary, and the first failure (which stops them all)."""
+
+    def __init__(self, max_rows: int, stop: StopFlag | None) -> None:
+        self.lock = threading.Lock()
+        self.max_rows = max_rows
+        self.claimed = 0
+        self.summary = Summary()
+        self.failure: BaseException | None = None
+        self.stop = stop
+
+    @property
+    def stopping(self) -> bool:
+        return self.failure is not None or bool(self.stop and self.stop.requested)
+
+
 class Exporter:
-    """One export run: recover expired batches, then claim and export new ranges until done or ``max_rows``."""
+    """One export run: recover expired batches, then claim and export new ranges until done or ``max_rows``,
+    with ``cfg.workers`` loops in parallel (each is what an overlapping run would be: claims serialise on the
+    frontier row, each batch is leased to one loop)."""
 
     def __init__(self, pg: PostgresSettings, s3: S3Settings, cfg: ExportSettings) -> None:
         self.s3 = s3
         self.cfg = cfg
-        self.client = s3.client()  # created here, not in a thread: boto3's default session is not thread-safe
-        self.conn = psycopg2.connect(pg.dsn())
+        self.workers: list[_Worker] = []
+        try:
+            for _ in range(cfg.workers):
+                self.workers.append(_Worker(pg, s3))
+        except BaseException:
+            self.close()
+            raise
+        self.conn = self.workers[0].conn
+        self.client = self.workers[0].client
 
     def close(self) -> None:
-        self.conn.close()
+        for worker in self.workers:
+            worker.conn.close()
 
     def run(self, after_upload: Callable[[Batch], None] | None = None, stop: StopFlag | None = None) -> Summary:
         """Export until nothing is left, ``max_rows`` is reached or ``stop.requested``.
 
         ``after_upload`` is called between writing a batch's object and completing it (tests inject crashes
-        there).
+        there), by the worker's thread. The first worker to fail stops the others after their current batch; its
+        exception is raised here once every worker has released what it held.
         """
         started = time.monotonic()
-        summary = Summary()
         if ensure_bucket(self.client, self.s3.bucket, self.s3.region):
             print(f"[exporter] created bucket {self.s3.bucket}", flush=True)
-        claimed: list[tuple[Batch, pa.Table | None]] = []  # this run's last claim still to write (leased to it)
         target = ledger.started_before(self.conn)
+        shared = _Shared(self.cfg.max_rows, stop)
+        loops = [
+            threading.Thread(target=self._loop, args=(w, shared, target, after_upload), name=f"exporter-{i}")
+            for i, w in enumerate(self.workers[1:], start=1)
+        ]
+        for thread in loops:
+            thread.start()
+        self._loop(self.workers[0], shared, target, after_upload)
+        for thread in loops:
+            thread.join()
+        if shared.failure is not None:
+            raise shared.failure
+        shared.summary.seconds = time.monotonic() - started
+        return shared.summary
+
+    def _loop(
+        self, worker: _Worker, shared: _Shared, target: int, after_upload: Callable[[Batch], None] | None
+    ) -> None:
+        """One worker: take over an expired batch or claim a range, export its batches, until done or stopped."""
+        claimed: list[tuple[Batch, pa.Table | None]] = []  # this worker's last claim still to write (leased to it)
         wait_until = time.monotonic() + self.cfg.horizon_wait_seconds
-        while not (stop and stop.requested):
-            left = self.cfg.max_rows - summary.rows if self.cfg.max_rows else self.cfg.chunk_rows
-            if not claimed and left <= 0:
-                break
-            if not claimed:
-                expired = ledger.take_expired(self.conn, self.cfg.lease_seconds)
-                limit = min(left, self.cfg.chunk_rows)
-                claimed = [(expired, None)] if expired else ledger.claim(self.conn, limit, read_range)
-            if not claimed and self._wait_for_horizon(target, wait_until):
-                continue
-            if not claimed:
-                break
-            batch, rows = claimed.pop(0)
-            try:
-                size = self._export(batch, rows, after_upload)
-            except Exception:
-                for held in [batch, *(b for b, _ in claimed)]:
-                    self._release(held)
-                raise
-            if size is not None:
-                summary.rows += batch.row_count
-                summary.objects += 1
-                summary.bytes += size
-                summary.recovered += batch.recovered
-                ROWS.inc(batch.row_count)
-                OBJECTS.inc()
-                WRITTEN_BYTES.inc(size)
-        for held, _ in claimed:  # stopped between the dates of one range: the next run takes them at once
-            self._release(held)
-        summary.seconds = time.monotonic() - started
-        return summary
+        try:
+            while not shared.stopping:
+                if not claimed:
+                    taken = self._claim(worker, shared)
+                    if taken is None:
+                        break
+                    claimed = taken
+                if not claimed and self._wait_for_horizon(worker.conn, target, wait_until):
+                    continue
+                if not claimed:
+                    break
+                batch, rows = claimed.pop(0)
+                try:
+                    size = self._export(worker, batch, rows, after_upload)
+                except BaseException:
+                    self._release(worker.conn, batch)
+                    raise
+                if size is not None:
+                    with shared.lock:
+                        shared.summary.add(Summary(batch.row_count, 1, size, int(batch.recovered)))
+                    ROWS.inc(batch.row_count)
+                    OBJECTS.inc()
+                    WRITTEN_BYTES.inc(size)
+        except BaseException as err:
+            with shared.lock:
+                shared.failure = shared.failure or err
+        finally:
+            for held, _ in claimed:  # stopped between the dates of one range: the next run takes them at once
+                self._release(worker.conn, held)
+
+    def _claim(self, worker: _Worker, shared: _Shared) -> list[tuple[Batch, pa.Table | None]] | None:
+        """An expired batch to take over (its rows to be read again), else the next range within the run's row
+        budget with its rows ([] when none is exportable yet); None when the budget is spent."""
+        with shared.lock:  # claims serialise on the frontier row anyway; this keeps the budget exact
+            left = shared.max_rows - shared.claimed if shared.max_rows else self.cfg.chunk_rows
+            if left <= 0:
+                return None
+            expired = ledger.take_expired(worker.conn, self.cfg.lease_seconds)
+            limit = min(left, self.cfg.chunk_rows)
+            batches = [(expired, None)] if expired else ledger.claim(worker.conn, limit, read_range)
+            shared.claimed += sum(b.row_count for b, _ in batches)
+        return batches
 
     def observe_backlog(self) -> float:
         """Set (and return) the backlog age gauge from the database."""
@@ -196,11 +277,11 @@ class Exporter:
         BACKLOG_AGE.set(age)
         return age
 
-    def _wait_for_horizon(self, target: int, wait_until: float) -> bool:
+    def _wait_for_horizon(self, conn: psycopg2.extensions.connection, target: int, wait_until: float) -> bool:
         """True (after a short sleep) while a write transaction older than this run is still open: rows it or an
         even older one committed may yet become claimable. False once every such transaction has ended, or the
         wait ran out (the next run exports what is left)."""
-        oldest = ledger.horizon(self.conn)
+        oldest = ledger.horizon(conn)
         if oldest >= target:
             return False
         if time.monotonic() >= wait_until:
@@ -214,20 +295,23 @@ class Exporter:
         time.sleep(0.2)
         return True
 
-    def _release(self, batch: Batch) -> None:
+    @staticmethod
+    def _release(conn: psycopg2.extensions.connection, batch: Batch) -> None:
         """Best effort: if Postgres is gone too, the lease simply expires."""
         try:
-            self.conn.rollback()
-            ledger.release(self.conn, batch)
+            conn.rollback()
+            ledger.release(conn, batch)
         except psycopg2.Error:
             pass
 
-    def _export(self, batch: Batch, rows: pa.Table | None, after_upload: Callable[[Batch], None] | None) -> int | None:
+    def _export(
+        self, worker: _Worker, batch: Batch, rows: pa.Table | None, after_upload: Callable[[Batch], None] | None
+    ) -> int | None:
         """Write one batch's object, then complete it; the object size, or None if another run completed it.
         ``rows``: what the claim read (None: a taken-over batch, read again by its bounds)."""
         if rows is None:
-            table = read_batch(self.conn, batch)
-            self.conn.commit()
+            table = read_batch(worker.conn, batch)
+            worker.conn.commit()
         else:
             table = rows
         if table.num_rows != batch.row_count:
@@ -238,7 +322,7 @@ class Exporter:
         del table
         # put_object returns only once the store has the whole object (boto3 also sends a CRC32 the server
         # checks), so the batch is completed below only after its object is durably written.
-        self.client.put_object(
+        worker.client.put_object(
             Bucket=self.s3.bucket,
             Key=batch.object_key,
             Body=data,
@@ -247,7 +331,7 @@ class Exporter:
         )
         if after_upload is not None:
             after_upload(batch)
-        if not ledger.complete(self.conn, batch, len(data)):
+        if not ledger.complete(worker.conn, batch, len(data)):
             return None
         note = " (recovered)" if batch.recovered else ""
         print(f"[exporter] {batch.object_key} rows={batch.row_count} bytes={len(data)}{note}", flush=True)
@@ -265,9 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.bets.exporter", description=__doc__.splitlines()[0])
     parser.add_argument("--max-rows", type=_count, help="stop after about N rows (0: no limit; BROOK_EXPORT_MAX_ROWS)")
     parser.add_argument("--chunk-rows", type=_count, help="rows per batch/object (BROOK_EXPORT_CHUNK_ROWS)")
+    parser.add_argument("--workers", type=_count, help="batches exported in parallel (BROOK_EXPORT_WORKERS)")
     args = parser.parse_args(argv)
     pg, s3, cfg = load(PostgresSettings), load(S3Settings), load(ExportSettings)
-    overrides = {"max_rows": args.max_rows, "chunk_rows": args.chunk_rows}
+    overrides = {"max_rows": args.max_rows, "chunk_rows": args.chunk_rows, "workers": args.workers}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     cfg.validate()
 

@@ -45,7 +45,9 @@ class ExportDagSettings:
     cpu_limit: str = setting("EXPORT_CPU_LIMIT", "1", help="Exporter container CPU limit.")
     memory_request: str = setting("EXPORT_MEMORY_REQUEST", "256Mi", help="Exporter container memory request.")
     memory_limit: str = setting(
-        "EXPORT_MEMORY_LIMIT", "512Mi", help="Exporter container memory limit (~170 MB peak at 100k-row batches)."
+        "EXPORT_MEMORY_LIMIT",
+        "512Mi",
+        help="Exporter container memory limit (~310 MB peak with the default 2 workers and 100k-row ranges).",
     )
 
 

@@ -200,7 +200,7 @@ def crash_on(batch_number: int) -> tuple[list[Batch], object]:
 def test_crash_after_upload_then_rerun_exports_each_row_once(pg_schema: PostgresSettings, s3: S3Settings) -> None:
     insert(pg_schema, spread(25, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
     seen, hook = crash_on(2)
-    exporter = Exporter(pg_schema, s3, ExportSettings(chunk_rows=10))
+    exporter = Exporter(pg_schema, s3, ExportSettings(chunk_rows=10, workers=1))  # one loop: exact counts below
     with pytest.raises(RuntimeError, match="injected crash"):
         exporter.run(after_upload=hook)
     exporter.close()
@@ -220,6 +220,29 @@ def test_crash_after_upload_then_rerun_exports_each_row_once(pg_schema: Postgres
     assert unexported(pg_schema) == 0
 
 
+def test_a_failing_worker_stops_the_run_and_the_rerun_exports_each_row_once(
+    pg_schema: PostgresSettings, s3: S3Settings
+) -> None:
+    insert(pg_schema, spread(200, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
+    seen, hook = crash_on(3)
+    exporter = Exporter(pg_schema, s3, ExportSettings(chunk_rows=10, workers=3))
+    with pytest.raises(RuntimeError, match="injected crash"):
+        exporter.run(after_upload=hook)
+    exporter.close()
+
+    # The other workers stopped after their current batch and released every batch they still held.
+    assert exported_rows(pg_schema) < 200
+    held = "SELECT count(*) FROM export_batches WHERE exported_at IS NULL AND leased_at IS NOT NULL"
+    assert query(pg_schema, held) == [(0,)]
+    run(pg_schema, s3, chunk_rows=10)
+    ids = exported_ids(s3)
+    assert len(ids) == 200 and set(ids.values()) == {1}
+    assert unexported(pg_schema) == 0
+    # The crashed batch was released, then exported again (by a sibling worker before it stopped, or the rerun).
+    crashed = "SELECT exported_at IS NOT NULL, attempts FROM export_batches WHERE batch_id = %s"
+    assert query(pg_schema, crashed, seen[2].batch_id) == [(True, 2)]
+
+
 HARD_CRASH = """
 import os
 from jobs.bets.exporter import Exporter, ExportSettings
@@ -231,7 +254,13 @@ exporter.run(after_upload=lambda batch: os._exit(17))  # the process dies: no ro
 
 def test_hard_crash_is_recovered_once_the_lease_expires(pg_schema: PostgresSettings, s3: S3Settings) -> None:
     insert(pg_schema, spread(25, datetime(2026, 3, 1, 12, 0, tzinfo=UTC)))
-    env = {"PATH": os.environ["PATH"], **to_env(pg_schema, s3), "BROOK_EXPORT_CHUNK_ROWS": "10"}
+    # One worker: the run dies holding exactly one batch.
+    env = {
+        "PATH": os.environ["PATH"],
+        **to_env(pg_schema, s3),
+        "BROOK_EXPORT_CHUNK_ROWS": "10",
+        "BROOK_EXPORT_WORKERS": "1",
+    }
     died = subprocess.run([sys.executable, "-c", HARD_CRASH], env=env, cwd=ROOT, capture_output=True, text=True)
     assert died.returncode == 17, died.stderr
     [(pending, key)] = query(pg_schema, "SELECT batch_id, object_key FROM export_batches WHERE exported_at IS NULL")
@@ -329,7 +358,8 @@ def test_stalled_and_recovering_runs_writing_one_batch_leave_one_object(
         uploaded.set()
         assert resume.wait(60), "the test never resumed the stalled run"
 
-    slow = Exporter(pg_schema, s3, ExportSettings(lease_seconds=0))
+    # One worker per run: with lease 0 a sibling worker would take the stalled batch over inside the same run.
+    slow = Exporter(pg_schema, s3, ExportSettings(lease_seconds=0, workers=1))
     result: list[Summary | BaseException] = []
 
     def work() -> None:
@@ -343,7 +373,7 @@ def test_stalled_and_recovering_runs_writing_one_batch_leave_one_object(
     thread.start()
     try:
         assert uploaded.wait(60) and not result, f"the stalled run never uploaded: {result}"
-        taken = run(pg_schema, s3, lease_seconds=0)
+        taken = run(pg_schema, s3, lease_seconds=0, workers=1)
     finally:
         resume.set()
         thread.join()
