@@ -8,14 +8,17 @@ Superset 6.1's own ``data-test`` attributes and its chart plugins' class names.
 
 from __future__ import annotations
 
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.airflow_browser import AirflowUi
+from tests.integration.airflow_browser import WAIT, AirflowUi
 
 CHART = "[data-test=chart-grid-component]"  # one per chart on a dashboard
 CHART_TITLE = "[data-test=editable-title], .header-title"
+LOGIN_ATTEMPTS = 3  # each waits WAIT / 3 to leave the login page
 
 
 class SupersetUi(AirflowUi):
@@ -25,13 +28,24 @@ class SupersetUi(AirflowUi):
         return self
 
     def login(self, user: str, password: str) -> None:
-        """Superset's login form; done when the browser has left the login page."""
-        self.driver.get(self.url + "/login/")
-        self.wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input#username, input[name=username]")))
-        self.driver.find_element(By.CSS_SELECTOR, "input#username, input[name=username]").send_keys(user)
-        self.driver.find_element(By.CSS_SELECTOR, "input#password, input[name=password]").send_keys(password)
-        self.driver.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
-        self.wait.until(lambda d: "/login" not in d.current_url)
+        """Superset's login form; done when the browser has left the login page.
+
+        A submission is tried up to ``LOGIN_ATTEMPTS`` times, each on a freshly loaded form: once in a clean-clone
+        CI run the browser stayed on /login for the whole deadline with no error shown (the click reached a form
+        its script had not yet bound). A wrong password fails every attempt, so it still fails the test.
+        """
+        for _ in range(LOGIN_ATTEMPTS):
+            self.driver.get(self.url + "/login/")
+            self.wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input#username, input[name=username]")))
+            self.driver.find_element(By.CSS_SELECTOR, "input#username, input[name=username]").send_keys(user)
+            self.driver.find_element(By.CSS_SELECTOR, "input#password, input[name=password]").send_keys(password)
+            self.driver.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
+            try:
+                WebDriverWait(self.driver, WAIT / LOGIN_ATTEMPTS).until(lambda d: "/login" not in d.current_url)
+                return
+            except TimeoutException:
+                continue
+        raise AssertionError(f"still on {self.driver.current_url} after {LOGIN_ATTEMPTS} login submissions")
 
     def dashboard(self, slug: str, charts: int) -> dict[str, WebElement]:
         """Open a dashboard; its ``charts`` chart holders by title, once each has drawn (no spinner left)."""

@@ -186,12 +186,16 @@ def test_two_utc_dates_exact_round_trip(pg_schema: PostgresSettings, s3: S3Setti
 
 
 def crash_on(batch_number: int) -> tuple[list[Batch], object]:
-    """An after_upload hook that raises on the n-th batch (the object is written, the rows are not marked)."""
+    """An after_upload hook that raises on the n-th batch (the object is written, the rows are not marked). Workers
+    call it from their threads: counting and appending happen under a lock, so exactly one call is the n-th."""
     seen: list[Batch] = []
+    lock = threading.Lock()
 
     def hook(batch: Batch) -> None:
-        seen.append(batch)
-        if len(seen) == batch_number:
+        with lock:
+            seen.append(batch)
+            crash = len(seen) == batch_number
+        if crash:
             raise RuntimeError("injected crash between upload and commit")
 
     return seen, hook
