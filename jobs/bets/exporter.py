@@ -114,12 +114,6 @@ class Summary:
     recovered: int = 0  # batches re-exported for a run that died
     seconds: float = 0.0
 
-    def add(self, other: Summary) -> None:
-        self.rows += other.rows
-        self.objects += other.objects
-        self.bytes += other.bytes
-        self.recovered += other.recovered
-
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
         return (
@@ -160,7 +154,8 @@ class _Shared:
     """What one run's workers share: the row budget, the summary, and the first failure (which stops them all)."""
 
     def __init__(self, max_rows: int, stop: StopFlag | None) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # summary and failure
+        self.claim_lock = threading.Lock()  # the budget: held for a whole claim, so kept apart from the summary's
         self.max_rows = max_rows
         self.claimed = 0
         self.summary = Summary()
@@ -170,6 +165,13 @@ class _Shared:
     @property
     def stopping(self) -> bool:
         return self.failure is not None or bool(self.stop and self.stop.requested)
+
+    def exported(self, batch: Batch, size: int) -> None:
+        with self.lock:
+            self.summary.rows += batch.row_count
+            self.summary.objects += 1
+            self.summary.bytes += size
+            self.summary.recovered += batch.recovered
 
 
 class Exporter:
@@ -244,8 +246,7 @@ class Exporter:
                     self._release(worker.conn, batch)
                     raise
                 if size is not None:
-                    with shared.lock:
-                        shared.summary.add(Summary(batch.row_count, 1, size, int(batch.recovered)))
+                    shared.exported(batch, size)
                     ROWS.inc(batch.row_count)
                     OBJECTS.inc()
                     WRITTEN_BYTES.inc(size)
@@ -259,7 +260,7 @@ class Exporter:
     def _claim(self, worker: _Worker, shared: _Shared) -> list[tuple[Batch, pa.Table | None]] | None:
         """An expired batch to take over (its rows to be read again), else the next range within the run's row
         budget with its rows ([] when none is exportable yet); None when the budget is spent."""
-        with shared.lock:  # claims serialise on the frontier row anyway; this keeps the budget exact
+        with shared.claim_lock:  # claims serialise on the frontier row anyway; this keeps the budget exact
             left = shared.max_rows - shared.claimed if shared.max_rows else self.cfg.chunk_rows
             if left <= 0:
                 return None
