@@ -2,7 +2,8 @@
 the consumer has stored; the audit's exporter rows must hold: every stored row marked exported, every Parquet row
 one distinct bet. The in-process versions (hooks, a barrier, a stalled run) are in tests/integration/test_exporter.py:
 test_crash_after_upload_then_rerun_exports_each_row_once, test_hard_crash_is_recovered_once_the_lease_expires,
-test_overlapping_runs_export_each_row_once, test_stalled_and_recovering_runs_writing_one_batch_leave_one_object."""
+test_overlapping_runs_export_each_row_once, test_stalled_and_recovering_runs_writing_one_batch_leave_one_object,
+test_a_failing_worker_stops_the_run_and_the_rerun_exports_each_row_once."""
 
 from __future__ import annotations
 
