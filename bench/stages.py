@@ -17,7 +17,6 @@ import os
 import resource
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ from jobs.common.migrate import migrate
 from jobs.common.produce import ProducerSettings, produce, producer_options
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
 from jobs.local.backup import LocalBackup, private_postgres
+from jobs.local.ports import free_ports
 from jobs.local.services import LocalServices
 
 SEED = 2026
@@ -429,14 +429,6 @@ def fill_topic(kafka: KafkaSettings, topic: str, n: int) -> None:
 
 
 # --- backups (docs/backups.md) ----------------------------------------------------------------------------------
-def _free_port(start: int) -> int:
-    for port in range(start, start + 1000):
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise SystemExit(f"no free port from {start}")
-
-
 def _pg_basebackup(backup: LocalBackup, target: Path) -> None:
     pg = backup.pg_settings
     cmd = [str(backup.pg.bindir() / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(backup.pg.port), "-U", pg.user]
@@ -451,7 +443,7 @@ def backup_trial(stage: str, variant: str, n: int) -> dict[str, Any]:
     bytes = the cluster's database size. MinIO is the shared one (a bucket of its own, this trial's folder)."""
     home = LocalServices().paths.home / "bench" / f"pg-{secrets.token_hex(3)}"
     try:
-        with private_postgres(home, _free_port(27432)) as services:
+        with private_postgres(home, free_ports(27432)) as services:
             pg = load(PostgresSettings, services.env())
             migrate(pg.dsn())
             bets = [parse_bet(value) for _, value in events(n)]
@@ -483,7 +475,7 @@ def _backup_measure(backup: LocalBackup, stage: str, variant: str, home: Path) -
     elif variant == "brook":
         backup.base_backup()
         backup.switch_and_wait()
-        done = backup.restore(restored, _free_port(28432))
+        done = backup.restore(restored, free_ports(28432))
         backup.stop(restored)
         seconds = done.seconds
         details = {
@@ -497,7 +489,7 @@ def _backup_measure(backup: LocalBackup, stage: str, variant: str, home: Path) -
         backup.pg._chown(restored)
         subprocess.run(backup.pg._as_owner(["cp", "-a", f"{local}/.", str(restored)]), check=True)
         restored.chmod(0o700)  # cp -a copied the backup folder's mode
-        backup.start(restored, _free_port(28432))
+        backup.start(restored, free_ports(28432))
         seconds = time.perf_counter() - started
         backup.stop(restored)
         details = {"tool": "cp -a of a local pg_basebackup + pg_ctl start"}

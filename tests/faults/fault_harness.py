@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from jobs.common.cli import read_summary
 from jobs.common.kafka import committed_offsets, offset_range
 from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load
+from jobs.local.ports import free_ports
 from jobs.local.services import LocalServices, LocalSettings, Paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,21 +37,6 @@ AUDIT_LOG_NAME = "audits.log"
 
 
 # --- private services ---------------------------------------------------------------------------------------------
-def _free_pair(start: int) -> int:
-    """A port p with p and p + 1 free on 127.0.0.1 (Kafka and MinIO use the next port too)."""
-    for port in range(start, start + 1000, 2):
-        free = True
-        for candidate in (port, port + 1):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", candidate))
-                except OSError:
-                    free = False
-        if free:
-            return port
-    raise RuntimeError(f"no two free consecutive ports from {start}")
-
-
 class Stack:
     """Kafka, Postgres and MinIO of the fault suite, under ``home``; the binaries and jars are the shared ones.
 
@@ -69,13 +54,12 @@ class Stack:
         ):
             link.symlink_to(target, target_is_directory=True)
         (home / "bin").symlink_to(shared.minio_bin.parent, target_is_directory=True)
-        # Below the kernel's ephemeral range (32768+): a port free now must still be free when its service starts.
-        kafka_port = _free_pair(26092)
+        kafka_port = free_ports(26092, 2)
         self.cfg = LocalSettings(
             home=str(home),
             kafka_port=kafka_port,
-            pg_port=_free_pair(kafka_port + 2000),
-            s3_port=_free_pair(kafka_port + 4000),
+            pg_port=free_ports(kafka_port + 2000, 2),
+            s3_port=free_ports(kafka_port + 4000, 2),
             start_timeout=180.0,
         )
         self.services = LocalServices(self.cfg)

@@ -16,7 +16,6 @@ import dataclasses
 import io
 import json
 import secrets
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from jobs.dags.settings import LOCAL_ENV_VARIABLE
 from jobs.local.airflow import ADMIN, CONFIG_NAME, DAGS, AirflowApi, Instance, LocalAirflow
 from jobs.local.app_home import Layout
 from jobs.local.bets_demo import EXPORT_DAG, EXPORT_TASK, BetsDemo
+from jobs.local.ports import free_ports
 from jobs.local.services import LocalSettings
 from tests.integration.airflow_browser import AirflowUi
 from tests.integration.cinema_pair import cinema_fresh, cinema_pair  # noqa: F401 (fixtures)
@@ -58,12 +58,6 @@ class Running:
     pg: PostgresSettings
     s3: S3Settings
     startup_output: str
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sql(pg: PostgresSettings, query: str, *params: object) -> list[tuple]:
@@ -106,7 +100,7 @@ def airflow(
     local = LocalAirflow(
         Instance(
             database=f"airflow_t{suffix}",
-            port=free_port(),
+            port=free_ports(23200),
             env={
                 "BROOK_PG_SCHEMA": pg.schema,
                 "BROOK_S3_BUCKET": s3.bucket,

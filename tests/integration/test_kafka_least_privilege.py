@@ -13,7 +13,6 @@ import dataclasses
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -41,6 +40,7 @@ from jobs.common.cli import read_summary
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, to_env
 from jobs.local import kafka_acls
 from jobs.local.kafka_secured import ADMIN, SecuredKafka
+from jobs.local.ports import free_ports
 from jobs.local.services import LocalServices, LocalSettings
 from jobs.telecom.topics import TelecomTopics
 
@@ -66,18 +66,6 @@ AUTHZ = (
 )
 
 
-def free_port_pair() -> int:
-    """A port p with p+1 free too (listener + controller)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port + 1)) != 0 and port + 1 < 65536:
-                return port
-    raise RuntimeError("no free port pair")
-
-
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
     """A private secured broker (own BROOK_HOME-like folder and ports), stopped at the end of the module."""
@@ -85,7 +73,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
     main = Path(load(LocalSettings).home).resolve()
     for shared in ("jars", "bin"):  # the Kafka jars and helm of `make setup`, read-only
         (home / shared).symlink_to(main / shared)
-    cfg = LocalSettings(home=str(home), kafka_secured=True, kafka_secured_port=free_port_pair(), start_timeout=240)
+    cfg = LocalSettings(home=str(home), kafka_secured=True, kafka_secured_port=free_ports(24092, 2), start_timeout=240)
     local = LocalServices(cfg)
     local.up(["kafka"])
     kafka: SecuredKafka = local.services["kafka"]

@@ -9,7 +9,6 @@ import dataclasses
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from jobs.common.audit import read_topic
 from jobs.common.cli import read_summary
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, to_env
 from jobs.local.bets_demo import write_faults
+from jobs.local.ports import free_ports
 
 pytestmark = pytest.mark.integration
 EVENTS, FAULTS = 1500, 4  # FAULTS: replayed events (duplicates) + invalid messages, each
@@ -43,12 +43,6 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def total(found: dict, name: str, **labels: str) -> float:
     """Sum of ``name`` over every label set that includes ``labels``."""
     return sum(v for (n, ls), v in found.items() if n == name and set(labels.items()) <= set(ls))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def scrape(port: int) -> str:
@@ -105,7 +99,7 @@ def test_counters_equal_the_audit(
 
     # The consumer runs until stopped; its endpoint is scraped while it works, until it has consumed everything.
     k = kafka_counts(kafka_settings, bets_topics)
-    port = free_port()
+    port = free_ports(23100)
     consumer = subprocess.Popen(
         [sys.executable, "-m", "jobs.bets.consumer"],
         env={

@@ -18,14 +18,12 @@ rows whose commit timestamp is <= T — the same commit-record time ``recovery_t
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,26 +42,13 @@ from jobs.common.kafka import committed_offsets, offset_range
 from jobs.common.migrate import migrate
 from jobs.common.settings import KafkaSettings, PostgresSettings, S3Settings, load, to_env
 from jobs.local.backup import LocalBackup, barman_tools_missing, private_postgres
+from jobs.local.ports import free_ports
 from jobs.local.services import LocalServices
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 EXPORT_BUCKET = "drill-exports"  # empty: the drill runs no exporter; the audit's Parquet rows are 0 = 0
 CONSERVATION = ("produced", "in Kafka", "  valid", "  invalid", "stored in Postgres", "in DLQ")
-
-
-def _free_port(start: int) -> int:
-    """p with p and p + 1 free (MinIO's console takes p + 1)."""
-    for port in range(start, start + 2000, 2):
-        with contextlib.ExitStack() as stack:
-            try:
-                for candidate in (port, port + 1):
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", candidate))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no two free consecutive ports from {start}")
 
 
 @dataclass
@@ -168,7 +153,7 @@ def drill(local_env: dict[str, str]) -> Iterator[Drill]:
         pytest.fail(f"{', '.join(missing)} missing: run `make backup-tools` (part of make setup)", pytrace=False)
     shared = LocalServices()
     home = shared.paths.home / "drill" / secrets.token_hex(3)
-    pg_port, s3_port = _free_port(26432), _free_port(29100)
+    pg_port, s3_port = free_ports(26432, 2), free_ports(29100, 2)
     run = secrets.token_hex(3)
     restored_latest_dir = home / "data" / "postgres-latest"
     with private_postgres(home, pg_port, s3_port) as services:
@@ -241,7 +226,7 @@ def _run_drill(drill: Drill, restored_latest_dir: Path) -> None:
     shutil.rmtree(data_dir)
 
     # The latest point first, elsewhere and without archiving (it must not publish a new timeline), then T in place.
-    latest_port = _free_port(services.cfg.pg_port + 10)
+    latest_port = free_ports(services.cfg.pg_port + 10, 2)
     latest = backup.restore(restored_latest_dir, latest_port)
     drill.timings["restore to latest (files + WAL replay + promote)"] = latest.seconds
     drill.restored_latest = drill.ids(port=latest_port)

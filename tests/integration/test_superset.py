@@ -33,10 +33,11 @@ import yaml
 from jobs.common.settings import PostgresSettings, S3Settings, to_env
 from jobs.local.app_home import Layout
 from jobs.local.bets_demo import BetsDemo
+from jobs.local.ports import free_ports
 from jobs.local.services import LocalServices
 from jobs.local.superset import ADMIN, ASSETS, CONFIG_NAME, Instance, LocalSuperset
 from tests.integration.superset_browser import SupersetUi
-from tests.integration.test_airflow_local import empty_bucket, free_port, sql
+from tests.integration.test_airflow_local import empty_bucket, sql
 from tests.integration.test_telecom_daily import DAY, METRICS
 
 pytestmark = pytest.mark.integration
@@ -170,7 +171,7 @@ def results(
 def superset(results: PostgresSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """A started private Superset on the results schema (stopped, its databases and roles removed afterwards)."""
     home = tmp_path_factory.mktemp("superset")
-    instance = Instance(database=f"superset_t{secrets.token_hex(3)}", port=free_port(), schema=results.schema)
+    instance = Instance(database=f"superset_t{secrets.token_hex(3)}", port=free_ports(23300), schema=results.schema)
     local = LocalSuperset(instance, Layout.under(home, CONFIG_NAME))
     output = io.StringIO()
     try:

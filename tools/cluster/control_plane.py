@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobs.local.ports import Ports
 from tools.versions import brook_home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,10 +46,11 @@ def pinned(module: str) -> str:
     raise KeyError(f"{module} is not required in {GO_MOD}")
 
 
+PORTS = Ports(22000)  # every loopback port of the control plane and node, below the ephemeral range
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+    return PORTS.take()
 
 
 def _openssl(*args: str, cwd: Path) -> None:
