@@ -17,6 +17,10 @@ reason ``unstorable`` and the database's message; the rest of the batch commits.
 (classes 08, 53, 57, lost connections) are retried, with backoff and a new connection, then the process exits
 non-zero without committing offsets; any other database error (e.g. a missing table) exits at once, also without
 committing. A DLQ that cannot be written stops the consumer the same way: a message is never dropped.
+
+The consumer reads with confluent-kafka (librdkafka, C): kafka-python decodes every record in Python, which was
+~14 µs of CPU per message, the largest single share of this process (bench/results/2026-11-28-consumer.md);
+librdkafka's is ~2 µs. Its DLQ producer stays kafka-python, like every other Brook client: it sends only bad messages.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 import psycopg2
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
-from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError, KafkaError
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaError as RdKafkaError
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -58,8 +63,18 @@ from jobs.common.lifecycle import Stop
 from jobs.common.migrate import MIGRATION_HINT, login_refused, wait_for_tables
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
 
+Partition = tuple[str, int]  # (topic, partition)
+# librdkafka prefetches up to 100,000 messages or 64 MB per partition by default. A batch is at most
+# BROOK_CONSUMER_BATCH_ROWS messages (5,000, ~1.2 MB): this keeps the next batches ready and peak RSS ~25 MB lower
+# (178 → 155 MB over 100,000 bets, same rate).
+PREFETCH = {"queued.min.messages": 10000, "queued.max.messages.kbytes": 16384}
 UNSTORABLE = "unstorable"  # DLQ reason: valid by the contract, refused by Postgres (class 22/23)
 DLQ_ACK_TIMEOUT = 150.0  # seconds; above the producer's delivery timeout (120 s), so that one decides
+
+# A commit refused with these codes means the partitions moved to another member (it replays them; rows collapse).
+REBALANCED = frozenset(
+    {RdKafkaError.ILLEGAL_GENERATION, RdKafkaError.UNKNOWN_MEMBER_ID, RdKafkaError.REBALANCE_IN_PROGRESS}
+)
 
 # Prometheus metrics (docs/metrics.md), counted once per finished batch, after its offsets were committed.
 CONSUMED = Counter("brook_consumer_records_consumed_total", "Messages whose batch was committed.")
@@ -111,12 +126,12 @@ class ConsumerSettings:
 class InFlight:
     """A validated batch on its way to Postgres, with the offsets to commit once it is there."""
 
-    offsets: dict[TopicPartition, int]
+    offsets: dict[Partition, int]
     consumed: int
     valid: int
     bad: int
     bets: list[Bet]
-    sources: list[ConsumerRecord]  # the record of each bet (same index): what an unstorable row dead-letters
+    sources: list[Message]  # the record of each bet (same index): what an unstorable row dead-letters
     reasons: Tally[str] = field(default_factory=Tally)  # dead-lettered messages by error code
     started: float = field(default_factory=time.monotonic)
 
@@ -153,34 +168,56 @@ class Counts:
         )
 
 
-class ResumeFromDatabase(ConsumerRebalanceListener):
-    """On every assignment, start each partition where the database says the group stands.
+class ResumeFromDatabase:
+    """On every assignment, start each partition where the database says the group stands (librdkafka's
+    ``on_assign``: the partitions are assigned with these offsets).
 
     The position is committed with the rows (``consumer_offsets``), so it is right even when Kafka's committed
     offsets are not: after the database was restored to an earlier point, Kafka's are ahead and would skip what the
     restore lost; after a crash between the database commit and the Kafka commit, Kafka's are behind (harmless, rows
     collapse, but this skips the replay). A partition the database has no position for starts from Kafka's.
+    Nothing is saved on revocation: every finished batch's position is already in the database.
     """
 
-    def __init__(self, consumer: KafkaConsumer, pg: PostgresSettings, group: str) -> None:
-        self.consumer, self.pg, self.group = consumer, pg, group
+    def __init__(self, pg: PostgresSettings, group: str) -> None:
+        self.pg, self.group = pg, group
 
-    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Nothing to save: every finished batch's position is already in the database."""
-
-    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+    def __call__(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
         try:
             # Its own short connection: the batch writer thread owns the consumer's connection.
             with closing(psycopg2.connect(self.pg.dsn())) as conn:
                 stored = stored_position(conn, self.group, [(tp.topic, tp.partition) for tp in assigned])
-            for tp in assigned:
-                offset = stored.get((tp.topic, tp.partition))
-                if offset is not None:
-                    self.consumer.seek(tp, offset)
         except Exception as err:
-            # kafka-python reraises this as "User rebalance callback throws an error", without the cause
-            print(f"[consumer] resuming {sorted(assigned)} from the database failed: {err!r}", flush=True)
-            raise
+            where = sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)
+            print(f"[consumer] resuming {where} from the database failed: {err!r}", flush=True)
+            raise  # confluent-kafka raises it again from consume(): the consumer stops, nothing committed
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is not None:
+                tp.offset = offset
+        consumer.assign(assigned)
+
+
+def received(message: Message) -> bool:
+    """Whether ``message`` is a record; a consumer error arrives as a message too. A fatal or non-retriable one
+    (e.g. not authorised to read the topic) raises; a retriable one is logged and librdkafka carries on."""
+    error = message.error()
+    if error is None:
+        return True
+    if error.code() == RdKafkaError._PARTITION_EOF:
+        return False
+    if error.fatal() or not error.retriable():
+        raise KafkaException(error)
+    print(f"[consumer] kafka: {error.str()} (retrying)", flush=True)
+    return False
+
+
+def _client_error(error: RdKafkaError) -> None:
+    """librdkafka's error callback: connection trouble is retried by librdkafka itself (logged here); a fatal
+    error is raised from the next consume()."""
+    if error.fatal():
+        raise KafkaException(error)
+    print(f"[consumer] kafka: {error.str()}", flush=True)
 
 
 class BetConsumer:
@@ -191,37 +228,40 @@ class BetConsumer:
     ) -> None:
         self.kafka, self.pg, self.settings, self.topics = kafka, pg, settings, topics
         self.counts = Counts()
-        self.consumer = KafkaConsumer(
-            group_id=settings.group,
-            client_id="brook-consumer",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=settings.batch_rows,
-            **kafka.client_options(),
+        self.consumer = Consumer(
+            {
+                **kafka.librdkafka_config(),
+                "group.id": settings.group,
+                "client.id": "brook-consumer",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                **PREFETCH,
+                "error_cb": _client_error,
+            }
         )
-        self.consumer.subscribe([topics.bets], listener=ResumeFromDatabase(self.consumer, pg, settings.group))
+        self.consumer.subscribe([topics.bets], on_assign=ResumeFromDatabase(pg, settings.group))
         self.dlq = KafkaProducer(
             client_id="brook-consumer-dlq", acks="all", enable_idempotence=True, linger_ms=5, **kafka.client_options()
         )
         self.conn = psycopg2.connect(pg.dsn())
 
     def close(self) -> None:
-        self.consumer.close(autocommit=False)
+        self.consumer.close()  # auto-commit is off: nothing is committed here
         self.dlq.close(timeout=30)
         self.conn.close()
 
-    def _dead_letter(self, record: ConsumerRecord, code: str, error: str) -> FutureRecordMetadata:
+    def _dead_letter(self, record: Message, code: str, error: str) -> FutureRecordMetadata:
         """Send one message to the DLQ with its reason and source; the returned future says whether it landed."""
         return self.dlq.send(
             self.topics.dlq,
-            key=record.key,
-            value=record.value,
+            key=record.key(),
+            value=record.value(),
             headers=headers(
                 error_code=code,
                 error=error,
-                source_topic=record.topic,
-                source_partition=record.partition,
-                source_offset=record.offset,
+                source_topic=record.topic(),
+                source_partition=record.partition(),
+                source_offset=record.offset(),
             ),
         )
 
@@ -236,7 +276,7 @@ class BetConsumer:
     def _store(self, batch: InFlight) -> Stored:
         """Insert and commit, with the group's position in the same transaction (refused rows isolated),
         reconnecting with backoff on infrastructure failures only."""
-        position = Position(self.settings.group, {(tp.topic, tp.partition): o for tp, o in batch.offsets.items()})
+        position = Position(self.settings.group, batch.offsets)
         for attempt in range(1, self.settings.db_retries + 1):
             try:
                 return store_batch(self.conn, batch.bets, position, lambda rows: self._dead_letter_refused(batch, rows))
@@ -257,18 +297,18 @@ class BetConsumer:
         except psycopg2.OperationalError as err:
             print(f"[consumer] reconnect failed ({str(err).strip()})", flush=True)
 
-    def prepare(self, records: list[ConsumerRecord]) -> InFlight:
+    def prepare(self, records: list[Message]) -> InFlight:
         """Validate a batch and dead-letter its invalid messages (acknowledged before anything is committed)."""
         started = time.monotonic()
         valid: list[Bet] = []
-        sources: list[ConsumerRecord] = []
+        sources: list[Message] = []
         sent: list[FutureRecordMetadata] = []
-        offsets: dict[TopicPartition, int] = {}
+        offsets: dict[Partition, int] = {}
         reasons: Tally[str] = Tally()
         for record in records:
-            offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            offsets[record.topic(), record.partition()] = record.offset() + 1
             try:
-                valid.append(parse_bet_fast(record.value))  # parse_bet's verdict, msgspec-decoded
+                valid.append(parse_bet_fast(record.value()))  # parse_bet's verdict, msgspec-decoded
                 sources.append(record)
             except InvalidEvent as error:
                 sent.append(self._dead_letter(record, error.code, str(error)))
@@ -291,14 +331,18 @@ class BetConsumer:
         self._confirm([self._dead_letter(batch.sources[row.index], UNSTORABLE, row.error) for row in rejected])
         for row in rejected:
             source = batch.sources[row.index]
-            print(f"[consumer] unstorable {source.topic}/{source.partition}@{source.offset}: {row.error}", flush=True)
+            where = f"{source.topic()}/{source.partition()}@{source.offset()}"
+            print(f"[consumer] unstorable {where}: {row.error}", flush=True)
 
     def finish(self, batch: InFlight, stored: Stored) -> None:
         """After the database commit (refused rows already dead-lettered): commit this batch's offsets, count."""
-        commit = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.offsets.items()}
+        commit = [TopicPartition(topic, partition, offset) for (topic, partition), offset in batch.offsets.items()]
         try:
-            self.consumer.commit(offsets=commit)
-        except CommitFailedError as err:  # partitions moved to another member: it replays them, rows collapse
+            self.consumer.commit(offsets=commit, asynchronous=False)
+        except KafkaException as err:
+            if err.args[0].code() not in REBALANCED:
+                raise
+            # partitions moved to another member: it replays them, rows collapse
             print(f"[consumer] offsets not committed after a rebalance ({err}); the new owner replays", flush=True)
         self.counts.consumed += batch.consumed
         self.counts.stored += stored.inserted
@@ -318,13 +362,15 @@ class BetConsumer:
         if stored.rejected:
             DEAD_LETTERS.labels(UNSTORABLE).inc(len(stored.rejected))
         BATCH_SECONDS.observe(time.monotonic() - batch.started)
-        owned = self.consumer.assignment()  # a rebalance since the batch was read may have revoked some partitions
-        for tp, offset in batch.offsets.items():
-            # From the last fetch response: no request to the broker. Only for a partition still owned: highwater()
-            # of a revoked one raises IllegalStateError, which would stop the consumer over a metric.
-            high = self.consumer.highwater(tp) if tp in owned else None
-            if high is not None:
-                LAG.labels(tp.topic, str(tp.partition)).set(max(high - offset, 0))
+        # A rebalance since the batch was read may have revoked some partitions: only those still owned are asked.
+        owned = {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+        for (topic, partition), offset in batch.offsets.items():
+            if (topic, partition) not in owned:
+                continue
+            # cached=True: the high watermark of the last fetch response, no request to the broker.
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if high >= 0:  # negative: not known yet
+                LAG.labels(topic, str(partition)).set(max(high - offset, 0))
 
     def run(self, stop: Stop, idle_exit: float = 0.0, on_batch: Callable[[Counts], None] | None = None) -> Counts:
         """Consume until stopped (or idle for ``idle_exit`` seconds); the last batch is always finished.
@@ -333,7 +379,7 @@ class BetConsumer:
         round trip and Kafka fetching overlap); its offsets are committed from this thread, by explicit offset,
         only once its transaction has committed. At most one batch is in flight.
         """
-        batch: list[ConsumerRecord] = []
+        batch: list[Message] = []
         batch_started = last_record = time.monotonic()
         next_progress = time.monotonic() + self.settings.progress_seconds
         pending: tuple[InFlight, Future[Stored]] | None = None
@@ -350,11 +396,12 @@ class BetConsumer:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="brook-db") as writer:
             try:
                 while True:
-                    polled = self.consumer.poll(
-                        timeout_ms=self.settings.batch_ms, max_records=self.settings.batch_rows - len(batch)
+                    polled = self.consumer.consume(
+                        self.settings.batch_rows - len(batch), timeout=self.settings.batch_ms / 1e3
                     )
                     now = time.monotonic()
-                    for records in polled.values():
+                    records = [message for message in polled if received(message)]
+                    if records:
                         if not batch:
                             batch_started = now
                         batch.extend(records)
@@ -436,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         counts = consumer.run(stop, idle_exit=args.exit_when_idle)
-    except (psycopg2.Error, KafkaError) as err:
+    except (psycopg2.Error, KafkaError, KafkaException) as err:
         print(f"consumer: stopping without committing the current batch: {err}", file=sys.stderr)
         return 1
     finally:

@@ -146,6 +146,22 @@ class KafkaSettings:
             opts["ssl_cafile"] = self.ca_file
         return opts
 
+    def librdkafka_config(self) -> dict[str, Any]:
+        """The same connection as :meth:`client_options`, in librdkafka's property names (confluent-kafka clients:
+        the bets consumer). A CA file left empty means the system's trust store (``probe``), as for kafka-python."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": self.security_protocol,
+            "socket.connection.setup.timeout.ms": self.connect_timeout_ms,
+        }
+        if self.security_protocol.startswith("SASL"):
+            config.update(
+                {"sasl.mechanism": self.sasl_mechanism, "sasl.username": self.username, "sasl.password": self.password}
+            )
+        if self.security_protocol.endswith("SSL"):
+            config["ssl.ca.location"] = self.ca_file or "probe"
+        return config
+
 
 @dataclass(frozen=True, kw_only=True)
 class PostgresSettings:

@@ -270,6 +270,7 @@ DISTRIBUTIONS = {
     "websockets": "websockets",
     "prometheus_client": "prometheus-client",
     "msgspec": "msgspec",
+    "confluent_kafka": "confluent-kafka",
 }
 # What runs in the Flink job image: the Flink jobs of every pipeline (jobs/flink, jobs/<pipeline>/flink) and the
 # e-commerce batch with the steps of its DAG (PyFlink's mini-cluster in a KubernetesPodOperator pod,

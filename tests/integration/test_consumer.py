@@ -197,10 +197,8 @@ def test_a_batch_of_a_partition_revoked_since_it_was_read_still_finishes(
     kafka_settings: KafkaSettings, bets_topics: BetsTopics, pg_schema: PostgresSettings
 ) -> None:
     """A rebalance may revoke a partition while its batch is being stored (the next poll rejoins the group). The
-    batch's metrics must not ask Kafka about it: highwater() of a partition no longer owned raises IllegalStateError,
-    which stopped the consumer (seen on a real node, where two replicas start together)."""
-    from kafka import TopicPartition
-
+    batch's metrics must not ask Kafka about it: kafka-python's highwater() of a partition no longer owned raised
+    IllegalStateError, which stopped the consumer (seen on a real node, where two replicas start together)."""
     from jobs.bets.consumer import InFlight
     from jobs.bets.store import Stored
 
@@ -208,8 +206,8 @@ def test_a_batch_of_a_partition_revoked_since_it_was_read_still_finishes(
         kafka_settings, pg_schema, ConsumerSettings(group=bets_topics.bets, batch_ms=200), bets_topics
     )
     try:
-        revoked = TopicPartition(bets_topics.bets, 0)
-        assert revoked not in consumer.consumer.assignment()
+        revoked = (bets_topics.bets, 0)
+        assert revoked not in {(tp.topic, tp.partition) for tp in consumer.consumer.assignment()}
         batch = InFlight(offsets={revoked: 7}, consumed=1, valid=1, bad=0, bets=[], sources=[])
         consumer._observe(batch, Stored(inserted=1))  # returns; the stored rows are not undone by a metric
     finally:

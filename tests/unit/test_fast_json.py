@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jobs.bets import fast_contract
 from jobs.bets.contract import REQUIRED, parse_bet
 from jobs.bets.fast_contract import parse_bet_fast
 from jobs.common import rules
@@ -137,7 +138,44 @@ def test_the_fast_path_returns_the_reference_object_or_declines(raw: Any) -> Non
 @profile(400)
 @given(hostile)
 def test_the_fast_contract_gives_the_reference_verdict(raw: Any) -> None:
-    assert verdict(parse_bet_fast, raw) == verdict(parse_bet, raw)
+    """Twice: the second time every value the first accepted is remembered (jobs/bets/fast_contract.py)."""
+    reference = verdict(parse_bet, raw)
+    assert verdict(parse_bet_fast, raw) == reference
+    assert verdict(parse_bet_fast, raw) == reference
+
+
+@pytest.mark.parametrize(
+    ("field", "first", "then"),
+    [
+        ("amount", "1", "true"),  # True == 1 == Decimal(1) in Python: a bool must never hit a remembered number
+        ("amount", "12.5", "12.500"),  # the same number written differently: the same verdict, its own Decimal
+        ("amount", "5", "5.0"),  # an int remembered as Decimal(5)
+        ("amount", "5.0", "5"),  # an int looked up after the Decimal: becomes Decimal(5), as the reference makes it
+        ("odds", "2.5", '"2.5"'),  # a string holding a remembered number
+        ("odds", "2.5", "2.50001"),  # too many places, close to a remembered value
+        ("user_id", '"u-1"', '"u-1 "'),
+        ("user_id", '"u-1"', "1"),
+        ("game", '"g"', '"g\u0000"'),
+        ("currency", '"EUR"', '"eur"'),
+        ("status", '"won"', '"Won"'),
+    ],
+)
+def test_a_remembered_verdict_is_the_reference_verdict(field: str, first: str, then: str) -> None:
+    """The field rules' remembered verdicts (values accepted before) on the values that are equal in Python but not
+    to the contract, or close to a remembered one."""
+    for value in (first, then, first, then):
+        fields = {"bet_id": json.dumps(GOOD_ID), **{k: json.dumps(v, default=str) for k, v in BET.items()}}
+        fields[field] = value
+        raw = ("{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}").encode()
+        assert verdict(parse_bet_fast, raw) == verdict(parse_bet, raw), raw
+
+
+def test_the_field_rules_remember_what_they_accepted() -> None:
+    """Not vacuous: after a producer's bet, its repeated values are in the remembered sets."""
+    raw = rules.encode({"bet_id": GOOD_ID, **BET, "amount": Decimal("7.25"), "odds": Decimal("3.5")})
+    parse_bet_fast(raw)
+    assert Decimal("7.25") in fast_contract._AMOUNTS.values and Decimal("3.5") in fast_contract._ODDS.values
+    assert {BET["user_id"], BET["game"]} <= fast_contract._TEXTS.values
 
 
 def test_the_fast_path_takes_the_producers_messages() -> None:
