@@ -44,8 +44,9 @@ class _Declined(Exception):
 
 
 def _number(text: str) -> Decimal:
-    """A JSON number with a fraction or exponent, exact; long ones are left to the reference decoder."""
-    if _LONG.search(text):
+    """A JSON number with a fraction or exponent, exact; long ones are left to the reference decoder. LONG_NUMBER
+    needs more than MAX_DIGITS characters or an exponent, so a short number without one skips the expression."""
+    if (len(text) > MAX_DIGITS or "e" in text or "E" in text) and _LONG.search(text):
         raise _Declined(text)
     return Decimal(text)
 
