@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import psycopg2
 from psycopg2.extensions import connection, cursor
@@ -66,6 +67,18 @@ _RELEASE = "RELEASE SAVEPOINT brook_isolate"
 _ROLLBACK = "ROLLBACK TO SAVEPOINT brook_isolate"
 
 
+def _escaped(text: str) -> str:
+    """``text`` with COPY's escapes (``_ESCAPE``). A printable string has no tab or line break, so only its
+    backslashes need doubling, which ``str.replace`` does several times faster than a per-character ``translate``."""
+    return text.replace("\\", "\\\\") if text.isprintable() else text.translate(_ESCAPE)
+
+
+def _timestamp(moment: datetime) -> str:
+    """``moment.isoformat()``; for UTC (every contract event time) a naive isoformat plus the offset, about twice as
+    fast (the aware one asks the time zone for its offset and formats it on every call)."""
+    return moment.replace(tzinfo=None).isoformat() + "+00:00" if moment.tzinfo is UTC else moment.isoformat()
+
+
 def copy_text(bets: Sequence[Bet]) -> io.StringIO:
     """The batch in COPY text format (tab-separated, backslash escapes, \\N for NULL)."""
     out = io.StringIO()
@@ -73,8 +86,8 @@ def copy_text(bets: Sequence[Bet]) -> io.StringIO:
     for bet in bets:
         payload = "\\N" if bet.payload is None else json.dumps(bet.payload, default=json_default).translate(_ESCAPE)
         write(
-            f"{bet.bet_id}\t{bet.user_id.translate(_ESCAPE)}\t{bet.game.translate(_ESCAPE)}\t{bet.amount}\t"
-            f"{bet.currency}\t{bet.odds}\t{bet.status}\t{bet.event_time.isoformat()}\t{payload}\n"
+            f"{bet.bet_id}\t{_escaped(bet.user_id)}\t{_escaped(bet.game)}\t{bet.amount}\t"
+            f"{bet.currency}\t{bet.odds}\t{bet.status}\t{_timestamp(bet.event_time)}\t{payload}\n"
         )
     out.seek(0)
     return out
