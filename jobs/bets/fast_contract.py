@@ -68,17 +68,10 @@ def bet_from_remembered(event: dict[str, Any]) -> Bet:
         amount = _AMOUNTS.learn(_amount(event))
     if type(odds) is not Decimal or odds not in _ODDS.values:
         odds = _ODDS.learn(_odds(event))
-    return Bet(
-        bet_id=rules.uuid(event, "bet_id"),
-        user_id=user_id,
-        game=game,
-        amount=amount,
-        currency=currency,
-        odds=odds,
-        status=status,
-        event_time=rules.event_time(event),
-        payload=None if len(event) == len(REQUIRED) else {k: v for k, v in event.items() if k not in REQUIRED},
-    )
+    extra = None if len(event) == len(REQUIRED) else {k: v for k, v in event.items() if k not in REQUIRED}
+    # Positional, in Bet's field order: a NamedTuple built from keywords costs ~1 µs more per message.
+    bet_id, event_time = rules.uuid(event, "bet_id"), rules.event_time(event)
+    return Bet(bet_id, user_id, game, amount, currency, odds, status, event_time, extra or None)
 
 
 def parse_bet_fast(raw: bytes | str | None) -> Bet:
