@@ -52,6 +52,7 @@ from jobs.bets.store import (
     Position,
     Rejected,
     Stored,
+    copy_lines,
     is_infrastructure_error,
     store_batch,
     stored_position,
@@ -64,10 +65,6 @@ from jobs.common.migrate import MIGRATION_HINT, login_refused, wait_for_tables
 from jobs.common.settings import ConfigError, KafkaSettings, PostgresSettings, load, setting
 
 Partition = tuple[str, int]  # (topic, partition)
-# librdkafka prefetches up to 100,000 messages or 64 MB per partition by default. A batch is at most
-# BROOK_CONSUMER_BATCH_ROWS messages (5,000, ~1.2 MB): this keeps the next batches ready and peak RSS ~25 MB lower
-# (178 → 155 MB over 100,000 bets, same rate).
-PREFETCH = {"queued.min.messages": 10000, "queued.max.messages.kbytes": 16384}
 UNSTORABLE = "unstorable"  # DLQ reason: valid by the contract, refused by Postgres (class 22/23)
 DLQ_ACK_TIMEOUT = 150.0  # seconds; above the producer's delivery timeout (120 s), so that one decides
 
@@ -132,6 +129,7 @@ class InFlight:
     bad: int
     bets: list[Bet]
     sources: list[Message]  # the record of each bet (same index): what an unstorable row dead-letters
+    lines: str  # the bets in COPY text (store.copy_lines), rendered on the main thread
     reasons: Tally[str] = field(default_factory=Tally)  # dead-lettered messages by error code
     started: float = field(default_factory=time.monotonic)
 
@@ -235,7 +233,6 @@ class BetConsumer:
                 "client.id": "brook-consumer",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                **PREFETCH,
                 "error_cb": _client_error,
             }
         )
@@ -279,7 +276,13 @@ class BetConsumer:
         position = Position(self.settings.group, batch.offsets)
         for attempt in range(1, self.settings.db_retries + 1):
             try:
-                return store_batch(self.conn, batch.bets, position, lambda rows: self._dead_letter_refused(batch, rows))
+                return store_batch(
+                    self.conn,
+                    batch.bets,
+                    position,
+                    lambda rows: self._dead_letter_refused(batch, rows),
+                    lines=batch.lines,
+                )
             except psycopg2.Error as err:
                 if not is_infrastructure_error(err) or attempt == self.settings.db_retries:
                     raise
@@ -321,6 +324,7 @@ class BetConsumer:
             bad=len(sent),
             bets=valid,
             sources=sources,
+            lines=copy_lines(valid),
             reasons=reasons,
             started=started,
         )
