@@ -43,14 +43,21 @@ class Bet(NamedTuple):
     payload: dict[str, Any] | None
 
 
-def _amount(event: dict[str, Any]) -> Decimal:
+def amount_of(event: dict[str, Any]) -> Decimal:
+    """The ``amount`` rule: a number in (0, MAX_AMOUNT] with at most AMOUNT_PLACES decimals."""
     value = rules.bounded("amount", rules.number(event, "amount"), 0, MAX_AMOUNT, low_inclusive=False)
     return rules.places("amount", value, AMOUNT_PLACES)
 
 
-def _odds(event: dict[str, Any]) -> Decimal:
+def odds_of(event: dict[str, Any]) -> Decimal:
+    """The ``odds`` rule: a number in [MIN_ODDS, MAX_ODDS] with at most ODDS_PLACES decimals."""
     value = rules.bounded("odds", rules.number(event, "odds"), MIN_ODDS, MAX_ODDS)
     return rules.places("odds", value, ODDS_PLACES)
+
+
+def currency_of(event: dict[str, Any]) -> str:
+    """The ``currency`` rule: three upper-case letters."""
+    return rules.matching(event, "currency", _CURRENCY, "3 upper-case letters (ISO-4217)")
 
 
 def parse_bet(raw: bytes | str | None) -> Bet:
@@ -62,16 +69,16 @@ def bet_from(event: dict[str, Any]) -> Bet:
     """The field rules on a decoded message (:func:`jobs.common.rules.json_object`'s result, or the identical one
     of :mod:`jobs.bets.fast_contract`); raise :class:`InvalidEvent` on any breach."""
     bet_id = rules.uuid(event, "bet_id")
-    currency = rules.matching(event, "currency", _CURRENCY, "3 upper-case letters (ISO-4217)")
+    currency = currency_of(event)
     status = rules.one_of(event, "status", STATUSES)
     extra = {k: v for k, v in event.items() if k not in _REQUIRED}
     return Bet(
         bet_id=bet_id,
         user_id=rules.text(event, "user_id"),
         game=rules.text(event, "game"),
-        amount=_amount(event),
+        amount=amount_of(event),
         currency=currency,
-        odds=_odds(event),
+        odds=odds_of(event),
         status=status,
         event_time=rules.event_time(event),
         payload=extra or None,

@@ -25,7 +25,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from jobs.bets.contract import _CURRENCY, REQUIRED, STATUSES, Bet, _amount, _odds, parse_bet
+from jobs.bets.contract import REQUIRED, STATUSES, Bet, amount_of, currency_of, odds_of, parse_bet
 from jobs.common import rules
 from jobs.common.fast_json import fast_object
 from jobs.common.rules import InvalidEvent
@@ -60,14 +60,14 @@ def bet_from_remembered(event: dict[str, Any]) -> Bet:
     if type(game) is not str or game not in _TEXTS.values:
         _TEXTS.learn(rules.text(event, "game"))
     if type(currency) is not str or currency not in _CURRENCIES.values:
-        _CURRENCIES.learn(rules.matching(event, "currency", _CURRENCY, "3 upper-case letters (ISO-4217)"))
+        _CURRENCIES.learn(currency_of(event))
     if type(status) is not str or status not in STATUSES:
         rules.one_of(event, "status", STATUSES)
     # Only an exact Decimal is looked up: True == 1 == Decimal(1) in Python, and an int becomes a Decimal below.
     if type(amount) is not Decimal or amount not in _AMOUNTS.values:
-        amount = _AMOUNTS.learn(_amount(event))
+        amount = _AMOUNTS.learn(amount_of(event))
     if type(odds) is not Decimal or odds not in _ODDS.values:
-        odds = _ODDS.learn(_odds(event))
+        odds = _ODDS.learn(odds_of(event))
     extra = None if len(event) == len(REQUIRED) else {k: v for k, v in event.items() if k not in REQUIRED}
     # Positional, in Bet's field order: a NamedTuple built from keywords costs ~1 µs more per message.
     bet_id, event_time = rules.uuid(event, "bet_id"), rules.event_time(event)
