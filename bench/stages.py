@@ -33,6 +33,7 @@ from kafka import KafkaProducer
 from bench.behaviour import TRIALS as BEHAVIOUR_TRIALS
 from bench.cdc import TRIALS as CDC_TRIALS
 from bench.ecommerce import TRIALS as ECOMMERCE_TRIALS
+from bench.load import LoadProducer
 from bench.telecom import TRIALS as TELECOM_TRIALS
 from jobs.bets.consumer import BetConsumer, ConsumerSettings
 from jobs.bets.contract import BETS_PARTITIONS, encode_bet, parse_bet
@@ -194,7 +195,9 @@ def exporter_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -
 
 
 # --- exporter cost as the table grows ---------------------------------------------------------------------------
-FLAT_PREFIX_FACTOR = 20  # brook variant: 20 × the timed rows already exported (2M for the full run's 100k)
+# brook variant: FACTOR × the timed rows already exported (2M for the full run's 100k); the issue's 10M history is
+# BROOK_BENCH_FLAT_FACTOR=100 (its setup exports 10M synthetic rows first: minutes, so not the default)
+FLAT_PREFIX_FACTOR = 20
 
 _SYNTHETIC = """
 INSERT INTO bets (bet_id, user_id, game, amount, currency, odds, status, event_time)
@@ -205,13 +208,15 @@ FROM generate_series(1, %s) AS i
 
 
 def exporter_flat_trial(variant: str, n: int, pg: PostgresSettings, s3: S3Settings) -> dict[str, Any]:
-    """Export time of the last ``n`` rows once ``prefix`` rows are already exported: brook = 20 × n, baseline = n.
+    """Export time of the last ``n`` rows once ``prefix`` rows are already exported: brook = factor × n (factor:
+    BROOK_BENCH_FLAT_FACTOR, default :data:`FLAT_PREFIX_FACTOR`), baseline = n.
 
     Setup, not timed: ``prefix`` synthetic rows (SQL ``generate_series``, one day before the benchmark data) are
     exported by the exporter itself, so the ledger and the table hold what a long-running deployment's would; then
     the benchmark's ``n`` rows are stored by a separate transaction and one exporter run is timed on them.
     """
-    prefix = n * FLAT_PREFIX_FACTOR if variant == "brook" else n
+    factor = int(os.environ.get("BROOK_BENCH_FLAT_FACTOR", FLAT_PREFIX_FACTOR))
+    prefix = n * factor if variant == "brook" else n
     scoped = fresh_schema(pg, f"bench_exporter_flat_{variant}")
     bucket = f"bench-flat-{variant}-{secrets.token_hex(3)}"
     store = dataclasses.replace(s3, bucket=bucket)
@@ -329,12 +334,19 @@ def jvm_peak_rss_kb(root: int = 0) -> int:
 
 
 # --- end to end latency ---------------------------------------------------------------------------------------
+# Seconds the job runs at the trial's rate before the clock: a cold JVM's first seconds (JIT compilation), which a
+# long-running FlinkDeployment pays once, are not measured. Without it a 30 s trial at 10k events/s mostly measured
+# them (bench/results/2026-11-28-unmeasured-rows.md).
+LATENCY_WARMUP_S = 20
+
+
 def latency_trial(
     variant: str, seconds: int, kafka: KafkaSettings, pg: PostgresSettings, rate: float
 ) -> dict[str, Any]:
     """Producer at ``rate`` → Kafka → unbounded Flink job → bet_status rows; latency of every event = when its
-    window's row shows all of the window's events in Postgres − when the event was sent. Shipped Flink settings
-    except the window size, shortened (BROOK_BENCH_WINDOW_SECONDS, default 10 s) so a run takes a minute."""
+    window's row shows all of the window's events in Postgres − when the event was sent, for the events of the
+    ``seconds`` after :data:`LATENCY_WARMUP_S` seconds at the same rate. Shipped Flink settings except the window
+    size, shortened (BROOK_BENCH_WINDOW_SECONDS, default 10 s) so a run takes a minute."""
     import os
     import signal
     import subprocess
@@ -352,6 +364,13 @@ def latency_trial(
         "BROOK_FLINK_STARTUP_MODE": "earliest-offset",
         "BROOK_FLINK_CHECKPOINT_DIR": f"file:///tmp/{topic}",
     }
+    # Before the job starts (its JVM start needs the cores) and before the clock: every event generated, encoded and
+    # bucketed by window, so the send loop only sends (generating in the loop capped the offered rate at ~3.7k
+    # events/s, 2026-11-28). Event times advance 1/rate per event from the generator's start; a constant offset to
+    # the send time does not change the latency (windows close on event time, latency is measured from the send).
+    generator = BetGenerator(seed=SEED, rate=rate, start=datetime.now(UTC))
+    total_s = LATENCY_WARMUP_S + seconds
+    prepared = [_prepared(event, window) for event in itertools.islice(generator, int(total_s * rate))]
     flink = subprocess.Popen(
         [sys.executable, "-m", "jobs.bets.flink.bet_status"],
         env=env,
@@ -359,39 +378,42 @@ def latency_trial(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    client = KafkaProducer(**kafka.client_options(), **producer_options(load(ProducerSettings)))
+    client = LoadProducer(kafka, load(ProducerSettings))
     conn = psycopg2.connect(scoped.dsn())
     conn.autocommit = True
-    sent: dict[datetime, list[float]] = {}  # window start → send times of its events
+    sent: dict[datetime, list[float]] = {}  # window start → send times of its measured events
+    expected: dict[datetime, int] = {}  # window start → events sent into it, warm-up included
     visible: dict[datetime, float] = {}
     try:
         time.sleep(15)  # JVM start + job submission, before the clock starts
-        generator = iter(BetGenerator(seed=SEED, rate=rate))
         started = time.time()
+        polled = started
         count = 0
-        while time.time() - started < seconds:
-            event = next(generator)
+        for key, value, start in prepared:
             now = time.time()
-            client.send(topic, key=event["user_id"].encode(), value=encode_bet(event))
-            at = datetime.fromisoformat(event["event_time"]).timestamp()
-            start = datetime.fromtimestamp(at - at % window, tz=UTC)
-            sent.setdefault(start, []).append(now)
+            if now - started >= total_s:
+                break
+            client.send(topic, key=key, value=value)
+            expected[start] = expected.get(start, 0) + 1
+            if now - started >= LATENCY_WARMUP_S:
+                sent.setdefault(start, []).append(now)
             count += 1
             ahead = count / rate - (time.time() - started)
             if ahead > 0:
                 time.sleep(ahead)
-            if count % 200 == 0:
-                _poll_visible(conn, sent, visible)
-        client.flush()
+            if now - polled >= 0.05:
+                _poll_visible(conn, expected, visible)
+                polled = now
+        offered = count / (time.time() - started)
+        client.close()
         deadline = time.time() + window + 60
-        while time.time() < deadline and len(visible) < len(sent) - 1:
-            _poll_visible(conn, sent, visible)
+        while time.time() < deadline and len(visible) < len(expected) - 1:
+            _poll_visible(conn, expected, visible)
             time.sleep(0.1)
     finally:
         jvm = jvm_peak_rss_kb(flink.pid)
         os.killpg(flink.pid, signal.SIGTERM)
         flink.wait(timeout=60)
-        client.close()
         conn.close()
     # The last window never closes (no later event moves the watermark past it): it is not counted.
     latencies = sorted(visible[w] - t for w, times in sent.items() if w in visible for t in times)
@@ -406,17 +428,30 @@ def latency_trial(
         "p99_s": pick(0.99),
         "window_s": window,
         "jvm_peak_rss_kb": jvm,
-        "settings": {"rate": rate, "window_seconds": window, "flink": "shipped defaults otherwise"},
+        "offered_rate": offered,
+        "settings": {
+            "rate": rate,
+            "window_seconds": window,
+            "warmup_seconds": LATENCY_WARMUP_S,
+            "flink": "shipped defaults otherwise",
+        },
     }
 
 
-def _poll_visible(conn: Any, sent: dict[datetime, list[float]], visible: dict[datetime, float]) -> None:
+def _prepared(event: dict[str, Any], window: int) -> tuple[bytes, bytes, datetime]:
+    """What the latency trial's send loop needs of one event: key, encoded value, start of its event-time window."""
+    at = datetime.fromisoformat(event["event_time"]).timestamp()
+    return event["user_id"].encode(), encode_bet(event), datetime.fromtimestamp(at - at % window, tz=UTC)
+
+
+def _poll_visible(conn: Any, expected: dict[datetime, int], visible: dict[datetime, float]) -> None:
+    """Marks each window whose bet_status rows hold every event sent into it as visible now."""
     with conn.cursor() as cur:
         cur.execute("SELECT window_start, sum(bets) FROM bet_status GROUP BY window_start")
         now = time.time()
         for start, total in cur.fetchall():
             key = start.astimezone(UTC)
-            if key not in visible and key in sent and total >= len(sent[key]):
+            if key not in visible and key in expected and total >= expected[key]:
                 visible[key] = now
 
 

@@ -55,6 +55,19 @@ def producer_options(settings: ProducerSettings) -> dict[str, object]:
     }
 
 
+def librdkafka_producer_config(settings: ProducerSettings) -> dict[str, object]:
+    """The same delivery settings as :func:`producer_options`, in librdkafka's property names (confluent-kafka
+    producers: the benchmarks' load generator)."""
+    return {
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": settings.linger_ms,
+        "batch.size": settings.batch_bytes,
+        "compression.type": settings.compression,
+        "max.in.flight.requests.per.connection": 5,
+    }
+
+
 @dataclass
 class Stats:
     sent: int = 0
