@@ -43,29 +43,30 @@ class ProducerSettings:
             raise ConfigError("BROOK_PRODUCER_LINGER_MS must be >= 0 and BROOK_PRODUCER_BATCH_BYTES >= 1024.")
 
 
+def _delivery(settings: ProducerSettings) -> list[tuple[str, str, object]]:
+    """The shipped delivery settings, each once: (kafka-python name, librdkafka name, value)."""
+    return [
+        ("acks", "acks", "all"),
+        ("enable_idempotence", "enable.idempotence", True),
+        ("linger_ms", "linger.ms", settings.linger_ms),
+        ("batch_size", "batch.size", settings.batch_bytes),
+        ("compression_type", "compression.type", settings.compression),
+        ("max_in_flight_requests_per_connection", "max.in.flight.requests.per.connection", 5),
+    ]
+
+
 def producer_options(settings: ProducerSettings) -> dict[str, object]:
-    """The shipped client settings (also printed by the benchmark)."""
-    return {
-        "acks": "all",
-        "enable_idempotence": True,
-        "linger_ms": settings.linger_ms,
-        "batch_size": settings.batch_bytes,
-        "compression_type": None if settings.compression == "none" else settings.compression,
-        "max_in_flight_requests_per_connection": 5,
-    }
+    """The shipped client settings for kafka-python (also printed by the benchmark)."""
+    options = {name: value for name, _, value in _delivery(settings)}
+    if settings.compression == "none":  # kafka-python spells no compression None
+        options["compression_type"] = None
+    return options
 
 
 def librdkafka_producer_config(settings: ProducerSettings) -> dict[str, object]:
-    """The same delivery settings as :func:`producer_options`, in librdkafka's property names (confluent-kafka
-    producers: the benchmarks' load generator)."""
-    return {
-        "acks": "all",
-        "enable.idempotence": True,
-        "linger.ms": settings.linger_ms,
-        "batch.size": settings.batch_bytes,
-        "compression.type": settings.compression,
-        "max.in.flight.requests.per.connection": 5,
-    }
+    """The same delivery settings in librdkafka's property names (confluent-kafka producers: the benchmarks' load
+    generator)."""
+    return {name: value for _, name, value in _delivery(settings)}
 
 
 @dataclass
