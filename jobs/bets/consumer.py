@@ -45,14 +45,15 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from prometheus_client import Counter, Gauge, Histogram
 
-from jobs.bets.contract import BETS_PARTITIONS, Bet, InvalidEvent
+from jobs.bets.contract import BETS_PARTITIONS, InvalidEvent
 from jobs.bets.fast_contract import parse_bet_fast
+from jobs.bets.fast_row import fast_row
 from jobs.bets.store import (
     TABLES,
     Position,
     Rejected,
     Stored,
-    copy_lines,
+    copy_row,
     is_infrastructure_error,
     store_batch,
     stored_position,
@@ -127,9 +128,8 @@ class InFlight:
     consumed: int
     valid: int
     bad: int
-    bets: list[Bet]
-    sources: list[Message]  # the record of each bet (same index): what an unstorable row dead-letters
-    lines: str  # the bets in COPY text (store.copy_lines), rendered on the main thread
+    rows: list[str]  # the valid messages as COPY lines (store.copy_row), rendered on the main thread
+    sources: list[Message]  # the record of each row (same index): what an unstorable row dead-letters
     reasons: Tally[str] = field(default_factory=Tally)  # dead-lettered messages by error code
     started: float = field(default_factory=time.monotonic)
 
@@ -277,11 +277,7 @@ class BetConsumer:
         for attempt in range(1, self.settings.db_retries + 1):
             try:
                 return store_batch(
-                    self.conn,
-                    batch.bets,
-                    position,
-                    lambda rows: self._dead_letter_refused(batch, rows),
-                    lines=batch.lines,
+                    self.conn, batch.rows, position, lambda refused: self._dead_letter_refused(batch, refused)
                 )
             except psycopg2.Error as err:
                 if not is_infrastructure_error(err) or attempt == self.settings.db_retries:
@@ -303,28 +299,32 @@ class BetConsumer:
     def prepare(self, records: list[Message]) -> InFlight:
         """Validate a batch and dead-letter its invalid messages (acknowledged before anything is committed)."""
         started = time.monotonic()
-        valid: list[Bet] = []
+        rows: list[str] = []
         sources: list[Message] = []
         sent: list[FutureRecordMetadata] = []
         offsets: dict[Partition, int] = {}
         reasons: Tally[str] = Tally()
         for record in records:
             offsets[record.topic(), record.partition()] = record.offset() + 1
-            try:
-                valid.append(parse_bet_fast(record.value()))  # parse_bet's verdict, msgspec-decoded
-                sources.append(record)
-            except InvalidEvent as error:
-                sent.append(self._dead_letter(record, error.code, str(error)))
-                reasons[error.code] += 1
+            value = record.value()
+            row = fast_row(value)  # copy_row(parse_bet(value)) for the common message, else None
+            if row is None:
+                try:
+                    row = copy_row(parse_bet_fast(value))  # parse_bet's verdict: a Bet or the refusal and its reason
+                except InvalidEvent as error:
+                    sent.append(self._dead_letter(record, error.code, str(error)))
+                    reasons[error.code] += 1
+                    continue
+            rows.append(row)
+            sources.append(record)
         self._confirm(sent)  # raises if a DLQ write failed: offsets stay uncommitted, the batch replays
         return InFlight(
             offsets=offsets,
             consumed=len(records),
-            valid=len(valid),
+            valid=len(rows),
             bad=len(sent),
-            bets=valid,
+            rows=rows,
             sources=sources,
-            lines=copy_lines(valid),
             reasons=reasons,
             started=started,
         )

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 import msgspec
 
@@ -43,12 +43,35 @@ class _Declined(Exception):
     """Raised inside msgspec's number hook: the reference decoder must judge this message."""
 
 
+def exact_number(text: str) -> int | Decimal | None:
+    """The value the reference decoder gives the JSON number ``text`` (an int, or a Decimal of the text as written),
+    or ``None`` for a number it refuses as too long (:data:`~jobs.common.rules.LONG_NUMBER`: it gives the reason).
+    LONG_NUMBER needs more than MAX_DIGITS characters or an exponent, so a short number skips the expression."""
+    fraction = "." in text or "e" in text or "E" in text
+    if (len(text) > MAX_DIGITS or fraction) and _LONG.search(text):
+        return None
+    return Decimal(text) if fraction else int(text)
+
+
 def _number(text: str) -> Decimal:
-    """A JSON number with a fraction or exponent, exact; long ones are left to the reference decoder. LONG_NUMBER
-    needs more than MAX_DIGITS characters or an exponent, so a short number without one skips the expression."""
-    if (len(text) > MAX_DIGITS or "e" in text or "E" in text) and _LONG.search(text):
+    """msgspec's hook for a number with a fraction or exponent: exact, or declined when too long."""
+    value = exact_number(text)
+    if value is None:
         raise _Declined(text)
-    return Decimal(text)
+    return value  # type: ignore[return-value]  # a fraction or exponent: always a Decimal
+
+
+def plain_bytes(raw: object) -> TypeGuard[bytes]:
+    """Whether ``raw`` is bytes without any backslash (no escapes) in strict UTF-8 without U+FFFD (the rule of
+    :func:`jobs.common.rules.decode`): the messages msgspec reads exactly as the reference decoder does."""
+    if type(raw) is not bytes or b"\\" in raw:
+        return False
+    if raw.isascii():
+        return True
+    try:
+        return "\ufffd" not in raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
 
 
 _DECODER = msgspec.json.Decoder(dict, float_hook=_number)
@@ -57,14 +80,8 @@ _SCALARS = (int, Decimal, bool, type(None))
 
 def fast_object(raw: object, required: tuple[str, ...]) -> dict[str, Any] | None:
     """The object :func:`jobs.common.rules.json_object` returns for ``raw``, or ``None`` when unsure (module doc)."""
-    if type(raw) is not bytes or b"\\" in raw:
+    if not plain_bytes(raw):
         return None
-    if not raw.isascii():
-        try:
-            if "\ufffd" in raw.decode("utf-8"):
-                return None
-        except UnicodeDecodeError:
-            return None
     try:
         event: dict[str, Any] = _DECODER.decode(raw)
     except (msgspec.MsgspecError, _Declined, ValueError, ArithmeticError):

@@ -208,7 +208,7 @@ def test_a_batch_of_a_partition_revoked_since_it_was_read_still_finishes(
     try:
         revoked = (bets_topics.bets, 0)
         assert revoked not in {(tp.topic, tp.partition) for tp in consumer.consumer.assignment()}
-        batch = InFlight(offsets={revoked: 7}, consumed=1, valid=1, bad=0, bets=[], sources=[], lines="")
+        batch = InFlight(offsets={revoked: 7}, consumed=1, valid=1, bad=0, rows=[], sources=[])
         consumer._observe(batch, Stored(inserted=1))  # returns; the stored rows are not undone by a metric
     finally:
         consumer.close()

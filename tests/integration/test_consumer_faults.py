@@ -22,7 +22,7 @@ from kafka.admin import NewTopic
 
 from jobs.bets.consumer import UNSTORABLE, BetConsumer, ConsumerSettings
 from jobs.bets.contract import BETS_PARTITIONS, Bet, parse_bet
-from jobs.bets.store import Stored, is_data_error, is_infrastructure_error, store_batch
+from jobs.bets.store import Stored, copy_row, is_data_error, is_infrastructure_error, store_batch
 from jobs.bets.topics import BetsTopics
 from jobs.common.cli import read_summary
 from jobs.common.kafka import committed_offsets, ensure_topics, offset_range
@@ -133,7 +133,7 @@ def store(pg: PostgresSettings, bets: list[Bet]) -> Stored:
     """One batch through :func:`store_batch` on a fresh connection (it manages its own transactions)."""
     conn = psycopg2.connect(pg.dsn())
     try:
-        return store_batch(conn, bets)
+        return store_batch(conn, [copy_row(bet) for bet in bets])
     finally:
         conn.close()
 

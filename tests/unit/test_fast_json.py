@@ -1,10 +1,12 @@
-"""The msgspec fast path (jobs/common/fast_json.py, jobs/bets/fast_contract.py) against the reference decoder, on
-generated hostile messages: the fast path either declines or returns exactly the reference's object, and the bets
-consumer's verdict (the Bet, or the DLQ reason code, field and message) is identical either way."""
+"""The msgspec fast paths (jobs/common/fast_json.py, jobs/bets/fast_contract.py, jobs/bets/fast_row.py) against the
+reference decoder, on generated hostile messages: a fast path either declines or returns exactly the reference's
+object, the bets consumer's verdict (the Bet, or the DLQ reason code, field and message) is identical either way, and
+the COPY row the consumer writes straight from a message is the one it writes from the reference's Bet."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +17,8 @@ from hypothesis import strategies as st
 from jobs.bets import fast_contract
 from jobs.bets.contract import REQUIRED, parse_bet
 from jobs.bets.fast_contract import parse_bet_fast
+from jobs.bets.fast_row import fast_row
+from jobs.bets.store import copy_row
 from jobs.common import rules
 from jobs.common.fast_json import fast_object
 from jobs.common.rules import InvalidEvent
@@ -203,3 +207,117 @@ def test_the_fast_path_takes_the_producers_messages() -> None:
 )
 def test_the_fast_path_declines(raw: bytes) -> None:
     assert fast_object(raw, ("a",)) is None
+
+
+# --- the COPY row straight from the message (jobs/bets/fast_row.py) ----------------------------------------------
+def reference_row(raw: Any) -> str | None:
+    try:
+        return copy_row(parse_bet(raw))
+    except InvalidEvent:
+        return None
+
+
+@profile(400)
+@given(hostile)
+def test_the_fast_row_is_the_reference_row_or_declines(raw: Any) -> None:
+    """Twice: the second time every value the first accepted is remembered."""
+    for _ in range(2):
+        row = fast_row(raw)
+        if row is not None:
+            assert row == reference_row(raw)
+
+
+def offsets() -> st.SearchStrategy[str]:
+    minutes = st.integers(-18 * 60 - 1, 18 * 60 + 1)
+    return st.one_of(
+        st.just("Z"),
+        minutes.map(lambda m: f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"),
+        st.sampled_from(["z", "+00:00", "-00:00", "+0000", "+00", "+24:00", "+18:00", "-18:00", "", " Z"]),
+    )
+
+
+@st.composite
+def event_times(draw: st.DrawFn) -> str:
+    """Event times near and past every edge of the rule: calendar, range ends, fraction lengths and zeros, offsets."""
+    moment = draw(st.datetimes(datetime(1969, 12, 30), datetime(2100, 1, 2)))
+    fraction = draw(st.sampled_from(["", ".", ".0", ".000000", ".5", ".050", ".123456", ".1234567", ".00001"]))
+    text = f"{moment:%Y-%m-%dT%H:%M:%S}{fraction}{draw(offsets())}"
+    edit = draw(st.sampled_from(["none"] * 6 + ["space", "t", "leap", "second60", "newline"]))
+    if edit == "space":
+        text = text.replace("T", " ")
+    elif edit == "t":
+        text = text.replace("T", "t")
+    elif edit == "leap":
+        text = f"{moment.year}-02-29{text[10:]}"
+    elif edit == "second60":
+        text = f"{text[:17]}60{text[19:]}"
+    elif edit == "newline":
+        text = f"{text[:19]}\n{text[19:]}"
+    return text
+
+
+@profile(600)
+@given(event_times(), st.sampled_from([GOOD_ID, GOOD_ID.upper(), "0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F0"]))
+def test_the_fast_row_takes_every_time_the_reference_accepts(event_time: str, bet_id: str) -> None:
+    """Not only agreement: on an otherwise plain bet the fast row takes exactly the times the contract accepts
+    (the fraction is cut off and added back as isoformat writes it; the seconds and offset are remembered)."""
+    raw = json.dumps({"bet_id": bet_id, **BET, "event_time": event_time}, ensure_ascii=False).encode()
+    for _ in range(2):
+        assert fast_row(raw) == reference_row(raw), raw
+
+
+@pytest.mark.parametrize(
+    ("field", "first", "then"),
+    [
+        ("amount", "1", "true"),
+        ("amount", "12.5", "12.500"),  # the same number written differently: remembered apart, each its own text
+        ("amount", "5", "5.0"),
+        ("amount", "5.0", "5"),
+        ("amount", "1E+1", "10"),
+        ("amount", "0.1", "-0.1"),
+        ("amount", "7", "-0"),
+        ("odds", "2.5", '"2.5"'),  # a string holding a remembered number
+        ("odds", "2.5", "2.50001"),
+        ("odds", "1.01", "1.0100"),
+        ("user_id", '"u-1"', '"u-1 "'),
+        ("user_id", '"u-1"', "1"),
+        ("game", '"g"', '"g\u0000"'),
+        ("game", '"a\\b"', '"a\\b"'),  # a backslash: the reference path, both times
+        ("currency", '"EUR"', '"eur"'),
+        ("status", '"won"', '"Won"'),
+        ("event_time", '"2026-11-25T10:00:00Z"', '"2026-11-25T10:00:00.5Z"'),
+        ("event_time", '"2026-11-25T10:00:00.000Z"', '"2026-11-25T10:00:00+01:00"'),
+    ],
+)
+def test_a_remembered_row_is_the_reference_row(field: str, first: str, then: str) -> None:
+    """The remembered texts on values equal in Python but not to the contract, or close to a remembered one."""
+    for value in (first, then, first, then):
+        fields = {"bet_id": json.dumps(GOOD_ID), **{k: json.dumps(v, default=str) for k, v in BET.items()}}
+        fields[field] = value
+        raw = ("{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}").encode()
+        row = fast_row(raw)
+        assert row is None or row == reference_row(raw), raw
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.replace('"game"', '"game":"x","game"'),  # a duplicate key msgspec would merge silently
+        lambda t: t.replace('"amount":12.5', '"amount":"12.5"'),  # a number written as a string
+        lambda t: t.replace('"amount":12.5', '"amount":12.5,"promo":1'),  # a payload: the reference path writes it
+        lambda t: t.replace('"u1"', '"u\\u0031"'),  # any escape
+        lambda t: t.replace('"amount":12.5', '"amount":1234567890123456'),  # 16 digits
+        lambda t: t.replace(',"status":"placed"', ""),  # a required field missing
+    ],
+)
+def test_the_fast_row_declines(change: Any) -> None:
+    plain = json.dumps({"bet_id": GOOD_ID, **BET}, separators=(",", ":"))
+    assert fast_row(plain.encode()) is not None and change(plain) != plain
+    assert fast_row(change(plain).encode()) is None
+
+
+def test_the_fast_row_takes_the_producers_messages() -> None:
+    """Not vacuous: a bet as producers write it becomes its row without the reference path."""
+    raw = rules.encode({"bet_id": GOOD_ID, **BET, "amount": Decimal("12.50"), "event_time": "2026-11-25T10:00:00.25Z"})
+    assert fast_row(raw) == reference_row(raw)
+    assert fast_row(raw) == f"{GOOD_ID}\tu1\troulette\t12.5\tEUR\t2.0\tplaced\t2026-11-25T10:00:00.250000+00:00\t\\N\n"
