@@ -37,14 +37,13 @@ from typing import Any
 
 import msgspec
 
-from jobs.bets.contract import REQUIRED, STATUSES, amount_of, currency_of, odds_of
+from jobs.bets.contract import STATUSES, amount_of, currency_of, odds_of
 from jobs.bets.store import escaped_text, row_text, timestamp_text
 from jobs.common import rules
 from jobs.common.fast_json import exact_number, plain_bytes
 from jobs.common.rules import InvalidEvent
 
 _REMEMBERED = 1 << 16  # values per table: a few MB at most; a full table starts again empty
-_QUOTES = 2 * (len(REQUIRED) + 6)  # every key, and the six string values (all but amount and odds)
 _UUID = re.compile(rules.UUID_BODY)
 _STATUSES = frozenset(STATUSES)
 _NUMBER_START = frozenset(b"-0123456789")
@@ -53,8 +52,9 @@ _TIME_PARTS = re.compile(r"(.{19})(?:\.([0-9]{1,6}))?([Z+-].*)")
 _UTC = len("+00:00")
 
 
-class _Message(msgspec.Struct, forbid_unknown_fields=True):
-    """The eight fields of :data:`~jobs.bets.contract.REQUIRED`; a number is kept as written."""
+class _Message(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """The eight fields of :data:`~jobs.bets.contract.REQUIRED`; a number is kept as written. ``gc=False``: strings
+    and raw bytes cannot form a cycle, so the collector need not track one struct per message."""
 
     bet_id: str
     user_id: str
@@ -67,6 +67,8 @@ class _Message(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _DECODER = msgspec.json.Decoder(_Message)
+# The `"` of a message holding each field once: two per key and two per string value.
+_QUOTES = sum(2 + 2 * (field.type is str) for field in msgspec.structs.fields(_Message))
 
 
 class _Remembered(dict[Any, str]):
