@@ -21,6 +21,8 @@ committing. A DLQ that cannot be written stops the consumer the same way: a mess
 The consumer reads with confluent-kafka (librdkafka, C): kafka-python decodes every record in Python, which was
 ~14 µs of CPU per message, the largest single share of this process (bench/results/2026-11-28-consumer.md);
 librdkafka's is ~2 µs. Its DLQ producer stays kafka-python, like every other Brook client: it sends only bad messages.
+The common message becomes its COPY row in one step (:mod:`jobs.bets.fast_row`, the very row the reference path
+writes); any other takes the reference path, which gives a refusal its reason.
 """
 
 from __future__ import annotations
