@@ -134,8 +134,16 @@ def _copy(conn: connection, query: sql.Composable, names: list[str]) -> pa.Table
         cur.execute(_PIN_FORMAT)
         cur.copy_expert(query, buf)
     if buf.tell() == 0:
-        return pa.table({name: pa.array([], _CONVERT.column_types[name]) for name in names})
+        return empty_table(names)
     return pacsv.read_csv(pa.py_buffer(buf.getbuffer()), pacsv.ReadOptions(column_names=names), _PARSE, _CONVERT)
+
+
+def empty_table(names: list[str]) -> pa.Table:
+    """No rows, in the columns' types. Built from typed null arrays: ``pa.array([], type)`` and
+    ``Schema.empty_table()`` import pandas for a timezone-aware timestamp, ~1.2 s that the last claim of every run
+    (the one that finds nothing) paid, half of a 300,000-row run."""
+    types = _CONVERT.column_types
+    return pa.Table.from_arrays([pa.nulls(0, types[name]) for name in names], names=names)
 
 
 def _table(raw: pa.Table, what: str) -> pa.Table:
