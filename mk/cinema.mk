@@ -3,7 +3,7 @@
 VIEWERS ?= 40
 DBT_PY := $(VENV)/dbt/bin/python
 
-$(VENV)/dbt/.installed: requirements/dbt.lock | $(UV)
+$(VENV)/dbt/.installed: requirements/dbt.lock mk/python.mk | $(UV)
 	$(call say,syncing $(VENV)/dbt from requirements/dbt.lock)
 	[ -x $(DBT_PY) ] || $(UV) venv --quiet --python $(PYTHON) $(VENV)/dbt
 	VIRTUAL_ENV=$(VENV)/dbt $(UV) pip sync --quiet requirements/dbt.lock

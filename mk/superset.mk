@@ -7,7 +7,7 @@ SUPERSET_PY := $(VENV)/superset/bin/python
 SUPERSET_PORT ?= 8088
 SUPERSET_SCHEMA ?= demo
 
-$(VENV)/superset/.installed: requirements/superset.lock | $(UV)
+$(VENV)/superset/.installed: requirements/superset.lock mk/python.mk | $(UV)
 	$(call say,syncing $(VENV)/superset from requirements/superset.lock)
 	[ -x $(SUPERSET_PY) ] || $(UV) venv --quiet --python $(PYTHON) $(VENV)/superset
 	VIRTUAL_ENV=$(VENV)/superset $(UV) pip sync --quiet requirements/superset.lock
